@@ -1,0 +1,119 @@
+"""The exception hierarchy: every error a user can cause has its own type and a message that
+names the file, the line where known, and the fix.
+
+    TuringformerError
+    ├── MachineError                 a machine definition is wrong
+    │   ├── DefinitionSyntaxError    the file cannot be parsed (malformed YAML, a bad rule line)
+    │   ├── UnknownKeyError          a key the format does not know
+    │   ├── MissingKeyError          a required key is absent
+    │   ├── DuplicateRuleError       two rules for one (state, symbol): the table is nondeterministic
+    │   ├── UndeclaredStateError     a rule or role names a state that is not declared
+    │   ├── UnreachableStateError    a declared state no rule can ever enter
+    │   ├── UnknownSymbolError       a rule reads or writes a symbol outside the tape alphabet
+    │   ├── BlankSymbolError         the blank is missing, or is in the input alphabet
+    │   └── StartStateError          the start state does not exist, or is a halting state
+    ├── InputError                   an input word uses a symbol outside the input alphabet
+    ├── FormatError                  an unknown or undetectable file format
+    └── ModelFileError               a model file that cannot be read back
+
+The CLI prints ``str(error)`` and exits with status 2; nothing else reaches the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a source file something was written (1-based line and column)."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file or "<string>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class TuringformerError(Exception):
+    """Base class. ``message`` says what is wrong, ``hint`` how to fix it."""
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None):
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(str(self))
+
+    def with_location(self, location: Location) -> "TuringformerError":
+        """The same error, placed at ``location`` unless it already has a line."""
+        if self.location is not None and self.location.line is not None:
+            return self
+        if self.location is not None and location.line is None:
+            location = Location(location.file or self.location.file, self.location.line, self.location.column)
+        clone = type(self).__new__(type(self))
+        TuringformerError.__init__(clone, self.message, location=location, hint=self.hint)
+        return clone
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        if self.hint:
+            text += f"\n  fix: {self.hint}"
+        return text
+
+
+class MachineError(TuringformerError):
+    """A machine definition that is not a valid deterministic single-tape Turing machine."""
+
+
+class DefinitionSyntaxError(MachineError):
+    """The file cannot be parsed at all."""
+
+
+class UnknownKeyError(MachineError):
+    """A key the format does not define (often a typo)."""
+
+
+class MissingKeyError(MachineError):
+    """A required key is absent."""
+
+
+class DuplicateRuleError(MachineError):
+    """Two rules for the same (state, symbol): the machine would be nondeterministic."""
+
+
+class UndeclaredStateError(MachineError):
+    """A rule or role refers to a state that is not declared."""
+
+
+class UnreachableStateError(MachineError):
+    """A declared state that no path of rules from the start state can enter."""
+
+
+class UnknownSymbolError(MachineError):
+    """A symbol outside the declared tape alphabet."""
+
+
+class BlankSymbolError(MachineError):
+    """The blank is missing, is not a single character, or is part of the input alphabet."""
+
+
+class StartStateError(MachineError):
+    """The start state is missing, undeclared, or halting."""
+
+
+class InputError(TuringformerError):
+    """An input word that the machine (or a compiled model) cannot take."""
+
+
+class FormatError(TuringformerError):
+    """A file whose format is unknown or cannot be detected."""
+
+
+class ModelFileError(TuringformerError):
+    """A model file that is malformed or of an unsupported version."""
