@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Collection, Iterator, Sequence
 
 from .machine import TuringMachine
 
@@ -157,11 +157,16 @@ class Trace:
 
 def verdict_for(machine: TuringMachine, state: str, reason: HaltReason) -> Verdict:
     """The verdict of a run of ``machine`` that stopped in ``state`` for ``reason``."""
+    return verdict_of(state, reason, machine.accept_states, machine.reject_states)
+
+
+def verdict_of(state: str, reason: HaltReason, accept: Collection[str], reject: Collection[str]) -> Verdict:
+    """The verdict rule of the module docstring, from the halting roles alone."""
     if reason is HaltReason.STEP_LIMIT:
         return Verdict.RUNNING
-    if state in machine.accept_states:
+    if state in accept:
         return Verdict.ACCEPT
-    if state in machine.reject_states or machine.accept_states:
+    if state in reject or accept:
         return Verdict.REJECT
     return Verdict.HALTED
 
