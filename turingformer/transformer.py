@@ -44,10 +44,12 @@ HOOKS = {
     "decoder.{l}.resid_pre": "decoder layer input at the current position",
     "decoder.{l}.attn.scores": "self-attention scores φ(<q_i, k_j>), j = 0..i",
     "decoder.{l}.attn.pattern": "self-attention weights, j = 0..i (average-hard)",
+    "decoder.{l}.attn.winners": "the positions j that tie for the maximal score (weight 1/r each)",
     "decoder.{l}.attn.out": "self-attention output",
     "decoder.{l}.resid_mid": "p_i = attention output + residual",
     "decoder.{l}.cross.scores": "cross-attention scores over the encoder positions",
     "decoder.{l}.cross.pattern": "cross-attention weights over the encoder positions",
+    "decoder.{l}.cross.winners": "the encoder positions that tie for the maximal score",
     "decoder.{l}.cross.out": "cross-attention output",
     "decoder.{l}.resid_cross": "a_i = cross-attention output + p_i",
     "decoder.{l}.ffn.hidden": "σ-activations of the FFN",
@@ -385,6 +387,7 @@ def decoder_step(
             winners = result.winners
             if record.wants(f"{name}.attn.scores"):
                 record(f"{name}.attn.scores", tuple(scores_of(model.score, query, cache.keys[l - 1])))
+        record(f"{name}.attn.winners", winners)
         if record.wants(f"{name}.attn.pattern"):
             record(f"{name}.attn.pattern", pattern_of(i + 1, winners))
         record(f"{name}.attn.out", _diff(p, h))
@@ -397,7 +400,9 @@ def decoder_step(
             a = _add_at(p, layer.cross.value_support, result.output)
             if record.wants(f"{name}.cross.scores"):
                 record(f"{name}.cross.scores", tuple(scores_of(model.score, query, keys)))
-            record(f"{name}.cross.pattern", pattern_of(len(keys), result.winners))
+            record(f"{name}.cross.winners", result.winners)
+            if record.wants(f"{name}.cross.pattern"):
+                record(f"{name}.cross.pattern", pattern_of(len(keys), result.winners))
             record(f"{name}.cross.out", _diff(a, p))
         record(f"{name}.resid_cross", a)
         z = a
