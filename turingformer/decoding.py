@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterator, Sequence
 
-from .construction import CompiledModel, Q, S, X
 from .errors import TuringformerError
-from .simulator import DEFAULT_MAX_STEPS, HaltReason, Trace, trace_from_events, verdict_of
+from .layout import CompiledModel, Q, S, X
+from .trace import DEFAULT_MAX_STEPS, HaltReason, Trace, trace_from_events, verdict_of
 from .transformer import Step, Transformer, decode
 
 WRITE_HOOK = "decoder.1.resid_post"

@@ -24,55 +24,11 @@ which are stay states, the roles, the blank and its mark. The decoder never sees
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 
-from .errors import InputError
+from .layout import Labels
 from .machine import Move, Rule, TuringMachine
 
 MARK_CANDIDATES = ("◌", "⌴", "¤", "§", "¶")
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Everything needed to read the decoder's outputs back into a trace of M (no rules).
-
-    ``states`` and ``symbols`` enumerate Q' and Σ' in block order (π₂ and π₁ of the paper).
-    """
-
-    states: tuple[str, ...]
-    symbols: tuple[str, ...]
-    blank: str
-    marked_blank: str
-    start: str
-    prelude: tuple[str, str, str]
-    stay: Mapping[str, str]
-    accept: frozenset[str]
-    reject: frozenset[str]
-    halt: frozenset[str]
-    input_alphabet: tuple[str, ...]
-    machine_name: str = ""
-
-    def encoder_input(self, word: str) -> list[str]:
-        """w': the input with every blank replaced by the marked blank; refuses foreign symbols."""
-        allowed = set(self.input_alphabet) | {self.blank}
-        for position, symbol in enumerate(word):
-            if symbol not in allowed:
-                raise InputError(
-                    f"input {word!r}: symbol {symbol!r} at position {position} is not in the input "
-                    f"alphabet {sorted(self.input_alphabet)} this model was compiled for",
-                    hint="the weights fix the alphabet: use only its symbols (and the blank), "
-                         "or recompile with a larger input alphabet")
-        return [self.marked_blank if s == self.blank else s for s in word]
-
-    def prelude_steps(self, n: int) -> int:
-        """The number of M' steps before M's start configuration: 2n + 3 (§2b.1)."""
-        return 2 * n + 3
-
-    def role(self, state: str) -> str | None:
-        for role in ("accept", "reject", "halt"):
-            if state in getattr(self, role):
-                return role
-        return None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Mapping, Sequence
 
-from .space import Linear, Space, Vector, sigma, type_zero
+from .space import Linear, Space, Vector, sigma
 
 SCORES = ("abs", "clipped")
 
