@@ -1,0 +1,35 @@
+"""Hypothesis strategies shared by the property tests: random deterministic machines and inputs.
+
+Machines have 2-6 working states plus one halting state, 2-4 tape symbols (the blank ``_``
+first), stay moves, moves left of the start cell, missing rules (halting by "no rule"), and
+inputs that may be empty or contain blanks.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from turingformer.machine import Rule, TuringMachine
+
+
+@st.composite
+def machines(draw, max_states: int = 6, max_symbols: int = 4) -> TuringMachine:
+    n_states = draw(st.integers(2, max_states))
+    n_symbols = draw(st.integers(2, max_symbols))
+    states = [f"q{k}" for k in range(n_states)]
+    symbols = ["_"] + [chr(ord("a") + k) for k in range(n_symbols - 1)]
+    rules = []
+    for q in states:
+        for s in symbols:
+            if draw(st.integers(0, 9)) < 9:          # about one pair in ten has no rule
+                rules.append(Rule(q, s, draw(st.sampled_from(symbols)), draw(st.sampled_from("LRS")),
+                                  draw(st.sampled_from(states + ["halt"]))))
+    return TuringMachine(states=states + ["halt"], start="q0", blank="_", rules=rules, halt=["halt"],
+                         input_alphabet=symbols[1:], allow_unreachable=True, name="random")
+
+
+@st.composite
+def machines_with_inputs(draw, max_input: int = 5):
+    machine = draw(machines())
+    word = draw(st.text(alphabet=machine.tape_alphabet, max_size=max_input))
+    return machine, word
