@@ -89,7 +89,7 @@ def detect_format(path: str | Path | None, text: str) -> str:
         return "automata-lib"
     if suffix in (".yaml", ".yml"):
         return _yaml_flavour(text)
-    if bbchallenge.looks_like(stripped) and len(stripped.split()) in (1, 2, 4):
+    if bbchallenge.looks_like(stripped):
         return "bbchallenge"
     if suffix in (".txt", ".tm", ".morphett") and _MORPHETT_LINE.search(_strip_comments(text)):
         return "morphett"

@@ -19,13 +19,20 @@ from ..machine import Example, Move, Rule, TuringMachine
 NAME = "bbchallenge"
 BLANK = "0"
 HINT = "write e.g. 1RB1LB_1LA1RZ: per state a row of <digit><L|R><letter> or ---, rows joined by _"
-MACHINE = re.compile(r"(?:[0-9][LR][A-Z]|---)+(?:_(?:[0-9][LR][A-Z]|---)+)*\Z")
+
+
+_SHAPE = re.compile(r"[0-9A-Z\-]{3,}(?:_[0-9A-Z\-]+)*\Z")
 
 
 def looks_like(text: str) -> bool:
-    """True when the first token of ``text`` is a machine in the standard format."""
-    tokens = text.split()
-    return bool(tokens) and MACHINE.match(tokens[0]) is not None
+    """True when ``text`` is one line whose first token has the shape of a standard-format machine
+    (digits, capitals, ``-`` and ``_``; the loader then checks it exactly)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        return False
+    tokens = lines[0].split()
+    return (len(tokens) in (1, 2, 4) and _SHAPE.match(tokens[0]) is not None
+            and any(c.isdigit() for c in tokens[0]) and any(c in "LR" for c in tokens[0]))
 
 
 def loads(text: str, filename: str | None = None) -> TuringMachine:
