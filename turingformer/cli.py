@@ -161,12 +161,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             progress.done()
     out = sys.stdout
     if args.json:
-        if not args.quiet:
-            for conf in result:
-                offset, tape = conf.tape.span(conf.head)
-                out.write(json.dumps({"step": conf.step, "state": conf.state, "head": conf.head,
-                                      "tape": tape, "tape_offset": offset}, ensure_ascii=False) + "\n")
-        out.write(json.dumps(result.summary(), ensure_ascii=False) + "\n")
+        _write_json_lines(result, out, configurations=not args.quiet)
     else:
         source = "the file's default input" if args.input is None and machine.examples else "input"
         out.write(f"{machine.name or Path(args.file).stem} ({machine.source_format}), {source} {word!r}\n")
@@ -182,6 +177,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _note(f"the machine did not halt within the step limit of {args.max_steps:,} steps (verdict: running); "
               f"raise the limit with --max-steps N")
     return 0
+
+
+def _write_json_lines(result, out: TextIO, *, configurations: bool) -> None:
+    """JSON Lines: one object per configuration (unless not wanted), then the summary object."""
+    if configurations:
+        for conf in result:
+            offset, tape = conf.tape.span(conf.head)
+            out.write(json.dumps({"step": conf.step, "state": conf.state, "head": conf.head,
+                                  "tape": tape, "tape_offset": offset}, ensure_ascii=False) + "\n")
+    out.write(json.dumps(result.summary(), ensure_ascii=False) + "\n")
 
 
 def _cell(symbol: str) -> str:
@@ -222,7 +227,7 @@ def _short(tape: str, limit: int = 80) -> str:
     return f"{tape[:half]!r}...{tape[-half:]!r} ({len(tape):,} cells)"
 
 
-def _summary_line(machine: TuringMachine, result) -> str:
+def _summary_line(machine: TuringMachine | None, result) -> str:
     final = result.final
     offset, tape = final.tape.span(final.head)
     if result.halted:
@@ -233,6 +238,8 @@ def _summary_line(machine: TuringMachine, result) -> str:
         text = f"still running after {_steps(result.steps)} in state {final.state} (step limit); verdict: running"
     text += (f"; tape {_short(tape)} from cell {offset}, head on cell {final.head}, "
              f"{final.tape.nonblank():,} non-blank")
+    if machine is None:
+        return text
     steps, state = reported_steps(machine, result), reported_final_state(machine, result)
     if steps != result.steps or state != final.state:
         text += (f"\n({machine.source_format} itself would report {_steps(steps)} and state {state}: it counts "
@@ -329,6 +336,182 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- the transformer
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("construction")
+    group.add_argument("--cross-attention", choices=("per-layer", "shared"), default="per-layer",
+                       help="decoder layers 2-3: their own zero cross-attention (per-layer, the default) or the "
+                            "strict shared one (spec 8 A); both are exact")
+    group.add_argument("--score", choices=("abs", "clipped"), default="abs",
+                       help="attention score: -|x| (default) or -min(|x|, 1)")
+
+
+def _decoder_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--decoder", choices=("fast", "plain"), default="fast",
+                        help="exact decoder: fast (flint, certified float filter; the default) or plain "
+                             "(Fractions, every score computed); both give identical results")
+
+
+def _decoder(args: argparse.Namespace):
+    if args.decoder == "plain":
+        from .transformer import decode
+        return decode
+    from .fast import decode_fast
+    return decode_fast
+
+
+def _compile(args: argparse.Namespace, machine: TuringMachine):
+    from .construction import compile_machine
+    return compile_machine(machine, cross_attention=args.cross_attention, score=args.score)
+
+
+def _compile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="MODEL", required=True, help="the model file to write (JSON)")
+    parser.add_argument("--check", action="store_true",
+                        help="also verify every example of the machine file against the simulator")
+    _model_arguments(parser)
+    _decoder_argument(parser)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from .modelfile import save_model
+    machine = load(args)
+    model = _compile(args, machine)
+    save_model(model, args.output)
+    print(f"compiled {machine.name or Path(args.file).stem} into {args.output}")
+    for line in model.summary().lines():
+        print(f"  {line}")
+    if args.check:
+        from .verify import verify
+        failed = 0
+        for example in machine.examples:
+            runnable, word = prepare_input(machine, example.input)
+            result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args))
+            status = "agrees" if result.ok else f"DIVERGES: {result.divergence}"
+            print(f"  example {word!r}: {_steps(result.decoded.steps)}, {result.decoded.verdict.value}, {status}")
+            failed += not result.ok
+        return 1 if failed else 0
+    return 0
+
+
+def _run_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="a model file written by 'turingformer compile'")
+    parser.add_argument("--input", "-i", metavar="W", default="", help="the input word (default: empty)")
+    parser.add_argument("--max-steps", "-n", metavar="N", type=_non_negative, default=DEFAULT_MAX_STEPS,
+                        help=f"stop after N machine steps (default {DEFAULT_MAX_STEPS:,})")
+    _simulate_arguments(parser)
+    _decoder_argument(parser)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Decode from the model file alone: no machine, no simulator."""
+    from .decoding import run_model
+    from .modelfile import load_model
+    model = load_model(args.model)
+    trace, _ = run_model(model, args.input, max_steps=args.max_steps, decoder=_decoder(args))
+    out = sys.stdout
+    if args.json:
+        _write_json_lines(trace, out, configurations=not args.quiet)
+    else:
+        name = model.labels.machine_name or Path(args.model).stem
+        out.write(f"{name} (decoded by the transformer in {args.model}), input {args.input!r}\n")
+        if not args.quiet:
+            _print_table(trace, model.labels.blank, out)
+        out.write(_summary_line(None, trace) + "\n")
+    if not trace.halted:
+        _note(f"the machine did not halt within {args.max_steps:,} steps (verdict: running); raise --max-steps")
+    return 0
+
+
+def _verify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=_non_negative, default=None, metavar="K",
+                        help="print at most K rows of the step-by-step table")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
+    _model_arguments(parser)
+    _decoder_argument(parser)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+    machine, runnable, word = machine_and_input(args)
+    model = _compile(args, runnable)
+    result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args))
+    if not args.quiet:
+        print(result.table(limit=args.limit))
+    decoded = result.decoded
+    if result.ok:
+        print(f"the transformer agrees with the simulator at every step: {_steps(decoded.steps)} of the machine, "
+              f"{len(result.positions):,} decoder positions, verdict {decoded.verdict.value}, "
+              f"no attention ties in layers 1 and 3")
+        return 0
+    print(f"DIVERGENCE: {result.divergence}")
+    return 1
+
+
+def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="a model file written by 'turingformer compile'")
+    parser.add_argument("--weights", metavar="NAME", action="append", default=[],
+                        help="print the non-zero weights of one map, e.g. decoder.3.attn.query (repeatable)")
+    parser.add_argument("--dimensions", action="store_true", help="list every named residual dimension")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .modelfile import load_model
+    model = load_model(args.model)
+    t = model.transformer
+    print(f"model {args.model}: {model.labels.machine_name or '(unnamed)'}")
+    for line in model.summary().lines():
+        print(f"  {line}")
+    maps = dict(t.linears())
+    print("maps (name: source -> target, non-zero weights + biases):")
+    for name, linear in maps.items():
+        print(f"  {name:<24} {len(linear.source):>4} -> {len(linear.target):<4} "
+              f"{len(linear.weights) + len(linear.bias):>6}" + ("  (zero)" if linear.is_zero() else ""))
+    if args.dimensions:
+        print("residual dimensions:")
+        for k, name in enumerate(t.space.names):
+            print(f"  {k:>4}  {name}")
+    for name in args.weights:
+        if name not in maps:
+            raise FormatError(f"no map named {name!r}", hint=f"choose one of: {', '.join(maps)}")
+        linear = maps[name]
+        print(f"{name}: x W + b")
+        for src, dst, w in linear.named_weights():
+            print(f"  {src:<28} -> {dst:<28} {w}")
+        for dst, b in linear.named_bias():
+            print(f"  {'(bias)':<28} -> {dst:<28} {b}")
+    return 0
+
+
+DEMO_MACHINE = Path(__file__).resolve().parents[1] / "machines" / "binary_increment.yaml"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Compile a teaching machine, decode it from its saved weights, and verify every step."""
+    import tempfile
+    machine_file = args.machine or str(DEMO_MACHINE)
+    word = args.input
+    print(f"== 1. the machine: {machine_file}")
+    common = ["--input", word] if word is not None else []
+    main(["show", machine_file])
+    print("\n== 2. the reference simulator")
+    main(["simulate", machine_file, *common])
+    with tempfile.TemporaryDirectory() as tmp:
+        model = str(Path(tmp) / "model.json")
+        print("\n== 3. compile it into a transformer (1 encoder layer, 3 decoder layers)")
+        main(["compile", machine_file, "-o", model])
+        print("\n== 4. run the transformer from the model file alone")
+        machine = load_machine(machine_file)
+        main(["run", model, "--input", word if word is not None else default_input(machine)])
+    print("\n== 5. verify: the transformer against the simulator, every step and every layer")
+    return main(["verify", machine_file, *common, "--limit", "40"])
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("machine", nargs="?", metavar="FILE", help="a machine file (default: binary increment)")
+    parser.add_argument("--input", "-i", metavar="W", help="the input word (default: the file's first example)")
+
+
 # ---------------------------------------------------------------------------- the table
 COMMANDS: dict[str, Command] = {
     "simulate": Command(
@@ -345,6 +528,29 @@ COMMANDS: dict[str, Command] = {
         "draw the state diagram (.dot text, or .png/.svg via matplotlib)", cmd_graph,
         arguments=lambda p: _output_argument(p, "the output: .dot/.gv (Graphviz text), .png/.svg/.pdf "
                                                 "(matplotlib) or - (DOT on standard output, the default)")),
+    "compile": Command(
+        "compile a machine into the weights of a transformer (a model file)", cmd_compile,
+        parents=("machine", "run"), arguments=_compile_arguments,
+        description="Normalise the machine (spec 2b), build every weight of the one-layer encoder and "
+                    "three-layer hard-attention decoder exactly, write them to MODEL (JSON, exact rationals, "
+                    "named dimensions) and print the compile summary. --check verifies every example."),
+    "run": Command(
+        "decode a model file on an input: the trace, from the weights alone", cmd_run, parents=(),
+        arguments=_run_model_arguments,
+        description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
+                    "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing)."),
+    "verify": Command(
+        "compile, decode and compare with the simulator at every step and layer", cmd_verify,
+        parents=("machine", "run"), arguments=_verify_arguments,
+        description="Prints one row per decoder position with the spec-9 quantities (c(i), l(i+1), b1, b2) and "
+                    "whether every layer agrees; exits 1 and names the step, layer and slot of the first "
+                    "divergence."),
+    "inspect": Command(
+        "show a model file: layers, named dimensions, weight matrices", cmd_inspect, parents=(),
+        arguments=_inspect_arguments),
+    "demo": Command(
+        "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
+        parents=(), arguments=_demo_arguments),
 }
 
 
