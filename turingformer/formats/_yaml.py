@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import re
 import textwrap
 from typing import Iterable, Sequence
@@ -50,7 +49,13 @@ def compose(text: str, filename: str | None) -> yaml.Node | None:
             f"malformed YAML: {problem}", location=where,
             hint="check the indentation and quote symbols such as ' ', '#', ':', '[' and '*'",
         ) from None
-    except yaml.YAMLError as error:  # pragma: no cover - PyYAML raises marked errors for text input
+    except yaml.reader.ReaderError as error:   # a character YAML does not allow (control characters)
+        line = text.count("\n", 0, error.position) + 1
+        raise DefinitionSyntaxError(
+            f"malformed YAML: the character {chr(error.character)!r} is not allowed in a YAML file",
+            location=Location(filename, line), hint='write it as an escape in double quotes, e.g. "\\x7f"',
+        ) from None
+    except yaml.YAMLError as error:  # pragma: no cover - other PyYAML errors carry marks
         raise DefinitionSyntaxError(f"malformed YAML: {error}", location=Location(filename)) from None
     if root is not None:
         _check_tags(root, filename)
@@ -175,7 +180,28 @@ def dump_scalar(value: str, *, quote: bool = False) -> str:
     single = "'" + value.replace("'", "''") + "'"
     if value.isprintable() and _reads_back(single, value):
         return single
-    return json.dumps(value, ensure_ascii=False)
+    return double_quoted(value)
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
+def double_quoted(value: str) -> str:
+    """A double-quoted YAML scalar; every character that is not printable is escaped."""
+    out = []
+    for char in value:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        elif ord(char) < 0x100:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return '"' + "".join(out) + '"'
+
 
 
 def dump_flow_list(values: Iterable[str], *, quote: bool = False) -> str:
