@@ -34,6 +34,7 @@ from .formats import (
 )
 from .machine import TuringMachine
 from .simulator import DEFAULT_MAX_STEPS, HaltReason, run
+from .views import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
 
 PROG = "turingformer"
 #: Above this many steps ``simulate`` prints the summary only (``--json`` prints everything).
@@ -548,6 +549,7 @@ COMMANDS: dict[str, Command] = {
     "inspect": Command(
         "show a model file: layers, named dimensions, weight matrices", cmd_inspect, parents=(),
         arguments=_inspect_arguments),
+    "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
     "demo": Command(
         "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
         parents=(), arguments=_demo_arguments),
