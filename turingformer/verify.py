@@ -86,7 +86,9 @@ class Verification:
         """The side-by-side table: one row per decoder position."""
         head = (f"{'i':>5} {'M step':>6} {'state':<14} {'c(i)':>5} {'read':>4} {'write':>5} "
                 f"{'c(i+1)':>6} {'l(i+1)':>6} {'b1':>2} {'b2':>2}  agrees")
-        rows = [head, "-" * len(head)]
+        legend = ("one row per decoder position i; c is the cell of the normalised machine M' (the machine's "
+                  "cell + 1), l(i+1) the last visit (layer 3), b1 = past the input, b2 = first visit (F)")
+        rows = [legend, head, "-" * len(head)]
         shown = self.positions if limit is None else self.positions[:limit]
         for p in shown:
             rows.append(
