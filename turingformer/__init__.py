@@ -9,6 +9,7 @@ The pipeline, one module per stage::
         -> decoding.run_model (transformer.decode) -> trace.Trace -> verify.verify
 
 Names are imported lazily, so that decoding a saved model loads only the runtime it needs.
+``verify`` lives in its module of the same name: ``from turingformer.verify import verify``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _EXPORTS = {
     "HaltReason": "trace", "Verdict": "trace",
     "load_machine": "formats", "loads_machine": "formats", "dump_machine": "formats",
     "compile_machine": "construction", "CompiledModel": "layout",
-    "run_model": "decoding", "verify": "verify",
+    "run_model": "decoding",
     "save_model": "modelfile", "load_model": "modelfile",
     "Transformer": "transformer", "decode": "transformer",
 }
