@@ -66,6 +66,9 @@ def test_initial_tape():
     assert machine.examples == (Example("1_2"),)
     assert "2" in machine.input_alphabet                           # the tape's symbols join the alphabet
     assert load("0 _ _ r 0\n; $INITIAL_TAPE: *12").examples == (Example("12"),)
+    # the simulator drops the whole line holding "$INITIAL_TAPE:", a rule before the comment included
+    assert load("0 1 1 r 0\n0 _ _ r halt ; $INITIAL_TAPE: 1").rule("0", "_") is None
+    assert load("0 1 1 r 0\n0 _ _ r halt ; no tape here").rule("0", "_") is not None
     with pytest.raises(DefinitionSyntaxError, match="head") as caught:
         load("0 _ _ r 0\n; $INITIAL_TAPE: 1*2")
     assert caught.value.location.line == 2

@@ -12,7 +12,8 @@ of a rule or of the ``$INITIAL_TAPE``, plus the blank), for every state that doe
 ``halt``; the expanded rules keep the line of the rule they came from. ``halt-accept`` becomes an
 accept state, ``halt-reject`` a reject state, every other ``halt*`` state a halt state; rules written
 for ``halt*`` states are dropped (the simulator never applies them). ``$INITIAL_TAPE`` becomes the
-first example (no verdict), with spaces read as ``_``.
+first example (no verdict), with spaces read as ``_``; as in the simulator, the first line that
+mentions ``$INITIAL_TAPE:`` is then ignored, even if a rule precedes the comment on it.
 """
 
 from __future__ import annotations
@@ -100,13 +101,19 @@ def parse_line(text: str, number: int, filename: str | None) -> _Line | None:
 
 def loads(text: str, filename: str | None = None) -> TuringMachine:
     """Read a Morphett program, expanding its wildcards (see the module docstring)."""
+    tape = initial_tape(text)
+    lines = text.replace("\r", "").split("\n")
+    if tape is not None:
+        # Like the simulator, blank out the first line mentioning "$INITIAL_TAPE:" (even a rule on it).
+        marked = next((i for i, line in enumerate(lines) if "$INITIAL_TAPE:" in line), None)
+        if marked is not None:
+            lines[marked] = ""
     program: dict[tuple[str, str], _Line] = {}      # later lines replace earlier ones
-    for number, line_text in enumerate(text.replace("\r", "").split("\n"), start=1):
+    for number, line_text in enumerate(lines, start=1):
         parsed = parse_line(line_text, number, filename)
         if parsed is not None:
             program[parsed.state, parsed.symbol] = parsed
 
-    tape = initial_tape(text)
     examples: list[Example] = []
     tape_symbols: list[str] = []
     if tape is not None:
