@@ -35,6 +35,7 @@ from .formats import (
 from .machine import TuringMachine
 from .simulator import DEFAULT_MAX_STEPS, HaltReason, run
 from .views import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
+from .precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 
 PROG = "turingformer"
 #: Above this many steps ``simulate`` prints the summary only (``--json`` prints everything).
@@ -550,6 +551,8 @@ COMMANDS: dict[str, Command] = {
         "show a model file: layers, named dimensions, weight matrices", cmd_inspect, parents=(),
         arguments=_inspect_arguments),
     "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
+    "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
+                         description=PRECISION_DESCRIPTION),
     "demo": Command(
         "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
         parents=(), arguments=_demo_arguments),
