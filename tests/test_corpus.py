@@ -141,7 +141,7 @@ def _check_round_trip(root: Path, index: str, name: str) -> None:
         assert copy == original
 
     graph = machine.to_graph()
-    rebuilt = TuringMachine.from_graph(graph, allow_unreachable=True)
+    rebuilt = TuringMachine.from_graph(graph)
     assert rebuilt == machine
     assert nx.utils.graphs_equal(rebuilt.graph, machine.graph)
     assert nx.utils.graphs_equal(again.graph, machine.graph)

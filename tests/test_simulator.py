@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 
 from turingformer.errors import InputError
@@ -120,3 +121,13 @@ def test_verdict_for_and_trace_from_events():
     rebuilt = trace_from_events(word="", blank="0", states=trace.states, heads=trace.heads, writes=trace.writes,
                                 reason=trace.reason, verdict=trace.verdict, machine_name=trace.machine_name)
     assert rebuilt == trace
+
+
+def test_graph_round_trip_keeps_permission_for_unreachable_states():
+    from turingformer.machine import Rule, TuringMachine
+
+    machine = TuringMachine(states=["a", "b", "lost"], start="a", blank="_", rules=[Rule("a", "x", "x", "R", "b")],
+                            halt=["b"], input_alphabet=["x"], allow_unreachable=True)
+    again = TuringMachine.from_graph(machine.to_graph())
+    assert again == machine and again.unreachable_states() == ("lost",)
+    assert nx.utils.graphs_equal(again.graph, machine.graph)

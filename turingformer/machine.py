@@ -9,7 +9,8 @@ A :class:`TuringMachine` is a deterministic single-tape machine over a two-way u
   ``read=a``, ``write=b``, ``move=m`` (``"L"``, ``"R"`` or ``"S"``); keying the edge by the read
   symbol makes "one rule per (state, symbol)" a property of the graph itself;
 * the graph attributes ``blank``, ``input_alphabet`` and ``tape_alphabet`` (tuples of
-  one-character strings) and ``name`` complete the definition.
+  one-character strings), ``name`` and ``allow_unreachable`` (true exactly when some state
+  cannot be reached, so that such a graph builds again) complete the definition.
 
 The machine is validated once, in the constructor, and raises a precise
 :class:`~turingformer.errors.MachineError` subclass naming the offending rule (with its source
@@ -240,7 +241,7 @@ class TuringMachine:
     def _build_graph(self) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph(
             name=self.name, blank=self._blank, input_alphabet=self._input_alphabet,
-            tape_alphabet=self._tape_alphabet,
+            tape_alphabet=self._tape_alphabet, allow_unreachable=bool(self.unreachable_states()),
         )
         for state in self._states:
             graph.add_node(state, start=state == self._start,
@@ -274,6 +275,7 @@ class TuringMachine:
                 states=list(graph.nodes), start=starts[0], blank=attrs["blank"], rules=rules,
                 input_alphabet=attrs.get("input_alphabet"), tape_alphabet=attrs.get("tape_alphabet"),
                 name=metadata.pop("name", attrs.get("name", "")),
+                allow_unreachable=metadata.pop("allow_unreachable", attrs.get("allow_unreachable", False)),
                 **{role: [n for n, d in graph.nodes(data=True) if d.get(role)] for role in HALTING_ROLES},
                 **metadata,
             )
