@@ -117,3 +117,13 @@ class FormatError(TuringformerError):
 
 class ModelFileError(TuringformerError):
     """A model file that is malformed or of an unsupported version."""
+
+
+def check_word(word: str, alphabet, blank: str, *, owner: str, hint: str, what: str = "input") -> None:
+    """Raise :class:`InputError` unless every symbol of ``word`` is in ``alphabet`` or the blank."""
+    allowed = set(alphabet) | {blank}
+    for position, symbol in enumerate(word):
+        if symbol not in allowed:
+            raise InputError(
+                f"{what} {word!r}: symbol {symbol!r} at position {position} is not in the input "
+                f"alphabet {sorted(alphabet)} {owner}", hint=hint)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from .errors import InputError
+from .errors import check_word
 from .space import Space
 from .transformer import Transformer
 
@@ -73,14 +73,9 @@ class Labels:
 
     def encoder_input(self, word: str) -> list[str]:
         """w': the input with every blank replaced by the marked blank; refuses foreign symbols."""
-        allowed = set(self.input_alphabet) | {self.blank}
-        for position, symbol in enumerate(word):
-            if symbol not in allowed:
-                raise InputError(
-                    f"input {word!r}: symbol {symbol!r} at position {position} is not in the input "
-                    f"alphabet {sorted(self.input_alphabet)} this model was compiled for",
-                    hint="the weights fix the alphabet: use only its symbols (and the blank), "
-                         "or recompile with a larger input alphabet")
+        check_word(word, self.input_alphabet, self.blank, owner="this model was compiled for",
+                   hint="the weights fix the alphabet: use only its symbols (and the blank), "
+                        "or recompile with a larger input alphabet")
         return [self.marked_blank if s == self.blank else s for s in word]
 
     def prelude_steps(self, n: int) -> int:

@@ -33,13 +33,13 @@ import networkx as nx
 from .errors import (
     BlankSymbolError,
     DuplicateRuleError,
-    InputError,
     Location,
     MachineError,
     StartStateError,
     UndeclaredStateError,
     UnknownSymbolError,
     UnreachableStateError,
+    check_word,
 )
 
 
@@ -378,13 +378,9 @@ class TuringMachine:
 
         The blank is allowed inside an input (turingmachine.io and Morphett inputs may contain it).
         """
-        allowed = set(self._input_alphabet) | {self._blank}
-        for position, symbol in enumerate(word):
-            if symbol not in allowed:
-                raise InputError(
-                    f"{source} {word!r}: symbol {symbol!r} at position {position} is not in the input "
-                    f"alphabet {sorted(self._input_alphabet)} of machine {self.name or '(unnamed)'}",
-                    hint="use only input symbols (and the blank), or add the symbol to the input alphabet")
+        check_word(word, self._input_alphabet, self._blank, owner=f"of machine {self.name or '(unnamed)'}",
+                   hint="use only input symbols (and the blank), or add the symbol to the input alphabet",
+                   what=source)
 
 
 def _check_blank(blank: object, location: Location | None) -> None:

@@ -37,6 +37,16 @@ def location(node: yaml.Node | None, filename: str | None) -> Location:
     return Location(filename, mark.line + 1, mark.column + 1)
 
 
+class NodeReader:
+    """Base of the YAML readers: keeps the file name so every node maps to a :class:`Location`."""
+
+    def __init__(self, filename: str | None):
+        self.file = filename
+
+    def at(self, node: yaml.Node | None) -> Location:
+        return location(node, self.file)
+
+
 def compose(text: str, filename: str | None) -> yaml.Node | None:
     """Parse ``text`` into a node tree (None for an empty document), refusing unsafe tags."""
     try:

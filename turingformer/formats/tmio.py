@@ -90,13 +90,7 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
     return _Reader(filename).read(text)
 
 
-class _Reader:
-    def __init__(self, filename: str | None):
-        self.file = filename
-
-    def at(self, node: yaml.Node | None) -> Location:
-        return Y.location(node, self.file)
-
+class _Reader(Y.NodeReader):
     def read(self, text: str) -> TuringMachine:
         root = Y.compose(text, self.file)
         if root is None:

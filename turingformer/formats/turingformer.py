@@ -40,13 +40,7 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
     return _Reader(filename).read(text)
 
 
-class _Reader:
-    def __init__(self, filename: str | None):
-        self.file = filename
-
-    def at(self, node: yaml.Node | None) -> Location:
-        return Y.location(node, self.file)
-
+class _Reader(Y.NodeReader):
     # ------------------------------------------------------------------ pieces
     def symbol(self, node: yaml.Node, what: str) -> str:
         text = Y.scalar(node, what, self.file, hint="write one character, quoted if needed: '0', ' '")
