@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/turingformer demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --nbmake tests notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

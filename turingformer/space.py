@@ -69,7 +69,7 @@ class Space:
     def table(self, vector: Sequence, *, nonzero: bool = True) -> str:
         """A two-column table ``name | value``; by default only the non-zero entries."""
         rows = [(n, v) for n, v in zip(self.names, vector) if v or not nonzero]
-        width = max((len(n) for n, _ in rows), default=4)
+        width = max([len("dimension"), *(len(n) for n, _ in rows)])
         lines = [f"{'dimension':<{width}} | value", f"{'-' * width}-+------"]
         lines += [f"{n:<{width}} | {_show(v)}" for n, v in rows]
         return "\n".join(lines)
