@@ -1,0 +1,317 @@
+"""Decoder benchmarks: exact fast decoding (and float64) against the simulator and the plain paths.
+
+    python benchmarks/run.py [--quick] [--output docs/benchmarks.md] [--no-write]
+
+For each machine (a zig-zag binary counter, the BB(5) champion's first steps, a base-16 counter
+with a 17-symbol alphabet, and Morphett's universal machine, d = 289, when the corpus and the
+loaders are present) it decodes T = 100, 1,000 and 10,000 decoder steps (``--quick``: 100 and
+1,000) and reports, per decoder:
+
+* ``fast``: :func:`turingformer.fast.decode_fast`, exact;
+* ``float64``: :func:`turingformer.floating.decode_float` (inexact; skipped if the module is absent);
+* ``plain``: :func:`turingformer.transformer.decode`, exact, cached, T ≤ 1,000 only;
+* ``naive``: :func:`turingformer.transformer.decode_naive`, T ≤ 200 only.
+
+Columns: total seconds, steps/s, the time per step over the last 10 % of the steps, peak RSS of
+the measuring process (each measurement runs in a fresh subprocess, so peaks do not mix) and its
+growth during decoding, the ratio to the reference simulator running the same normalised machine
+for the same number of steps, and the log-log slope of total time in T between 1,000 and
+10,000. Also times BB(4) compiled and verified end to end (compile, decode through
+``run_model`` with ``decode_fast``, compare with the simulator). Writes Markdown to
+``docs/benchmarks.md`` (with the CPU, cores, Python, date and load) unless ``--no-write``.
+
+Decoding captures no hooks (``capture=()``), i.e. it measures the decoder itself; ``run_model``
+also captures one hook per step and reads every output back, which is reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "corpus"
+UNIVERSAL_INPUT = ("[ R+++++++, R+, R++! L++,0R.,1R.: L++,0R.,1R.: R++++, L++, L+++++: R+++, L++++, "
+                   "L+: R++,0L+,1L+: R------,0L.,1L.:1L++,,:0L+, L., L.:,,:]1001")
+
+
+# ---------------------------------------------------------------------------------- machines
+def bbchallenge(code: str, name: str):
+    from turingformer.machine import Rule, TuringMachine
+
+    rows = code.split("_")
+    states = [chr(ord("A") + k) for k in range(len(rows))]
+    rules = [Rule(states[k], str(s), row[3 * s], row[3 * s + 1], row[3 * s + 2])
+             for k, row in enumerate(rows) for s in range(len(row) // 3) if row[3 * s:3 * s + 3] != "---"]
+    return TuringMachine(states=states + ["Z"], start="A", blank="0", rules=rules, halt=["Z"],
+                         input_alphabet=["1"], name=name)
+
+
+def counter(base: int):
+    """Counts up in base ``base`` forever; the head zig-zags over a growing tape."""
+    from turingformer.machine import Rule, TuringMachine
+
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"[:base]
+    top = digits[-1]
+    rules = [Rule("inc", top, "0", "L", "inc"), Rule("inc", "_", "1", "R", "right"),
+             Rule("right", "_", "_", "L", "inc")]
+    for k, d in enumerate(digits):
+        if d != top:
+            rules.append(Rule("inc", d, digits[k + 1], "R", "right"))
+        rules.append(Rule("right", d, d, "R", "right"))
+    return TuringMachine(states=["inc", "right"], start="inc", blank="_", rules=rules,
+                         input_alphabet=list(digits), name=f"base-{base} counter")
+
+
+def machine(name: str):
+    """(machine, input word, description) for a benchmark machine name."""
+    if name == "counter2":
+        return counter(2), "", "binary counter (zig-zag over a growing tape)"
+    if name == "bb5":
+        return (bbchallenge("1RB1LC_1RC1RB_1RD0LE_1LA1LD_1RZ0LA", "BB(5)"), "",
+                "BB(5) champion, first steps (busy beaver)")
+    if name == "counter16":
+        return counter(16), "", "base-16 counter (|Σ| = 17, large alphabet)"
+    if name == "universal":
+        from turingformer.formats import load_machine, prepare_input
+
+        m, word = prepare_input(load_machine(CORPUS / "morphett" / "universal.txt"), UNIVERSAL_INPUT)
+        return m, word, "Morphett's universal TM (|Q| = 102, |Σ| = 16, d = 289)"
+    raise ValueError(name)
+
+
+def available_machines() -> list[str]:
+    names = ["counter2", "bb5", "counter16"]
+    try:
+        import turingformer.formats  # noqa: F401
+        if (CORPUS / "morphett" / "universal.txt").exists():
+            names.append("universal")
+    except ImportError:
+        pass
+    return names
+
+
+def has_float() -> bool:
+    try:
+        from turingformer.floating import decode_float  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+# ---------------------------------------------------------------------------------- worker
+def _rss_kb() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure(name: str, decoder: str, steps: int) -> dict:
+    """Runs in a fresh process: decode ``steps`` steps of ``name`` with ``decoder``."""
+    from turingformer.construction import compile_machine
+    from turingformer.normalize import normalize
+    from turingformer.simulator import run
+
+    m, word, _ = machine(name)
+    model = compile_machine(m)
+    tokens = model.labels.encoder_input(word)
+    t = model.transformer
+    if decoder == "naive":
+        from turingformer.transformer import decode_naive
+    elif decoder == "fast":
+        from turingformer.fast import decode_fast as run_decoder
+    elif decoder == "plain":
+        from turingformer.transformer import decode as run_decoder
+    else:
+        from turingformer.floating import decode_float
+
+        def run_decoder(model, tokens, **kw):
+            return decode_float(model, tokens, dtype="float64", **kw)
+    before = _rss_kb()
+    stamps = []
+    clock = time.perf_counter
+    start = clock()
+    if decoder == "naive":
+        decode_naive(t, tokens, steps)
+        stamps = [clock()]
+    else:
+        for _ in run_decoder(t, tokens, max_steps=steps):
+            stamps.append(clock())
+    total = stamps[-1] - start
+    tail = max(1, len(stamps) // 10)
+    last = (stamps[-1] - stamps[-1 - tail]) / tail if len(stamps) > tail else total / max(1, len(stamps))
+    peak = _rss_kb()
+    nm = normalize(m)
+    sim_start = clock()
+    run(nm.machine, nm.tape_input(word), max_steps=steps, record=False)
+    sim = clock() - sim_start
+    return {"name": name, "decoder": decoder, "steps": steps, "decoded": len(stamps) if decoder != "naive" else steps,
+            "total": total, "last": last, "rss_kb": peak, "rss_growth_kb": peak - before, "simulator": sim,
+            "d": t.d}
+
+
+def run_worker(name: str, decoder: str, steps: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", name, decoder, str(steps)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def end_to_end_bb4() -> dict:
+    """BB(4): compile, decode via run_model with decode_fast, compare with the simulator."""
+    from turingformer.construction import compile_machine
+    from turingformer.decoding import run_model
+    from turingformer.fast import decode_fast
+    from turingformer.simulator import run
+    from turingformer.verify import compare_traces
+
+    bb4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA", "BB(4)")
+    start = time.perf_counter()
+    model = compile_machine(bb4)
+    decoded, steps = run_model(model, "", decoder=decode_fast)
+    ok = compare_traces(run(bb4, ""), decoded) is None and decoded.steps == 107
+    return {"seconds": time.perf_counter() - start, "ok": ok, "decoder_steps": len(steps)}
+
+
+# ---------------------------------------------------------------------------------- report
+def machine_info() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import flint
+    import numpy
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+        "numpy": numpy.__version__, "python-flint": flint.__version__,
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def _ms(r: dict) -> str:
+    """Time per step at the end, in ms (not defined for the naive oracle, which returns at once)."""
+    return "–" if r["decoder"] == "naive" else f"{1000 * r['last']:.3f}"
+
+
+def slope(rows: list[dict], decoder: str, name: str) -> str:
+    times = {r["steps"]: r["total"] for r in rows if r["decoder"] == decoder and r["name"] == name}
+    if 1000 in times and 10000 in times:
+        return f"{math.log(times[10000] / times[1000]) / math.log(10):.2f}"
+    return "–"
+
+
+def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: bool, float_ok: bool,
+           command: str) -> str:
+    lines = [
+        "# Benchmarks: exact fast decoding",
+        "",
+        f"Measured with `{command}` on {info['date']}: {info['cpu']}, {info['cores']} cores, "
+        f"Python {info['python']}, numpy {info['numpy']}, python-flint {info['python-flint']}; "
+        f"load average at the end {info['load']} (other work was running on the machine).",
+        "",
+        "Decoders: **fast** = `turingformer.fast.decode_fast` (exact, bit-for-bit the plain decoder's "
+        "outputs); **float64** = `turingformer.floating.decode_float(dtype='float64')` (inexact); "
+        "**plain** = `transformer.decode` (exact, cached; T ≤ 1,000); **naive** = `decode_naive` "
+        "(T ≤ 200). T counts decoder steps; no hooks captured. *last/step* = mean time per step "
+        "over the last 10 % of the steps; *RSS* = peak resident memory of the measuring process "
+        "(fresh per row) and its growth while decoding; *×sim* = time ÷ the reference simulator "
+        "running the same normalised machine for T steps; *slope* = log-log slope of total time "
+        "between T = 1,000 and 10,000.",
+        "",
+    ]
+    if not float_ok:
+        lines += ["`turingformer/floating.py` is not present: the float64 rows are skipped.", ""]
+    lines += [f"BB(4) compiled and verified end to end (compile + `run_model(decoder=decode_fast)` "
+              f"+ compare with the simulator, {bb4['decoder_steps']} decoder steps): "
+              f"**{bb4['seconds']:.3f} s**, {'ok' if bb4['ok'] else 'MISMATCH'}.", ""]
+    for name in names:
+        _, _, description = machine(name)
+        sub = [r for r in rows if r["name"] == name]
+        lines += [f"## {description}", "", f"d = {sub[0]['d']}.", "",
+                  "| decoder | T | total (s) | steps/s | last/step (ms) | RSS (MB) | RSS growth (MB) "
+                  "| ×sim | slope 10³→10⁴ |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in sub:
+            ratio = r["total"] / r["simulator"] if r["simulator"] > 0 else float("inf")
+            lines.append(
+                f"| {r['decoder']} | {r['steps']:,} | {r['total']:.3f} | {r['decoded'] / r['total']:,.0f} | "
+                f"{_ms(r)} | {r['rss_kb'] / 1024:.0f} | {r['rss_growth_kb'] / 1024:.1f} | "
+                f"{ratio:,.0f} | {slope(rows, r['decoder'], name) if r['steps'] == 10000 else ''} |")
+        fast = {r["steps"]: r["total"] for r in sub if r["decoder"] == "fast"}
+        others = []
+        for other in ("plain", "naive"):
+            for r in sub:
+                if r["decoder"] == other and r["steps"] in fast:
+                    others.append(f"{other} ÷ fast at T = {r['steps']:,}: {r['total'] / fast[r['steps']]:,.0f}×")
+        if others:
+            lines += ["", "Speed-up: " + "; ".join(others) + "."]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--worker":
+        print(json.dumps(measure(argv[1], argv[2], int(argv[3]))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="T = 100 and 1,000 only")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--machines", nargs="*", default=None)
+    args = parser.parse_args(argv)
+    names = args.machines or available_machines()
+    float_ok = has_float()
+    if not float_ok:
+        print("turingformer.floating is not present: skipping the float64 column")
+    sizes = [100, 1000] if args.quick else [100, 1000, 10000]
+    bb4 = end_to_end_bb4()
+    print(f"BB(4) end to end: {bb4['seconds']:.3f} s ({'ok' if bb4['ok'] else 'MISMATCH'})")
+    rows = []
+    for name in names:
+        plan = [("fast", T) for T in sizes]
+        if float_ok:
+            plan += [("float64", T) for T in sizes]
+        plan += [("plain", T) for T in sizes if T <= (100 if args.quick else 1000)]
+        # the naive oracle is O(T³): at d = 289 its 100 steps take ~40 s, so --quick leaves it out there
+        plan += [("naive", T) for T in sizes if T <= 200 and not (args.quick and name == "universal")]
+        for decoder, T in plan:
+            r = run_worker(name, decoder, T)
+            rows.append(r)
+            print(f"{name:10} {decoder:8} T={T:>6}: {r['total']:8.3f} s  {r['decoded'] / r['total']:9,.0f} steps/s  "
+                  f"last {_ms(r)} ms/step  RSS {r['rss_kb'] / 1024:.0f} MB  "
+                  f"×sim {r['total'] / max(r['simulator'], 1e-9):,.0f}", flush=True)
+        for decoder in ("fast", "float64"):
+            s = slope(rows, decoder, name)
+            if s != "–":
+                print(f"{name:10} {decoder:8} slope of total time between T = 1,000 and 10,000: {s}")
+    command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    text = render(rows, machine_info(), bb4, names, args.quick, float_ok, command)
+    if not args.no_write:
+        corpus_section = ""
+        if args.output.exists():
+            old = args.output.read_text(encoding="utf-8")
+            marker = "\n## Corpus verification"
+            if marker in old:
+                corpus_section = old[old.index(marker):]
+        args.output.write_text(text.rstrip() + "\n" + corpus_section, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
