@@ -324,8 +324,10 @@ def _diagnose(i: int, ref: Step, flt: Step, exact_x5: list, float_x5: list, ix4:
     exactly and only the recency term ε_i²ε_j²/3 is left. Reported: the exact score gap between
     the chosen key j and the exact winner ℓ, the float gap, the first-order error of that gap due
     to the layer-2 slots (x4 at i, x5 at ℓ and j; errors measured exactly against the exact run),
-    and the gap in *rounding units* gap / (u·P), P = Σ_e |q_e k_ℓe| the size of the cancelling
-    terms (u = unit roundoff of the dtype).
+    the total error of the gap and the layer-2 fraction of it, and the gap in *rounding units*
+    gap / (u·P), P = Σ_e |q_e k_ℓe| the size of the cancelling terms (u = unit roundoff of the
+    dtype). The first-order layer-2 estimate is meaningful in float32/64; in float16 the scores
+    are subnormal and the estimate is rough.
     """
     ell = int(ref.activations[LAYER3][0])
     winners = [int(j) for j in flt.activations[LAYER3]]
@@ -352,6 +354,9 @@ def _diagnose(i: int, ref: Step, flt: Step, exact_x5: list, float_x5: list, ix4:
         "exact_score_gap": float(exact_gap), "float_score_gap": float_gap,
         "x4_error": float(d4), "x5_error_exact_winner": float(d5[ell]), "x5_error_chosen": float(d5[j]),
         "layer2_gap_error": float(layer2),
+        "total_gap_error": None if float_gap is None else float(Fraction(float_gap) - exact_gap),
+        "layer2_fraction": (None if float_gap is None or Fraction(float_gap) == exact_gap
+                            else float(layer2 / (Fraction(float_gap) - exact_gap))),
         "recency_term": float(eps_i * eps_i * e_ell * e_ell / 3),
         "cancelling_terms": float(P),
         "rounding_units": float(exact_gap / P) / u,
@@ -752,8 +757,8 @@ def run_precision(args: argparse.Namespace, out=None) -> int:
             stale = "an older write to the same cell" if g["same_cell"] else "another cell"
             print(f"{r.dtype}/{r.averaging}: at step {g['step']} layer 3 chose position {g['chosen']} ({stale}) "
                   f"instead of {g['exact_winner']}: exact score gap {g['exact_score_gap']:.3g} "
-                  f"(= {g['rounding_units']:.2g} rounding units of the cancelling terms), its error due to the "
-                  f"layer-2 averages {g['layer2_gap_error']:.3g}", file=out)
+                  f"(= {g['rounding_units']:.2g} rounding units of the cancelling terms); float error of the gap "
+                  f"{g['total_gap_error']:.3g}, of which {g['layer2_gap_error']:.3g} from the layer-2 averages", file=out)
     print("'-' = no difference within the compared steps. Float modes are measurements of rounding, "
           "not the construction: only the exact runtime is the model.", file=out)
     return 0
