@@ -139,6 +139,15 @@ def test_float16_breaks_in_layer3_inside_the_predicted_window(walker_model, aver
         assert broken is None or broken > result.first_layer3
 
 
+def test_both_exact_references_give_the_same_comparison(walker_model):
+    fast = compare(walker_model, "01", dtype="float16", averaging="sum", max_steps=80, reference="auto")
+    plain = compare(walker_model, "01", dtype="float16", averaging="sum", max_steps=80, reference="exact")
+    assert "decode_fast" in fast.reference and "transformer.decode" in plain.reference
+    assert (fast.first_layer3, fast.first_divergence, fast.broke_first, fast.diagnosis) == \
+        (plain.first_layer3, plain.first_divergence, plain.broke_first, plain.diagnosis)
+    json.dumps(fast.as_dict())
+
+
 def test_float32_outlasts_float16_and_a_float16_trace_diverges(walker_model):
     f16 = compare(walker_model, "", dtype="float16", averaging="sum", max_steps=400)
     f32 = compare(walker_model, "", dtype="float32", averaging="sum", max_steps=400)

@@ -188,7 +188,18 @@ class Comparison:
         out["note"] = INEXACT_NOTE.format(dtype=self.dtype)
         if self.series is None:
             out.pop("series")
-        return out
+        return _finite(out)
+
+
+def _finite(value):
+    """Non-finite floats (a NaN or overflowing float activation) as strings, so JSON stays JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def compare(
