@@ -701,7 +701,8 @@ def precision_arguments(parser: argparse.ArgumentParser, *, machine_options: boo
     parser.add_argument("--dtype", default="float16,float32,float64", metavar="LIST",
                         help="comma-separated float types to test (default float16,float32,float64)")
     parser.add_argument("--max-steps", "-n", type=int, default=2000, metavar="N",
-                        help="decoder steps (positions i, prelude included) to compare (default 2000)")
+                        help="machine steps to compare, as for simulate (default 2000); the comparison "
+                             "covers the decoder steps of the prelude and of stay moves too")
     parser.add_argument("--averaging", choices=("sum", "weighted", "both"), default="both",
                         help="average-hard attention in float: sum = (Σ v_j)/r, weighted = Σ fl(1/r)·v_j "
                              "(default both)")
@@ -739,7 +740,8 @@ def run_precision(args: argparse.Namespace, out=None) -> int:
         resolve_dtype(d)
     styles = ("sum", "weighted") if args.averaging == "both" else (args.averaging,)
     model = compile_machine(machine)
-    results = [compare(model, word, dtype=d, averaging=s, max_steps=args.max_steps, tolerance=args.tolerance,
+    budget = decoder_positions(machine, word, args.max_steps)
+    results = [compare(model, word, dtype=d, averaging=s, max_steps=budget, tolerance=args.tolerance,
                        reference=args.reference) for d in dtypes for s in styles]
     if args.json:
         for r in results:
@@ -752,7 +754,8 @@ def run_precision(args: argparse.Namespace, out=None) -> int:
         longest = max(results, key=lambda r: r.steps_compared)
         end = ("the exact run halted there" if longest.reference_halted
                else "a float run diverged first" if longest.first_divergence is not None else "the step limit")
-        print(f"compared up to {longest.steps_compared} decoder steps (limit {args.max_steps}; {end}); "
+        print(f"compared up to {longest.steps_compared} decoder steps (limit {budget:,} = {args.max_steps:,} machine "
+              f"steps; {end}); "
               f"steps are decoder steps i, machine step in parentheses", file=out)
     header = ("dtype", "averaging", "layer 3 differs", "output diverges", "broke first")
     rows = [(r.dtype + " (inexact)", r.averaging, _at(r.first_layer3, r.machine_steps["first_layer3"]),
@@ -773,6 +776,21 @@ def run_precision(args: argparse.Namespace, out=None) -> int:
     print("'-' = no difference within the compared steps. Float modes are measurements of rounding, "
           "not the construction: only the exact runtime is the model.", file=out)
     return 0
+
+
+def decoder_positions(machine, word: str, machine_steps: int) -> int:
+    """How many decoder steps cover ``machine_steps`` steps of ``machine`` on ``word``.
+
+    The prelude takes 2n+3 steps, every stay move one more (spec §2b.1-2), and one more position
+    shows whether the machine halts there. Computed with the reference simulator, not the network.
+    """
+    from .machine import Move
+    from .simulator import run
+
+    trace = run(machine, word, max_steps=machine_steps)
+    stays = sum(machine.rule(trace.states[t], c.symbol).move is Move.S
+                for t, c in zip(range(trace.steps), trace))
+    return 2 * len(word) + 3 + trace.steps + stays + 1
 
 
 def _at(step: int | None, m: int | None) -> str:
