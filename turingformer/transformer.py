@@ -230,7 +230,7 @@ def hardmax(score: str, query: tuple, keys: Sequence[tuple], values: Sequence[tu
     best = None
     winners: list[int] = []
     for j, key in enumerate(keys):
-        s = phi(score, sum(a * b for a, b in zip(query, key)))
+        s = phi(score, dot(query, key))
         if best is None or s > best:
             best, winners = s, [j]
         elif s == best:
@@ -250,8 +250,13 @@ def average(rows: Sequence[tuple]) -> tuple:
     return tuple(v / r for v in total)
 
 
+def dot(query: tuple, key: tuple):
+    """⟨q, k⟩ over the attention's support (an exact 0 when the support is empty)."""
+    return sum((a * b for a, b in zip(query, key)), Fraction(0))
+
+
 def scores_of(score: str, query: tuple, keys: Sequence[tuple]) -> list:
-    return [phi(score, sum(a * b for a, b in zip(query, key))) for key in keys]
+    return [phi(score, dot(query, key)) for key in keys]
 
 
 def pattern_of(n: int, winners: Sequence[int]) -> tuple:
