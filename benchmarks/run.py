@@ -85,7 +85,7 @@ def machine(name: str):
         from turingformer.formats import load_machine, prepare_input
 
         m, word = prepare_input(load_machine(CORPUS / "morphett" / "universal.txt"), UNIVERSAL_INPUT)
-        return m, word, "Morphett's universal TM (|Q| = 102, |Σ| = 16, d = 289)"
+        return m, word, "Morphett's universal TM (|Q| = 102, |Σ| = 16, long input)"
     raise ValueError(name)
 
 
@@ -128,7 +128,14 @@ def measure(name: str, decoder: str, steps: int) -> dict:
     if decoder == "naive":
         from turingformer.transformer import decode_naive
     elif decoder == "fast":
-        from turingformer.fast import decode_fast as run_decoder
+        from collections import Counter
+
+        from turingformer.fast import decode_fast
+
+        counts = Counter()
+
+        def run_decoder(model, tokens, **kw):
+            return decode_fast(model, tokens, stats=counts, **kw)
     elif decoder == "plain":
         from turingformer.transformer import decode as run_decoder
     else:
@@ -156,7 +163,59 @@ def measure(name: str, decoder: str, steps: int) -> dict:
     sim = clock() - sim_start
     return {"name": name, "decoder": decoder, "steps": steps, "decoded": len(stamps) if decoder != "naive" else steps,
             "total": total, "last": last, "rss_kb": peak, "rss_growth_kb": peak - before, "simulator": sim,
-            "d": t.d}
+            "d": t.d, "decisions": dict(counts) if decoder == "fast" else None}
+
+
+def _qualify(filename: str, line: int, function: str) -> str:
+    """``module.Class.method`` for a profiled function (the class found by indentation)."""
+    if not line or not filename.endswith(".py"):
+        return function
+    try:
+        source = Path(filename).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return f"{Path(filename).stem}.{function}"
+    owner = ""
+    text = source[line - 1] if line <= len(source) else ""
+    if text.startswith((" ", "\t")):
+        for k in range(line - 2, -1, -1):
+            if source[k].startswith("class "):
+                owner = source[k][6:].split("(")[0].split(":")[0].strip() + "."
+                break
+            if source[k] and not source[k][0].isspace() and not source[k].startswith(("#", "@", ")")):
+                break
+    return f"{Path(filename).stem}.{owner}{function}"
+
+
+def profile(name: str, steps: int, decoder: str = "fast", top: int = 10) -> dict:
+    """Runs in a fresh process: cProfile of a decoder on ``name`` for ``steps`` steps."""
+    import cProfile
+    import pstats
+
+    from turingformer.construction import compile_machine
+    from turingformer.fast import decode_fast
+    from turingformer.transformer import decode
+
+    run_decoder = decode_fast if decoder == "fast" else decode
+
+    m, word, _ = machine(name)
+    model = compile_machine(m)
+    tokens = model.labels.encoder_input(word)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in run_decoder(model.transformer, tokens, max_steps=steps):
+        pass
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    rows = []
+    for (filename, line, function), (_, calls, tottime, cumtime, _) in stats.stats.items():
+        where = _qualify(filename, line, function)
+        rows.append((tottime, cumtime, calls, where))
+    rows.sort(reverse=True)
+    focus = [r for r in rows if r[3].endswith(("transformer.hardmax", "fast._Attention.decide"))]
+    return {"name": name, "steps": steps, "total": total, "decoder": decoder,
+            "rows": [{"where": w, "calls": c, "tottime": t, "cumtime": cu} for t, cu, c, w in rows[:top]],
+            "focus": [{"where": w, "calls": c, "tottime": t, "cumtime": cu} for t, cu, c, w in focus]}
 
 
 def run_worker(name: str, decoder: str, steps: int) -> dict:
@@ -214,8 +273,52 @@ def slope(rows: list[dict], decoder: str, name: str) -> str:
     return "–"
 
 
+def targets(rows: list[dict], bb4: dict, names: list[str]) -> list[str]:
+    """The issue's targets against the measured fast-decoder numbers."""
+    def fast(name, T):
+        return next((r["total"] for r in rows if r["name"] == name and r["decoder"] == "fast"
+                     and r["steps"] == T), None)
+
+    def worst(T):
+        values = [(fast(n, T), n) for n in names if fast(n, T) is not None]
+        return max(values) if values else None
+
+    out = ["| target | measured (fast, worst machine) | met |", "|---|---|---|",
+           f"| BB(4) compiled and verified end to end < 1 s | {bb4['seconds']:.3f} s | "
+           f"{'yes' if bb4['ok'] and bb4['seconds'] < 1 else 'NO'} |"]
+    for T, limit in ((1000, 1.0), (10000, 15.0)):
+        w = worst(T)
+        if w:
+            out.append(f"| T = {T:,} decoder steps < {limit:g} s | {w[0]:.3f} s ({w[1]}) | "
+                       f"{'yes' if w[0] < limit else 'NO'} |")
+    slopes = [(float(slope(rows, "fast", n)), n) for n in names if slope(rows, "fast", n) != "–"]
+    if slopes:
+        top = max(slopes)
+        out.append(f"| total time grows no faster than T^2.1 (10³→10⁴) | slope {top[0]:.2f} ({top[1]}) | "
+                   f"{'yes' if top[0] <= 2.1 else 'NO'} |")
+    return out
+
+
+def render_profile(profiles: list[dict]) -> list[str]:
+    lines = ["## Where the time goes", ""]
+    for prof in profiles:
+        what = "`decode_fast`" if prof["decoder"] == "fast" else "the plain `transformer.decode`"
+        lines += [f"cProfile of {what} on the binary counter, T = {prof['steps']:,} "
+                  f"({prof['total']:.2f} s under the profiler, which inflates Python-level calls). "
+                  "Top functions by own time:", "",
+                  "| function | calls | own time (s) | share | cumulative (s) |", "|---|---:|---:|---:|---:|"]
+        for r in prof["rows"][:10 if prof["decoder"] == "fast" else 6]:
+            lines.append(f"| `{r['where']}` | {r['calls']:,} | {r['tottime']:.3f} | "
+                         f"{100 * r['tottime'] / prof['total']:.0f} % | {r['cumtime']:.3f} |")
+        for r in prof.get("focus", []):
+            lines += ["", f"`{r['where']}` (every attention decision, including what it calls): "
+                      f"{r['cumtime']:.2f} s cumulative = {100 * r['cumtime'] / prof['total']:.0f} % of the run."]
+        lines.append("")
+    return lines
+
+
 def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: bool, float_ok: bool,
-           command: str) -> str:
+           command: str, prof: list[dict] | None = None) -> str:
     lines = [
         "# Benchmarks: exact fast decoding",
         "",
@@ -237,11 +340,12 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
         lines += ["`turingformer/floating.py` is not present: the float64 rows are skipped.", ""]
     lines += [f"BB(4) compiled and verified end to end (compile + `run_model(decoder=decode_fast)` "
               f"+ compare with the simulator, {bb4['decoder_steps']} decoder steps): "
-              f"**{bb4['seconds']:.3f} s**, {'ok' if bb4['ok'] else 'MISMATCH'}.", ""]
+              f"**{bb4['seconds']:.3f} s**, {'ok' if bb4['ok'] else 'MISMATCH'}.", "",
+              "## Targets (issue 4)", "", *targets(rows, bb4, names), ""]
     for name in names:
         _, _, description = machine(name)
         sub = [r for r in rows if r["name"] == name]
-        lines += [f"## {description}", "", f"d = {sub[0]['d']}.", "",
+        lines += [f"## {description}", "", f"d = {sub[0]['d']} (after normalisation).", "",
                   "| decoder | T | total (s) | steps/s | last/step (ms) | RSS (MB) | RSS growth (MB) "
                   "| ×sim | slope 10³→10⁴ |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -259,7 +363,14 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
                     others.append(f"{other} ÷ fast at T = {r['steps']:,}: {r['total'] / fast[r['steps']]:,.0f}×")
         if others:
             lines += ["", "Speed-up: " + "; ".join(others) + "."]
+        longest = max((r for r in sub if r["decoder"] == "fast"), key=lambda r: r["steps"], default=None)
+        if longest and longest.get("decisions"):
+            parts = [f"{k}: {v:,}" for k, v in sorted(longest["decisions"].items())]
+            lines += ["", f"Attention decisions of the fast decoder at T = {longest['steps']:,} (all layers): "
+                      + "; ".join(parts) + "."]
         lines.append("")
+    if prof:
+        lines += render_profile(prof)
     return "\n".join(lines)
 
 
@@ -267,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
         print(json.dumps(measure(argv[1], argv[2], int(argv[3]))))
+        return 0
+    if argv and argv[0] == "--profile-worker":
+        print(json.dumps(profile(argv[1], int(argv[2]), argv[3])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="T = 100 and 1,000 only")
@@ -299,8 +413,13 @@ def main(argv: list[str] | None = None) -> int:
             s = slope(rows, decoder, name)
             if s != "–":
                 print(f"{name:10} {decoder:8} slope of total time between T = 1,000 and 10,000: {s}")
+    prof = []
+    for decoder, prof_steps in (("fast", 1000 if args.quick else 10000), ("plain", 300)):
+        out = subprocess.run([sys.executable, __file__, "--profile-worker", "counter2", str(prof_steps), decoder],
+                             capture_output=True, text=True, check=True)
+        prof.append(json.loads(out.stdout.strip().splitlines()[-1]))
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
-    text = render(rows, machine_info(), bb4, names, args.quick, float_ok, command)
+    text = render(rows, machine_info(), bb4, names, args.quick, float_ok, command, prof)
     if not args.no_write:
         corpus_section = ""
         if args.output.exists():

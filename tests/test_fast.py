@@ -261,6 +261,52 @@ def test_exact_arithmetic_decides_where_the_float_filter_cannot(score, monkeypat
         assert space.get(step.activations["decoder.2.resid_mid"], "cnt") == Fraction(i + 2, 2)
 
 
+def rounding_transformer() -> Transformer:
+    """Cross-attention whose float64 scores rank two keys the wrong way round.
+
+    Key (1 + x_t, −(1 + y_t)), query (1, 1): ⟨q, k⟩ = x_t − y_t exactly. For ``p``,
+    x = 2⁻⁵³ + 2⁻⁸⁰ rounds up to 2⁻⁵² and y = 2⁻⁵³ − 2⁻⁸⁰ rounds down to 0, so the float score is
+    −2⁻⁵² while the exact one is −2⁻⁷⁹; for ``r``, x = 2⁻⁶⁰ rounds away: float 0, exact −2⁻⁶⁰.
+    Float64 alone picks ``r``; the exact winner is ``p``. ``z`` keys (x = 2⁻²⁰) are far behind.
+    """
+    space = Space(("one", "k", "inv", "inv2", "e", "f", "val"))
+    zero = Linear.zero(space, space)
+    x = {"p": Fraction(1, 2 ** 53) + Fraction(1, 2 ** 80), "r": Fraction(1, 2 ** 60), "z": Fraction(1, 2 ** 20)}
+    y = {"p": Fraction(1, 2 ** 53) - Fraction(1, 2 ** 80), "r": Fraction(0), "z": Fraction(0)}
+    cross = Attention(Linear.build(space, space, {("one", "e"): 1, ("one", "f"): 1}),
+                      Linear.build(space, space, {("one", "e"): 1, ("e", "e"): 1, ("one", "f"): -1, ("f", "f"): 1}),
+                      Linear.build(space, space, {("k", "val"): 1}))
+    return Transformer(
+        space=space, embedding={t: {"e": x[t], "f": -y[t]} for t in x},
+        positional=PositionalEncoding("one", "k", "inv", "inv2"),
+        encoder=(EncoderLayer(Attention(zero, zero, zero)),),
+        decoder=(DecoderLayer(Attention(zero, zero, zero), cross),),
+        output=MLP((Linear.build(space, space, {}),)), seed=tuple(space.zeros()),
+    )
+
+
+def test_the_error_bound_keeps_a_winner_that_float64_ranks_second(monkeypatch):
+    word = list("zzzzrzzzpzz")
+    assert len(word) > fast.SMALL
+    model = rounding_transformer()
+    hooks = {"decoder.1.cross.winners", "decoder.1.cross.scores"}
+    plain = list(decode(model, word, max_steps=3, capture=hooks))
+    quick = list(decode_fast(model, word, max_steps=3, capture=hooks))
+    assert_same_steps(plain, quick)
+    assert quick[0].activations["decoder.1.cross.winners"] == (word.index("p"),)
+    # without the error bound the filter would keep only the float favourite and get it wrong
+    monkeypatch.setattr(fast._Attention, "__init__", _zero_bound(fast._Attention.__init__))
+    wrong = list(decode_fast(model, word, max_steps=1, capture=hooks))
+    assert wrong[0].activations["decoder.1.cross.winners"] == (word.index("r"),)
+
+
+def _zero_bound(init):
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.C = 0.0
+    return patched
+
+
 @pytest.mark.parametrize("unsafe", [Fraction(1, 2 ** 450), Fraction(2 ** 450)])
 def test_keys_outside_the_safe_float_range_are_decided_exactly(unsafe):
     model = tiny_transformer("abs", unsafe=unsafe)

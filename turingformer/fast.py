@@ -78,6 +78,7 @@ built, exactly, only when asked for. Encoding reuses :func:`turingformer.transfo
 from __future__ import annotations
 
 import math
+from collections import Counter
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Sequence
 
@@ -150,16 +151,6 @@ def _full(x: dict[int, fmpq], n: int) -> tuple:
     for k, v in x.items():
         out[k] = _frac(v)
     return tuple(out)
-
-
-def _sigma(v: fmpq):
-    """σ on fmpq; None for 0."""
-    p = v.p
-    if p <= 0:
-        return None
-    if p >= v.q:
-        return _ONE_Q
-    return v
 
 
 # ---------------------------------------------------------------------------------- sparse maps
@@ -403,21 +394,29 @@ class _Attention:
         self.value = _Map(attn.value)
         self.clip = score == "clipped"
         self.score = score
+        self.stats = None
         m = max(self.m, 1)
         self.C = 4.0 * (m + 4) * _U
 
     def decide(self, cache: _Cache, q: list[fmpq]):
         """The tied maximisers (sorted), or ``_ALL``; see the module docstring."""
         n = cache.n
+        stats = self.stats
         if n == 0:
             return ()
         if not any(q):
+            if stats is not None:
+                stats["uniform (zero query)"] += 1
             return _ALL
         if n <= SMALL:
+            if stats is not None:
+                stats["exact (small cache)"] += 1
             return self._exact(cache, q, range(n), ())
         try:
             qf = [_float(v) for v in q]
         except _Unsafe:
+            if stats is not None:
+                stats["exact (unsafe query)"] += 1
             return self._exact(cache, q, range(n), ())
         s, P, hi, mask = cache.s[:n], cache.P[:n], cache.hi[:n], cache.mask[:n]
         np.matmul(cache.floats[:n], np.array(qf), out=s)               # ŝ_j
@@ -435,6 +434,8 @@ class _Attention:
         t = hi.min()
         cand = np.flatnonzero(np.less_equal(lo, t, out=mask))
         if len(cand) == 1:
+            if stats is not None:
+                stats["float filter: one candidate"] += 1
             return (int(cand[0]),)
         known = ()
         if self.clip:
@@ -442,6 +443,9 @@ class _Attention:
             if clipped.any():
                 known = cand[clipped].tolist()
                 cand = cand[~clipped]
+        if stats is not None:
+            stats["float filter: exact among candidates"] += 1
+            stats["candidates decided exactly"] += len(cand)
         return self._exact(cache, q, cand.tolist(), known)
 
     def _exact(self, cache: _Cache, q: list[fmpq], candidates, known):
@@ -564,11 +568,14 @@ class _Layer:
 def decode_fast(
     model: Transformer, tokens: Sequence[str], *, max_steps: int,
     stop: Callable[[tuple], bool] = lambda y: False, capture: Collection[str] | None = (),
+    stats: Counter | None = None,
 ) -> Iterator[Step]:
     """Autoregressive exact decoding, equal step for step to :func:`transformer.decode`.
 
     Yields one :class:`Step` per position until ``stop(y_out)`` is true (that step included) or
     ``max_steps`` steps were taken; ``capture`` names the hooks to record (``None``: all).
+    ``stats``, if given (a :class:`collections.Counter`), counts how the attention decisions were
+    made (zero query, small cache, one float candidate, exact among candidates, ...).
     See the module docstring for how it is fast and why it is exact.
     """
     wanted = None if capture is None else frozenset(capture)
@@ -579,6 +586,11 @@ def decode_fast(
     pos_idx = (space.index(pe.one), space.index(pe.k), space.index(pe.inverse),
                space.index(pe.inverse_square))
     layers = [_Layer(l, layer, model.score, encoded, wanted) for l, layer in enumerate(model.decoder, start=1)]
+    if stats is not None:
+        for layer in layers:
+            for attn in (layer.attn, layer.cross):
+                if attn is not None:
+                    attn.stats = stats
     output = _MLP(model.output)
     want_y = wanted is None or "output.y" in wanted
     any_output_hidden = wanted is None or any(h.startswith("output.hidden") for h in wanted)
