@@ -88,6 +88,14 @@ def assert_same_steps(plain, quick) -> None:
         assert a.activations.keys() == b.activations.keys(), f"step {a.i}"
         for name, value in a.activations.items():
             assert value == b.activations[name], f"step {a.i}, hook {name}"
+            assert _types(value) == _types(b.activations[name]), f"step {a.i}, hook {name}: types"
+
+
+def _types(value):
+    """The element types of an activation (bit for bit means the same kinds of numbers too)."""
+    if isinstance(value, tuple):
+        return tuple(_types(v) for v in value)
+    return type(value)
 
 
 @pytest.mark.parametrize("cross_attention, score", OPTIONS)

@@ -86,7 +86,7 @@ import numpy as np
 from flint import fmpq
 
 from .space import Linear
-from .transformer import MLP, Attention, Step, Transformer, encode, phi
+from .transformer import MLP, Attention, Step, Transformer, encode, scores_of
 
 __all__ = ["decode_fast", "SMALL"]
 
@@ -488,14 +488,9 @@ class _Attention:
         return {k: v / r for k, v in total.items() if v}
 
     def scores(self, cache: _Cache, q: list[fmpq]) -> tuple:
-        """Every score φ(⟨q, k_j⟩) as Fractions, exactly as the plain runtime reports them."""
-        if not self.m:
-            return tuple(phi(self.score, 0) for _ in range(cache.n))
-        qf = [_frac(v) for v in q]
-        out = []
-        for k in cache.keys:
-            out.append(phi(self.score, sum(a * _frac(b) for a, b in zip(qf, k))))
-        return tuple(out)
+        """Every score φ(⟨q, k_j⟩), computed by the plain runtime's own code on Fractions."""
+        query = tuple(_frac(v) for v in q)
+        return tuple(scores_of(self.score, query, [tuple(_frac(b) for b in k) for k in cache.keys]))
 
 
 def _pattern(n: int, winners) -> tuple:
