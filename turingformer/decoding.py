@@ -49,10 +49,21 @@ class Reader:
         self._s2 = [(a, self.space.index(S("s2", a))) for a in self.labels.symbols]
         self._x1 = self.space.index(X[1])
 
+    def _is(self, value, target: int) -> bool:
+        """value == target, exactly (tolerance 0) or within the tolerance (float modes)."""
+        if not self.tolerance:
+            return value == target
+        return abs(value - target) <= self.tolerance
+
     def _one_hot(self, vector: Sequence, slots, what: str, t: int) -> str | None:
         """The label whose slot is 1 with all others 0; None for an all-zero block."""
-        ones = [name for name, k in slots if abs(vector[k] - 1) <= self.tolerance]
-        zeros = sum(abs(vector[k]) <= self.tolerance for _, k in slots)
+        ones, zeros = [], 0
+        for name, k in slots:
+            value = vector[k]
+            if self._is(value, 0):
+                zeros += 1
+            elif self._is(value, 1):
+                ones.append(name)
         if len(ones) == 1 and zeros == len(slots) - 1:
             return ones[0]
         if zeros == len(slots):
@@ -62,7 +73,7 @@ class Reader:
 
     def halted(self, y: Sequence) -> bool:
         """True when the state block of y is all zero: M' had no rule, the machine halted."""
-        return all(abs(y[k]) <= self.tolerance for _, k in self._q1)
+        return all(self._is(y[k], 0) for _, k in self._q1)
 
     def read(self, step: Step) -> DecodedStep:
         """The configuration in ``step.y_in`` and the symbol written at that position."""
