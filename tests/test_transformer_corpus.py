@@ -3,7 +3,8 @@
 Every example of every ``machines/*.yaml`` and every halting case of the corpus that needs at
 most 2,000 steps is decoded from the weights and compared with the reference simulator at every
 step (state, head, symbol, tape) and in its verdict; the spec-§9 quantities are checked at every
-decoder position by :func:`turingformer.verify.verify`.
+decoder position by :func:`turingformer.verify.verify`. The teaching machines run on the plain
+exact decoder, the corpus on the fast exact one (``tests/test_fast.py`` proves the two equal).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from test_corpus import LOCAL, SHARED, _cases
+from turingformer.fast import decode_fast
 from turingformer.formats import load_machine, prepare_input
 from turingformer.verify import verify
 
@@ -56,7 +58,7 @@ CASES = list(_corpus_cases())
 @pytest.mark.parametrize("root, case", CASES)
 def test_corpus_case_is_reproduced_by_the_transformer(root, case):
     machine, word = prepare_input(load_machine(root / case["file"]), case["input"])
-    result = verify(machine, word, max_steps=10 * LIMIT)
+    result = verify(machine, word, max_steps=10 * LIMIT, decoder=decode_fast)
     assert result.ok, result.divergence
     final = result.decoded.final
     assert (final.head, final.tape.span(final.head)) == (case["expected"]["head"],
