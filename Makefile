@@ -20,7 +20,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q --nbmake tests notebooks
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/simulator.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/corpus.py
+
+corpus: $(STAMP)
+	$(BIN)/python benchmarks/corpus.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
