@@ -9,9 +9,8 @@ double circles drawn dashed.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
-
-import networkx as nx
 
 from .errors import FormatError, TuringformerError
 from .machine import TuringMachine
@@ -58,52 +57,16 @@ def to_dot(machine: TuringMachine) -> str:
 
 
 def draw(machine: TuringMachine, path: str | Path, *, seed: int = 0) -> Path:
-    """Draw the state diagram to ``path`` (``.png``, ``.svg`` or ``.pdf``) with matplotlib."""
+    """Draw the state diagram to ``path`` (``.png``, ``.svg`` or ``.pdf``) with matplotlib
+    (:func:`turingformer.views.state_diagram`, the figure the notebooks show)."""
     path = Path(path)
     if path.suffix.lower() not in DRAWING_SUFFIXES:
         raise FormatError(f"cannot draw to {path.name!r}: unknown extension {path.suffix!r}",
                           hint=f"use one of {', '.join(DRAWING_SUFFIXES)}, or .dot for Graphviz text")
-    try:
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError:
+    if importlib.util.find_spec("matplotlib") is None:
         raise TuringformerError(
             f"drawing {path.suffix} files needs matplotlib, which is not installed",
-            hint="pip install 'turingformer[plot]'  (or write a .dot file and render it with Graphviz)") from None
+            hint="pip install 'turingformer[plot]'  (or write a .dot file and render it with Graphviz)")
+    from .views import save, state_diagram
 
-    simple = nx.DiGraph()
-    simple.add_nodes_from(machine.graph.nodes)
-    labels = {edge: "\n".join(text) for edge, text in edge_labels(machine).items()}
-    simple.add_edges_from(labels)
-    n = simple.number_of_nodes()
-    # circular for small machines (readable, deterministic); a seeded spring layout otherwise.
-    pos = nx.circular_layout(simple) if n <= 12 else nx.spring_layout(simple, seed=seed, k=2.0 / n ** 0.5)
-    size = max(5.0, min(3.0 + 1.2 * n ** 0.5 * 2, 24.0))
-    fig, ax = plt.subplots(figsize=(size, size * 0.75))
-    colours = {"accept": "#b7e4c7", "reject": "#f4b6b6", "halt": "#d9d9d9", None: "#ffffff"}
-    node_colour = [colours[machine.role(s)] for s in simple.nodes]
-    edge_colour = ["#2d6a4f" if machine.role(s) == "accept" else "#333333" for s in simple.nodes]
-    nx.draw_networkx_nodes(simple, pos, ax=ax, node_size=1100, node_color=node_colour,
-                           edgecolors=edge_colour, linewidths=[3.0 if s == machine.start else 1.2
-                                                               for s in simple.nodes])
-    nx.draw_networkx_labels(simple, pos, ax=ax, font_size=9)
-    curved = [e for e in simple.edges if e[0] != e[1] and simple.has_edge(e[1], e[0])]
-    straight = [e for e in simple.edges if e not in curved]
-    common = dict(ax=ax, node_size=1100, arrows=True, arrowstyle="-|>", arrowsize=14, edge_color="#555555")
-    nx.draw_networkx_edges(simple, pos, edgelist=straight, **common)
-    nx.draw_networkx_edges(simple, pos, edgelist=curved, connectionstyle="arc3,rad=0.2", **common)
-    nx.draw_networkx_edge_labels(simple, pos, {e: labels[e] for e in straight}, ax=ax, font_size=7, rotate=False,
-                                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
-    if curved:
-        nx.draw_networkx_edge_labels(simple, pos, {e: labels[e] for e in curved}, ax=ax, font_size=7, rotate=False,
-                                     connectionstyle="arc3,rad=0.2",
-                                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
-    ax.set_title(f"{machine.name or 'machine'}  (start: {machine.start}, thick outline)", fontsize=10)
-    ax.set_axis_off()
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
-    return path
+    return save(state_diagram(machine, seed=seed), path)

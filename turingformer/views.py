@@ -31,6 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
+from .diagram import edge_labels, visible
 from .errors import TuringformerError
 from .inspect import ActivationCache, _text_table
 from .machine import TuringMachine
@@ -71,10 +72,6 @@ def save(fig, path: str | Path, *, dpi: int = 150) -> Path:
                                 hint=f"use one of {', '.join(FIGURE_SUFFIXES)}")
     fig.savefig(path, dpi=dpi)
     return path
-
-
-def _symbol_label(symbol: str) -> str:
-    return "␣" if symbol == " " else symbol
 
 
 # ---------------------------------------------------------------------------------- colours
@@ -147,7 +144,7 @@ def spacetime(source: Trace | ActivationCache, *, normalised: bool = False, ax=N
     if annotate:
         for t, c in enumerate(confs):
             for x in range(low, high + 1):
-                ax.text(x, t, _symbol_label(c.tape[x]), ha="center", va="center", fontsize=7, color="#333333")
+                ax.text(x, t, visible(c.tape[x]), ha="center", va="center", fontsize=7, color="#333333")
             ax.add_patch(Rectangle((c.head - 0.5, t - 0.5), 1, 1, fill=False, lw=2.0,
                                    edgecolor=st_colour[c.state], zorder=3))
     else:
@@ -315,14 +312,6 @@ def residual(cache: ActivationCache, i: int, *, ax=None, stages: Sequence[tuple[
 
 
 # ---------------------------------------------------------------------------------- state diagram
-def _edge_labels(machine: TuringMachine) -> dict[tuple[str, str], str]:
-    labels: dict[tuple[str, str], list[str]] = {}
-    for rule in machine.rules:
-        labels.setdefault((rule.state, rule.next_state), []).append(
-            f"{_symbol_label(rule.read)}→{_symbol_label(rule.write)},{rule.move.value}")
-    return {edge: "\n".join(text) for edge, text in labels.items()}
-
-
 def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, seed: int = 0,
                   title: str | None = None):
     """The state diagram: one node per state (coloured by role, the start state thick), one
@@ -341,7 +330,7 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
         machine = nm.machine
     graph = nx.DiGraph()
     graph.add_nodes_from(machine.graph.nodes)
-    labels = _edge_labels(machine)
+    labels = {edge: "\n".join(text) for edge, text in edge_labels(machine).items()}
     graph.add_edges_from(labels)
     n = graph.number_of_nodes()
     pos = nx.circular_layout(graph) if n <= 12 else nx.spring_layout(graph, seed=seed, k=2.0 / n ** 0.5)
