@@ -86,7 +86,7 @@ import numpy as np
 from flint import fmpq
 
 from .space import Linear
-from .transformer import MLP, Attention, Step, Transformer, encode, scores_of
+from .transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
 
 __all__ = ["decode_fast", "SMALL"]
 
@@ -589,10 +589,11 @@ def decode_fast(
     output = _MLP(model.output)
     want_y = wanted is None or "output.y" in wanted
     any_output_hidden = wanted is None or any(h.startswith("output.hidden") for h in wanted)
-    y_full = model.seed
-    y = _sparse(y_full)
+    sparse = {"y": _sparse(model.seed)}    # y_i as a sparse vector, carried between steps
     one = _ONE_Q
-    for i in range(max_steps):
+
+    def step(i: int, y_full):
+        y = sparse["y"]
         record = _Record(wanted)
         acts = record.values
         k = i + 1
@@ -653,9 +654,7 @@ def decode_fast(
         y_next_full = _full(y_next, d)
         if want_y:
             acts["output.y"] = y_next_full
-        if i == 0 and encoded.activations:
-            acts = {**encoded.activations, **acts}
-        yield Step(i, y_full, y_next_full, acts)
-        if stop(y_next_full):
-            return
-        y, y_full = y_next, y_next_full
+        sparse["y"] = y_next
+        return y_next_full, acts
+
+    return autoregress(step, model.seed, max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)

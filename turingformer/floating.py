@@ -50,7 +50,7 @@ from typing import Callable, Collection, Iterator, Sequence
 import numpy as np
 
 from .space import Linear
-from .transformer import Attention, MLP, Step, Transformer
+from .transformer import MLP, Attention, Step, Transformer, autoregress
 
 DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
 AVERAGING = ("sum", "weighted")
@@ -469,13 +469,9 @@ def decode_float(
     with np.errstate(**quiet):
         encoded = encode_float(fm, tokens, opts, capture)
     decoder = FloatDecoder(fm, encoded, opts)
-    y = fm.seed
-    for i in range(max_steps):
+
+    def step(i: int, y):
         with np.errstate(**quiet):
-            y_next, acts = decoder.step(y, capture)
-        if i == 0 and encoded.activations:
-            acts = {**encoded.activations, **acts}
-        yield Step(i, y, y_next, acts)
-        if stop(y_next):
-            return
-        y = y_next
+            return decoder.step(y, capture)
+
+    return autoregress(step, fm.seed, max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)

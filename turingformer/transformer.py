@@ -436,6 +436,26 @@ class Step:
     activations: Mapping[str, object]
 
 
+def autoregress(
+    step: Callable[[int, Vector], tuple[Vector, dict]], seed: Vector, *, max_steps: int,
+    stop: Callable[[Vector], bool], encoder_activations: Mapping[str, object],
+) -> Iterator[Step]:
+    """The decoding loop every runtime shares: y_0 = ``seed``, (y_{i+1}, activations) = step(i, y_i).
+
+    Yields one :class:`Step` per position until ``stop(y_{i+1})`` is true (that step included)
+    or ``max_steps`` steps were taken; the encoder's activations join those of step 0.
+    """
+    y = seed
+    for i in range(max_steps):
+        y_next, acts = step(i, y)
+        if i == 0 and encoder_activations:
+            acts = {**encoder_activations, **acts}
+        yield Step(i, y, y_next, acts)
+        if stop(y_next):
+            return
+        y = y_next
+
+
 def decode(
     model: Transformer, tokens: Sequence[str], *, max_steps: int,
     stop: Callable[[Vector], bool] = lambda y: False, capture: Collection[str] | None = (),
@@ -447,15 +467,8 @@ def decode(
     """
     encoded = encode(model, tokens, capture)
     cache = DecoderCache.empty(model)
-    y = model.seed
-    for i in range(max_steps):
-        y_next, acts = decoder_step(model, encoded, cache, y, capture)
-        if i == 0 and encoded.activations:
-            acts = {**encoded.activations, **acts}
-        yield Step(i, y, y_next, acts)
-        if stop(y_next):
-            return
-        y = y_next
+    return autoregress(lambda i, y: decoder_step(model, encoded, cache, y, capture), model.seed,
+                       max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)
 
 
 def decode_naive(model: Transformer, tokens: Sequence[str], steps: int) -> list[Vector]:
