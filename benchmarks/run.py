@@ -46,14 +46,9 @@ UNIVERSAL_INPUT = ("[ R+++++++, R+, R++! L++,0R.,1R.: L++,0R.,1R.: R++++, L++, L
 
 # ---------------------------------------------------------------------------------- machines
 def bbchallenge(code: str, name: str):
-    from turingformer.machine import Rule, TuringMachine
+    from turingformer.formats import loads_machine
 
-    rows = code.split("_")
-    states = [chr(ord("A") + k) for k in range(len(rows))]
-    rules = [Rule(states[k], str(s), row[3 * s], row[3 * s + 1], row[3 * s + 2])
-             for k, row in enumerate(rows) for s in range(len(row) // 3) if row[3 * s:3 * s + 3] != "---"]
-    return TuringMachine(states=states + ["Z"], start="A", blank="0", rules=rules, halt=["Z"],
-                         input_alphabet=["1"], name=name)
+    return loads_machine(code, "bbchallenge").replace(name=name)
 
 
 def counter(base: int):
@@ -91,21 +86,9 @@ def machine(name: str):
 
 def available_machines() -> list[str]:
     names = ["counter2", "bb5", "counter16"]
-    try:
-        import turingformer.formats  # noqa: F401
-        if (CORPUS / "morphett" / "universal.txt").exists():
-            names.append("universal")
-    except ImportError:
-        pass
+    if (CORPUS / "morphett" / "universal.txt").exists():
+        names.append("universal")
     return names
-
-
-def has_float() -> bool:
-    try:
-        from turingformer.floating import decode_float  # noqa: F401
-        return True
-    except ImportError:
-        return False
 
 
 # ---------------------------------------------------------------------------------- worker
@@ -317,7 +300,7 @@ def render_profile(profiles: list[dict]) -> list[str]:
     return lines
 
 
-def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: bool, float_ok: bool,
+def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: bool,
            command: str, prof: list[dict] | None = None) -> str:
     lines = [
         "# Benchmarks: exact fast decoding",
@@ -336,8 +319,6 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
         "between T = 1,000 and 10,000.",
         "",
     ]
-    if not float_ok:
-        lines += ["`turingformer/floating.py` is not present: the float64 rows are skipped.", ""]
     lines += [f"BB(4) compiled and verified end to end (compile + `run_model(decoder=decode_fast)` "
               f"+ compare with the simulator, {bb4['decoder_steps']} decoder steps): "
               f"**{bb4['seconds']:.3f} s**, {'ok' if bb4['ok'] else 'MISMATCH'}.", "",
@@ -389,17 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--machines", nargs="*", default=None)
     args = parser.parse_args(argv)
     names = args.machines or available_machines()
-    float_ok = has_float()
-    if not float_ok:
-        print("turingformer.floating is not present: skipping the float64 column")
     sizes = [100, 1000] if args.quick else [100, 1000, 10000]
     bb4 = end_to_end_bb4()
     print(f"BB(4) end to end: {bb4['seconds']:.3f} s ({'ok' if bb4['ok'] else 'MISMATCH'})")
     rows = []
     for name in names:
-        plan = [("fast", T) for T in sizes]
-        if float_ok:
-            plan += [("float64", T) for T in sizes]
+        plan = [("fast", T) for T in sizes] + [("float64", T) for T in sizes]
         plan += [("plain", T) for T in sizes if T <= (100 if args.quick else 1000)]
         # the naive oracle is O(T³): at d = 289 its 100 steps take ~40 s, so --quick leaves it out there
         plan += [("naive", T) for T in sizes if T <= 200 and not (args.quick and name == "universal")]
@@ -419,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                              capture_output=True, text=True, check=True)
         prof.append(json.loads(out.stdout.strip().splitlines()[-1]))
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
-    text = render(rows, machine_info(), bb4, names, args.quick, float_ok, command, prof)
+    text = render(rows, machine_info(), bb4, names, args.quick, command, prof)
     if not args.no_write:
         corpus_section = ""
         if args.output.exists():

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import turingformer.fast as fast
 from strategies import machines_with_inputs
+from test_construction import bbchallenge
 from test_corpus import SHARED, _cases
 from turingformer.construction import compile_machine
 from turingformer.decoding import WRITE_HOOK, run_model
@@ -37,15 +38,6 @@ from turingformer.verify import compare_traces
 decode_fast = fast.decode_fast
 MACHINES = Path(__file__).resolve().parents[1] / "machines"
 OPTIONS = [(c, s) for c in ("per-layer", "shared") for s in ("abs", "clipped")]
-
-
-def bbchallenge(code: str) -> TuringMachine:
-    rows = code.split("_")
-    states = [chr(ord("A") + k) for k in range(len(rows))]
-    rules = [Rule(states[k], str(s), row[3 * s], row[3 * s + 1], row[3 * s + 2])
-             for k, row in enumerate(rows) for s in range(len(row) // 3) if row[3 * s:3 * s + 3] != "---"]
-    return TuringMachine(states=states + ["Z"], start="A", blank="0", rules=rules, halt=["Z"],
-                         input_alphabet=["1"], name=code)
 
 
 def binary_counter() -> TuringMachine:
