@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+
+from build_notebooks import build, execute
 
 HERE = Path(__file__).resolve().parent
 
@@ -286,30 +287,12 @@ print(f"notebook computed in {time.perf_counter() - started:.0f} s")
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=CELLS)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
-
-def execute(path: Path) -> float:
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    started = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(HERE)}}).execute()
-    nbformat.write(nb, path)
-    return time.perf_counter() - started
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--execute", action="store_true", help="run the notebook in place after writing it")
     args = parser.parse_args(argv)
     path = HERE / "05_precision.ipynb"
-    nbformat.write(build(), path)
+    nbformat.write(build(CELLS), path)
     print(f"wrote {path}", file=sys.stderr)
     if args.execute:
         print(f"executed in {execute(path):.1f} s", file=sys.stderr)

@@ -842,7 +842,8 @@ NOTEBOOKS = {
 }
 
 
-def build(name: str, cells) -> nbformat.NotebookNode:
+def build(cells) -> nbformat.NotebookNode:
+    """A notebook of ``cells`` with the Python 3 kernel (also used by build_05_precision.py)."""
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -850,6 +851,7 @@ def build(name: str, cells) -> nbformat.NotebookNode:
 
 
 def execute(path: Path) -> float:
+    """Run the notebook at ``path`` in place, from this folder; returns the seconds it took."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -869,7 +871,7 @@ def main(argv=None) -> int:
         if args.names and name not in args.names:
             continue
         path = HERE / name
-        nbformat.write(build(name, cells), path)
+        nbformat.write(build(cells), path)
         if args.execute:
             print(f"{name}: executed in {execute(path):.1f} s", file=sys.stderr)
         else:
