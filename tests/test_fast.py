@@ -347,3 +347,20 @@ def test_corpus_case_decodes_to_the_simulator_trace(case):
     assert compare_traces(run(machine, word, max_steps=limit), decoded) is None
     final = decoded.final
     assert final.head == case["expected"]["head"]
+
+
+SHORT = [pytest.param(case, id=f"{case['file']}:{case['input']!r}")
+         for case in _cases(SHARED, "EXPECTED.json") if case["expected"]["steps"] <= 200]
+
+
+@pytest.mark.skipif(not SHORT, reason="the shared corpus is not present")
+@pytest.mark.parametrize("case", SHORT)
+def test_corpus_case_fast_equals_plain_step_for_step(case):
+    """Every corpus case up to 200 machine steps: the same y and the same layer-1 output at every step."""
+    machine, word = prepare_input(load_machine(SHARED / case["file"]), case["input"])
+    model = compile_machine(machine)
+    budget = 2 * len(word) + 3 + 2 * case["expected"]["steps"] + 2
+    plain, fast_ = ([(s.y_out, s.activations[WRITE_HOOK]) for s in
+                     decoder(model.transformer, model.labels.encoder_input(word), max_steps=budget,
+                             capture={WRITE_HOOK})] for decoder in (decode, decode_fast))
+    assert fast_ == plain and len(plain) > 2 * len(word) + 3
