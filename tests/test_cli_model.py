@@ -95,3 +95,16 @@ def test_demo_runs_the_whole_tour(capsys):
     out = capsys.readouterr().out
     for marker in ("== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "agrees with the simulator at every step"):
         assert marker in out
+
+
+def test_run_prints_only_the_summary_past_the_table_limit(tmp_path, capsys, monkeypatch):
+    import turingformer.cli as cli
+
+    model = tmp_path / "m.json"
+    main(["compile", INCREMENT, "-o", str(model)])
+    capsys.readouterr()
+    monkeypatch.setattr(cli, "TABLE_ROW_LIMIT", 5)
+    assert main(["run", str(model), "--input", "1011"]) == 0
+    captured = capsys.readouterr()
+    assert "8 steps: printing the summary only" in captured.err
+    assert "head 0" not in captured.out and "halted after 8 steps" in captured.out

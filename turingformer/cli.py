@@ -168,12 +168,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         source = "the file's default input" if args.input is None and machine.examples else "input"
         out.write(f"{machine.name or Path(args.file).stem} ({machine.source_format}), {source} {word!r}\n")
         if not args.quiet:
-            if result.steps <= TABLE_ROW_LIMIT:
-                trace = run(runnable, word, max_steps=args.max_steps, record=True)
-                _print_table(trace, runnable.blank, out)
-            else:
-                _note(f"{result.steps:,} steps: printing the summary only (the table stops at "
-                      f"{TABLE_ROW_LIMIT:,} steps; --json prints every configuration)")
+            trace = run(runnable, word, max_steps=args.max_steps, record=True) \
+                if result.steps <= TABLE_ROW_LIMIT else result
+            _print_table_or_note(trace, runnable.blank, out)
         out.write(_summary_line(machine, result) + "\n")
     if not result.halted:
         _note(f"the machine did not halt within the step limit of {args.max_steps:,} steps (verdict: running); "
@@ -189,6 +186,15 @@ def _write_json_lines(result, out: TextIO, *, configurations: bool) -> None:
             out.write(json.dumps({"step": conf.step, "state": conf.state, "head": conf.head,
                                   "tape": tape, "tape_offset": offset}, ensure_ascii=False) + "\n")
     out.write(json.dumps(result.summary(), ensure_ascii=False) + "\n")
+
+
+def _print_table_or_note(trace, blank: str, out: TextIO) -> None:
+    """The step table, or for more than TABLE_ROW_LIMIT steps a note that only the summary follows."""
+    if trace.steps <= TABLE_ROW_LIMIT:
+        _print_table(trace, blank, out)
+    else:
+        _note(f"{trace.steps:,} steps: printing the summary only (the table stops at "
+              f"{TABLE_ROW_LIMIT:,} steps; --json prints every configuration)")
 
 
 def _cell(symbol: str) -> str:
@@ -418,7 +424,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         name = model.labels.machine_name or Path(args.model).stem
         out.write(f"{name} (decoded by the transformer in {args.model}), input {args.input!r}\n")
         if not args.quiet:
-            _print_table(trace, model.labels.blank, out)
+            _print_table_or_note(trace, model.labels.blank, out)
         out.write(_summary_line(None, trace) + "\n")
     if not trace.halted:
         _note(f"the machine did not halt within {args.max_steps:,} steps (verdict: running); raise --max-steps")
