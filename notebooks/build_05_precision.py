@@ -15,19 +15,9 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell
-
-from build_notebooks import build, execute
+from build_notebooks import build, code, execute, md
 
 HERE = Path(__file__).resolve().parent
-
-
-def md(text: str):
-    return new_markdown_cell(text.strip("\n"))
-
-
-def code(text: str):
-    return new_code_cell(text.strip("\n"))
 
 
 CELLS = [
