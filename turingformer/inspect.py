@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Collection, Iterable, Sequence
 
-from .decoding import WRITE_HOOK, DecodedStep, Reader, run_model
+from .decoding import DecodedStep, Reader, run_model
 from .layout import CompiledModel
 from .machine import TuringMachine
 from .space import Linear, Space
@@ -418,8 +418,7 @@ def run_with_cache(
         from .construction import compile_machine
 
         model = compile_machine(model, **compile_options)
-    capture = None if names is None else {WRITE_HOOK, *names}
-    trace, steps = run_model(model, word, max_steps=max_steps, capture=capture)
+    trace, steps = run_model(model, word, max_steps=max_steps, capture=names)
     return ActivationCache(model, word, trace, tuple(steps))
 
 

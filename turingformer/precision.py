@@ -50,7 +50,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import partial
 from typing import Callable, Iterator, Sequence
@@ -58,7 +58,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .decoding import DecodingError, Reader, run_model
-from .floating import INEXACT_NOTE, decode_float, resolve_dtype, to_dtype
+from .floating import INEXACT_NOTE, decode_float, resolve_dtype
 from .layout import CompiledModel, S, X
 from .transformer import Step, Transformer, decode
 
@@ -800,13 +800,7 @@ def _at(step: int | None, m: int | None) -> str:
 
 
 def _machine_and_word(args):
-    try:
-        from .cli import machine_and_input
-    except ImportError:  # pragma: no cover - the CLI module is optional here
-        from .formats import load_machine
+    from .cli import machine_and_input
 
-        machine = load_machine(args.file, format=args.format)
-        word = args.input if args.input is not None else (machine.examples[0].input if machine.examples else "")
-        return machine, word
     _, runnable, word = machine_and_input(args)
     return runnable, word
