@@ -97,7 +97,8 @@ class Source:
         if value not in words:
             raise WordRangeError(f"{what} {value} does not fit in {bits} bits ([{words.start}, {words.stop - 1}])",
                                  location=self.at(token),
-                                 hint=f"use a value in [{words.start}, {words.stop - 1}] or raise .bits")
+                                 hint=f"use a value in [{words.start}, {words.stop - 1}] or more bits "
+                                      "(.bits N in assembly, --bits N for a CSV program)")
         return value
 
 

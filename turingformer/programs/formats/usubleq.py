@@ -56,8 +56,6 @@ def loads(text: str, filename: str | None = None, bits: int | None = None) -> Su
             continue
         words = list(line.words)
         mnemonic = MNEMONICS.get(head.text)
-        if mnemonic is None and _is_name(head.text):
-            raise mnemonic_error(source, head, list(MNEMONICS), "SUBLEQ-U")
         operands = words[1:] if mnemonic else words
         if mnemonic and not mnemonic.required <= len(operands) <= len(mnemonic.operands):
             raise arity_error(source, head, head.text, mnemonic, len(operands))
@@ -79,10 +77,17 @@ def loads(text: str, filename: str | None = None, bits: int | None = None) -> Su
     memory: list = []
     instruction_cells = []
     for kind, what, operands in items:
+        if kind == "data" and _is_name(operands[0].text) and operands[0].text not in labels.cells:
+            raise mnemonic_error(source, operands[0], list(MNEMONICS), "SUBLEQ-U")
         if kind == "data":
             memory.extend(_word(source, cells, token, header.bits) for token in operands)
             continue
         head, mnemonic = what
+        for token in operands[:2]:
+            if re.fullmatch(r"-\d+", token.text):
+                raise AddressError(f"operand {token.text} is not a cell", location=source.at(token),
+                                   hint="SUBLEQ-U does not model the esolang's I/O operands (a = -1 reads, "
+                                        "b = -1 prints); operands a and b must name cells")
         for fields in mnemonic.expand(operands):
             here = len(memory)
             instruction_cells.append(here)
