@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..program import Program
-from ...errors import AssemblySyntaxError, FormatError, Location, did_you_mean
-from . import fleq, official, subleq, usubleq
+from turingformer.programs.program import Program
+from turingformer.errors import AssemblySyntaxError, FormatError, Location, did_you_mean
+from turingformer.programs.formats import fleq, official, subleq, usubleq
 
 __all__ = ["PROGRAM_FORMATS", "load_program", "loads_program", "detect_program_format", "is_program_file"]
 

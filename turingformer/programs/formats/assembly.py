@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping, Sequence
 
-from ..program import Expectation, ExpectedCell, word_range
-from ...errors import (
+from turingformer.programs.program import Expectation, ExpectedCell, word_range
+from turingformer.errors import (
     AddressError, AssemblySyntaxError, DuplicateLabelError, Location, OperandCountError, ProgramSizeError,
     UnknownLabelError, WordRangeError, did_you_mean,
 )

@@ -8,8 +8,8 @@ operands, literals and directives are those of ``.subleq`` (:mod:`.assembly`).
 
 from __future__ import annotations
 
-from ..program import FLEQ_FUNCTIONS, FleqH, FleqInstruction
-from .assembly import HALT, NEXT, ZERO, InstructionSet, Mnemonic, assemble_harvard
+from turingformer.programs.program import FLEQ_FUNCTIONS, FleqH, FleqInstruction
+from turingformer.programs.formats.assembly import HALT, NEXT, ZERO, InstructionSet, Mnemonic, assemble_harvard
 
 Z = ZERO
 

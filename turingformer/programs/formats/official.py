@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..program import SubleqH, SubleqInstruction
-from ...errors import AddressError, AssemblySyntaxError, FormatError, Location
-from .assembly import DEFAULT_BITS, Source, Token
+from turingformer.programs.program import SubleqH, SubleqInstruction
+from turingformer.errors import AddressError, AssemblySyntaxError, FormatError, Location
+from turingformer.programs.formats.assembly import DEFAULT_BITS, Source, Token
 
 CMDS, MEM = "_cmds.csv", "_init_mem.csv"
 

@@ -19,8 +19,8 @@ An omitted c is the next instruction. SUBLEQ-U (:mod:`.usubleq`) uses the same t
 
 from __future__ import annotations
 
-from ..program import SubleqH, SubleqInstruction
-from .assembly import HALT, NEXT, ZERO, InstructionSet, Mnemonic, assemble_harvard
+from turingformer.programs.program import SubleqH, SubleqInstruction
+from turingformer.programs.formats.assembly import HALT, NEXT, ZERO, InstructionSet, Mnemonic, assemble_harvard
 
 Z = ZERO
 

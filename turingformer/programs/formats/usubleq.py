@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 
-from ..program import SubleqU
-from ...errors import AddressError, AssemblySyntaxError, ProgramSizeError
-from .assembly import (
+from turingformer.programs.program import SubleqU
+from turingformer.errors import AddressError, AssemblySyntaxError, ProgramSizeError
+from turingformer.programs.formats.assembly import (
     DEFAULT_BITS, HALT, NEXT, ZERO, Cells, Header, Labels, Source, Token, arity_error, check_bits,
     directive_error, expectation, mnemonic_error, read_bits, read_expect, _stem,
 )
-from .subleq import MNEMONICS
+from turingformer.programs.formats.subleq import MNEMONICS
 
 _OPERAND_LABEL = re.compile(r"([A-Za-z_][\w.]*):(.+)")
 DIRECTIVES = (".bits", ".expect", ".start")
