@@ -19,6 +19,14 @@ class HaltReason(str, Enum):
     HALTING_STATE = "halting state"
     NO_RULE = "no rule"
     STEP_LIMIT = "step limit"
+    #: A run on a bounded tape (the looped computer's tape block, docs/two-transformers.md) that
+    #: needed a cell outside the block: the machine has not halted, the run cannot go on.
+    TAPE_BOUND = "tape bound"
+
+    @property
+    def halted(self) -> bool:
+        """True when the machine itself stopped (not the step limit or the tape bound)."""
+        return self not in (HaltReason.STEP_LIMIT, HaltReason.TAPE_BOUND)
 
 
 class Verdict(str, Enum):
@@ -95,7 +103,7 @@ class Trace:
 
     @property
     def halted(self) -> bool:
-        return self.reason is not HaltReason.STEP_LIMIT
+        return self.reason.halted
 
     def __len__(self) -> int:
         return len(self.states)
@@ -153,14 +161,14 @@ class FinalResult:
 
     @property
     def halted(self) -> bool:
-        return self.reason is not HaltReason.STEP_LIMIT
+        return self.reason.halted
 
     summary = Trace.summary
 
 
 def verdict_of(state: str, reason: HaltReason, accept: Collection[str], reject: Collection[str]) -> Verdict:
     """The verdict rule of the module docstring, from the halting roles alone."""
-    if reason is HaltReason.STEP_LIMIT:
+    if not reason.halted:
         return Verdict.RUNNING
     if state in accept:
         return Verdict.ACCEPT
