@@ -4,10 +4,10 @@
 
 For each case of ``EXPECTED.json`` that halts (BB(5) excluded: 47 million machine steps), the
 machine is loaded in its own format, prepared for the input the way its source tool runs it
-(:func:`turingformer.formats.prepare_input`), compiled, and decoded from the weights with
-:func:`turingformer.fast.decode_fast` through :func:`turingformer.decoding.run_model`. The
+(:func:`turingformer.tm.formats.prepare_input`), compiled, and decoded from the weights with
+:func:`turingformer.runtime.fast.decode_fast` through :func:`turingformer.compiler.perez.decoding.run_model`. The
 decoded trace must equal the reference simulator's at every machine step (state, head, symbol,
-tape, reason, verdict; :func:`turingformer.verify.compare_traces`), and the final configuration
+tape, reason, verdict; :func:`turingformer.analysis.verify.compare_traces`), and the final configuration
 must match the corpus' published numbers (steps in the source's convention, head, tape).
 
 Prints one line per case and the total; exits 1 on any mismatch. Per case: compile time, the
@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from turingformer.construction import compile_machine  # noqa: E402
-from turingformer.decoding import run_model  # noqa: E402
-from turingformer.fast import decode_fast  # noqa: E402
-from turingformer.formats import load_machine, prepare_input, reported_steps  # noqa: E402
-from turingformer.simulator import run  # noqa: E402
-from turingformer.verify import compare_traces  # noqa: E402
+from turingformer.compiler.perez.construction import compile_machine  # noqa: E402
+from turingformer.compiler.perez.decoding import run_model  # noqa: E402
+from turingformer.runtime.fast import decode_fast  # noqa: E402
+from turingformer.tm.formats import load_machine, prepare_input, reported_steps  # noqa: E402
+from turingformer.tm.simulator import run  # noqa: E402
+from turingformer.analysis.verify import compare_traces  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 SKIP = {"bbchallenge/bb5_champion.txt"}

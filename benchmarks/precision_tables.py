@@ -6,7 +6,7 @@
 Prints Markdown tables on standard output and writes every number to
 ``benchmarks/precision_tables.json`` (read by notebooks/05_precision.ipynb, which recomputes a
 small part and checks it against this file). Float results are measurements of the INEXACT float
-modes of :mod:`turingformer.floating`; the exact runtime is the reference.
+modes of :mod:`turingformer.runtime.floating`; the exact runtime is the reference.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from turingformer.construction import compile_machine  # noqa: E402
-from turingformer.formats import load_machine  # noqa: E402
-from turingformer.precision import (  # noqa: E402
+from turingformer.compiler.perez.construction import compile_machine  # noqa: E402
+from turingformer.tm.formats import load_machine  # noqa: E402
+from turingformer.analysis.precision import (  # noqa: E402
     beta_threshold, bit_growth, compare, layer3_margins, predicted_window, verify_scores,
 )
-from turingformer.transformer import decode  # noqa: E402
+from turingformer.runtime.transformer import decode  # noqa: E402
 
 #: (label, file, input, decoder-step budget for the float comparisons)
 MACHINES = [
@@ -168,7 +168,7 @@ def main(argv=None) -> int:
         bits_steps, ts = 300, BETA_T[:5]
     data = {"quick": args.quick, "divergence": [], "windows": [], "bits": [], "beta": [], "scores": []}
     started = time.perf_counter()
-    print("All float results are INEXACT float modes (turingformer.floating) measured against the exact runtime.")
+    print("All float results are INEXACT float modes (turingformer.runtime.floating) measured against the exact runtime.")
     for section in (lambda: divergence_tables(machines, data), lambda: window_table(machines, data),
                     lambda: bits_table(machines, data, bits_steps), lambda: beta_table(machines, data, ts),
                     lambda: scores_table(machines, data)):

@@ -7,10 +7,10 @@ with a 17-symbol alphabet, and Morphett's universal machine, d = 289, when the c
 loaders are present) it decodes T = 100, 1,000 and 10,000 decoder steps (``--quick``: 100 and
 1,000) and reports, per decoder:
 
-* ``fast``: :func:`turingformer.fast.decode_fast`, exact;
-* ``float64``: :func:`turingformer.floating.decode_float` (inexact; skipped if the module is absent);
-* ``plain``: :func:`turingformer.transformer.decode`, exact, cached, T ≤ 1,000 only;
-* ``naive``: :func:`turingformer.transformer.decode_naive`, T ≤ 200 only.
+* ``fast``: :func:`turingformer.runtime.fast.decode_fast`, exact;
+* ``float64``: :func:`turingformer.runtime.floating.decode_float` (inexact; skipped if the module is absent);
+* ``plain``: :func:`turingformer.runtime.transformer.decode`, exact, cached, T ≤ 1,000 only;
+* ``naive``: :func:`turingformer.runtime.transformer.decode_naive`, T ≤ 200 only.
 
 Columns: total seconds, steps/s, the time per step over the last 10 % of the steps, peak RSS of
 the measuring process (each measurement runs in a fresh subprocess, so peaks do not mix) and its
@@ -46,14 +46,14 @@ UNIVERSAL_INPUT = ("[ R+++++++, R+, R++! L++,0R.,1R.: L++,0R.,1R.: R++++, L++, L
 
 # ---------------------------------------------------------------------------------- machines
 def bbchallenge(code: str, name: str):
-    from turingformer.formats import loads_machine
+    from turingformer.tm.formats import loads_machine
 
     return loads_machine(code, "bbchallenge").replace(name=name)
 
 
 def counter(base: int):
     """Counts up in base ``base`` forever; the head zig-zags over a growing tape."""
-    from turingformer.machine import Rule, TuringMachine
+    from turingformer.tm.machine import Rule, TuringMachine
 
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"[:base]
     top = digits[-1]
@@ -77,7 +77,7 @@ def machine(name: str):
     if name == "counter16":
         return counter(16), "", "base-16 counter (|Σ| = 17, large alphabet)"
     if name == "universal":
-        from turingformer.formats import load_machine, prepare_input
+        from turingformer.tm.formats import load_machine, prepare_input
 
         m, word = prepare_input(load_machine(CORPUS / "morphett" / "universal.txt"), UNIVERSAL_INPUT)
         return m, word, "Morphett's universal TM (|Q| = 102, |Σ| = 16, long input)"
@@ -100,29 +100,29 @@ def _rss_kb() -> int:
 
 def measure(name: str, decoder: str, steps: int) -> dict:
     """Runs in a fresh process: decode ``steps`` steps of ``name`` with ``decoder``."""
-    from turingformer.construction import compile_machine
-    from turingformer.normalize import normalize
-    from turingformer.simulator import run
+    from turingformer.compiler.perez.construction import compile_machine
+    from turingformer.compiler.perez.normalize import normalize
+    from turingformer.tm.simulator import run
 
     m, word, _ = machine(name)
     model = compile_machine(m)
     tokens = model.labels.encoder_input(word)
     t = model.transformer
     if decoder == "naive":
-        from turingformer.transformer import decode_naive
+        from turingformer.runtime.transformer import decode_naive
     elif decoder == "fast":
         from collections import Counter
 
-        from turingformer.fast import decode_fast
+        from turingformer.runtime.fast import decode_fast
 
         counts = Counter()
 
         def run_decoder(model, tokens, **kw):
             return decode_fast(model, tokens, stats=counts, **kw)
     elif decoder == "plain":
-        from turingformer.transformer import decode as run_decoder
+        from turingformer.runtime.transformer import decode as run_decoder
     else:
-        from turingformer.floating import decode_float
+        from turingformer.runtime.floating import decode_float
 
         def run_decoder(model, tokens, **kw):
             return decode_float(model, tokens, dtype="float64", **kw)
@@ -174,9 +174,9 @@ def profile(name: str, steps: int, decoder: str = "fast", top: int = 10) -> dict
     import cProfile
     import pstats
 
-    from turingformer.construction import compile_machine
-    from turingformer.fast import decode_fast
-    from turingformer.transformer import decode
+    from turingformer.compiler.perez.construction import compile_machine
+    from turingformer.runtime.fast import decode_fast
+    from turingformer.runtime.transformer import decode
 
     run_decoder = decode_fast if decoder == "fast" else decode
 
@@ -209,11 +209,11 @@ def run_worker(name: str, decoder: str, steps: int) -> dict:
 
 def end_to_end_bb4() -> dict:
     """BB(4): compile, decode via run_model with decode_fast, compare with the simulator."""
-    from turingformer.construction import compile_machine
-    from turingformer.decoding import run_model
-    from turingformer.fast import decode_fast
-    from turingformer.simulator import run
-    from turingformer.verify import compare_traces
+    from turingformer.compiler.perez.construction import compile_machine
+    from turingformer.compiler.perez.decoding import run_model
+    from turingformer.runtime.fast import decode_fast
+    from turingformer.tm.simulator import run
+    from turingformer.analysis.verify import compare_traces
 
     bb4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA", "BB(4)")
     start = time.perf_counter()
@@ -309,8 +309,8 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
         f"Python {info['python']}, numpy {info['numpy']}, python-flint {info['python-flint']}; "
         f"load average at the end {info['load']} (other work was running on the machine).",
         "",
-        "Decoders: **fast** = `turingformer.fast.decode_fast` (exact, bit-for-bit the plain decoder's "
-        "outputs); **float64** = `turingformer.floating.decode_float(dtype='float64')` (inexact); "
+        "Decoders: **fast** = `turingformer.runtime.fast.decode_fast` (exact, bit-for-bit the plain decoder's "
+        "outputs); **float64** = `turingformer.runtime.floating.decode_float(dtype='float64')` (inexact); "
         "**plain** = `transformer.decode` (exact, cached; T ≤ 1,000); **naive** = `decode_naive` "
         "(T ≤ 200). T counts decoder steps; no hooks captured. *last/step* = mean time per step "
         "over the last 10 % of the steps; *RSS* = peak resident memory of the measuring process "

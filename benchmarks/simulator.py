@@ -10,8 +10,8 @@ from __future__ import annotations
 import platform
 import time
 
-from turingformer.formats import loads_machine
-from turingformer.simulator import run
+from turingformer.tm.formats import loads_machine
+from turingformer.tm.simulator import run
 
 BB5 = "1RB1LC_1RC1RB_1RD0LE_1LA1LD_1RZ0LA"
 

@@ -39,7 +39,7 @@ measures what that means in practice, with the same weights:
 4. **Both score functions work.** −|x| and the clipped −min(|x|, 1) are both exact.
 
 > **Every float result here is INEXACT**: a measurement of rounding in
-> `turingformer.floating`, not the construction. The exact runtime is the reference.
+> `turingformer.runtime.floating`, not the construction. The exact runtime is the reference.
 """),
     code("""
 %matplotlib inline
@@ -48,9 +48,9 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
-from turingformer.construction import compile_machine
-from turingformer.formats import load_machine
-from turingformer.precision import (compare, layer3_margins, predicted_window, bit_growth,
+from turingformer.compiler.perez.construction import compile_machine
+from turingformer.tm.formats import load_machine
+from turingformer.analysis.precision import (compare, layer3_margins, predicted_window, bit_growth,
                                     beta_threshold, verify_scores)
 
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "turingformer").is_dir())

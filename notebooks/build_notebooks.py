@@ -64,7 +64,7 @@ the blank in front of the number) becomes `1`. The blank symbol is `_`. A rule
 `'1': ['0', L, carry]` in state `carry` means *reading 1: write 0, move left, go to state carry*.
 """),
     code('''
-from turingformer.formats import loads_machine
+from turingformer.tm.formats import loads_machine
 
 machine = loads_machine("""
 name: binary increment
@@ -92,7 +92,7 @@ The same machine as a **state diagram** (drawn from the machine's `networkx` gra
 each circle is a state, each arrow a rule, labelled `read→write,move`.
 """),
     code('''
-from turingformer import views
+from turingformer.views import figures as views
 
 views.state_diagram(machine)
 '''),
@@ -104,7 +104,7 @@ input `1011` is eleven in binary, so we expect `1100` (twelve). In the table the
 brackets.
 """),
     code('''
-from turingformer.simulator import run
+from turingformer.tm.simulator import run
 
 word = "1011"
 reference = run(machine, word)
@@ -137,7 +137,7 @@ views.spacetime(reference)
   one step of the machine each time the decoder produces an output).
 """),
     code('''
-from turingformer.construction import compile_machine
+from turingformer.compiler.perez.construction import compile_machine
 
 model = compile_machine(machine)
 print("\\n".join(model.summary().lines()))
@@ -162,7 +162,7 @@ last move) and rebuilds the machine's run from them. The first 2n + 3 outputs ar
 (reading the input); after that, every output is a step of our machine.
 """),
     code('''
-from turingformer.decoding import run_model
+from turingformer.compiler.perez.decoding import run_model
 
 decoded, steps = run_model(model, word)
 print(f"{len(steps)} decoder steps = {2 * len(word) + 3} prelude steps + {decoded.steps + 1} configurations of the machine")
@@ -181,7 +181,7 @@ promise (the head position c, the last time ℓ the current cell was visited, an
 b1, b2 that the output layer uses). Grey rows are the prelude, which only the normalised machine has.
 """),
     code('''
-from turingformer.verify import verify
+from turingformer.analysis.verify import verify
 
 verification = verify(machine, word)
 views.verification_table(verification)
@@ -238,9 +238,9 @@ step, by name, like TransformerLens does for real language models.
 """),
     code(SETUP + '''
 from fractions import Fraction
-from turingformer.formats import loads_machine
-from turingformer.inspect import run_with_cache, weights_latex, weights_table
-from turingformer import views
+from turingformer.tm.formats import loads_machine
+from turingformer.analysis.inspect import run_with_cache, weights_latex, weights_table
+from turingformer.views import figures as views
 '''),
     md("""
 ## The machine
@@ -476,7 +476,7 @@ views.residual(cache, i)
 Everything above was read from the activations; the asserts tie it to the machine's run.
 """),
     code('''
-from turingformer.verify import verify
+from turingformer.analysis.verify import verify
 
 verification = verify(machine, word, model=model)
 p = verification.positions[i]
@@ -516,10 +516,11 @@ notebook uses the same machines inlined below.
 """),
     code(SETUP + '''
 from pathlib import Path
-from turingformer import formats, views
-from turingformer.construction import compile_machine
-from turingformer.inspect import run_with_cache
-from turingformer.verify import verify
+from turingformer.tm import formats
+from turingformer.views import figures as views
+from turingformer.compiler.perez.construction import compile_machine
+from turingformer.analysis.inspect import run_with_cache
+from turingformer.analysis.verify import verify
 
 CORPUS = next((p for p in (Path("../../shared/corpus"), Path("/work/shared/corpus")) if p.is_dir()), None)
 print("corpus:", CORPUS)
@@ -689,12 +690,12 @@ We show this on the compiled machine for 0ⁿ1ⁿ, with and without positions.
 """),
     code(SETUP + '''
 import dataclasses
-from turingformer.formats import load_machine
-from turingformer.construction import compile_machine
-from turingformer.transformer import PositionalEncoding, Transformer, decode, encode
-from turingformer.verify import verify
-from turingformer.inspect import run_with_cache
-from turingformer import views
+from turingformer.tm.formats import load_machine
+from turingformer.compiler.perez.construction import compile_machine
+from turingformer.runtime.transformer import PositionalEncoding, Transformer, decode, encode
+from turingformer.analysis.verify import verify
+from turingformer.analysis.inspect import run_with_cache
+from turingformer.views import figures as views
 
 machine = load_machine("../machines/zeros_ones.yaml")
 model = compile_machine(machine)

@@ -1,4 +1,5 @@
-"""Hypothesis strategies shared by the property tests: random deterministic machines and inputs.
+"""Machines shared by the tests: hypothesis strategies for random deterministic machines and
+inputs, and bbchallenge machines built by hand (independent of the importers).
 
 Machines have 2-6 working states plus one halting state, 2-4 tape symbols (the blank ``_``
 first), stay moves, moves left of the start cell, missing rules (halting by "no rule"), and
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from turingformer.machine import Rule, TuringMachine
+from turingformer.tm.machine import Rule, TuringMachine
 
 
 @st.composite
@@ -33,3 +34,15 @@ def machines_with_inputs(draw, max_input: int = 5):
     machine = draw(machines())
     word = draw(st.text(alphabet=machine.tape_alphabet, max_size=max_input))
     return machine, word
+
+def bbchallenge(code: str) -> TuringMachine:
+    """A bbchallenge machine built by hand (independent of the importers)."""
+    rows = code.split("_")
+    states = [chr(ord("A") + k) for k in range(len(rows))]
+    rules = [Rule(states[k], str(s), row[3 * s], row[3 * s + 1], row[3 * s + 2])
+             for k, row in enumerate(rows) for s in range(len(row) // 3) if row[3 * s:3 * s + 3] != "---"]
+    return TuringMachine(states=states + ["Z"], start="A", blank="0", rules=rules, halt=["Z"],
+                         input_alphabet=["1"], name=code)
+
+
+BB4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA")

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from test_construction import BB4
-from turingformer.construction import compile_machine
+from strategies import BB4
+from turingformer.compiler.perez.construction import compile_machine
 from turingformer.errors import ModelFileError
 from turingformer.modelfile import load_model, save_model
-from turingformer.simulator import run
+from turingformer.tm.simulator import run
 
 
 @pytest.mark.parametrize("cross_attention", ["per-layer", "shared"])
@@ -38,7 +38,7 @@ def test_the_file_holds_no_transition_table(tmp_path):
 DECODE_IN_A_FRESH_PROCESS = """
 import json, sys
 from turingformer.modelfile import load_model
-from turingformer.decoding import run_model
+from turingformer.compiler.perez.decoding import run_model
 trace, _ = run_model(load_model(sys.argv[1]), "")
 loaded = sorted(m for m in sys.modules if m.startswith("turingformer."))
 print(json.dumps({"summary": trace.summary(), "tapes": [c.tape.span(c.head) for c in trace], "loaded": loaded}))

@@ -1,15 +1,15 @@
-"""turingformer: compile a Turing machine into the exact weights of a hard-attention transformer
-(Pérez, Barceló and Marinkovic, *Attention is Turing Complete*, JMLR 22, 2021) and check, step
-by step, that the network is the machine.
+"""turingformer: compile computation into the exact weights of a transformer and check, by running
+it, that the network is the computation (Pérez, Barceló and Marinkovic, *Attention is Turing
+Complete*, JMLR 22, 2021).
 
-The pipeline, one module per stage::
+The pipeline, one package per layer (docs/architecture.md)::
 
-    formats (file) -> machine.TuringMachine (networkx graph) -> simulator.run -> trace.Trace
-    TuringMachine -> normalize -> construction.compile_machine -> layout.CompiledModel
-        -> decoding.run_model (transformer.decode) -> trace.Trace -> verify.verify
+    tm.formats (file) -> tm.machine.TuringMachine (networkx graph) -> tm.simulator.run -> tm.trace.Trace
+    TuringMachine -> compiler.perez (normalize -> construction) -> CompiledModel (runtime weights)
+        -> compiler.perez.decoding.run_model (runtime.transformer / runtime.fast) -> Trace
+        -> analysis.verify.verify
 
 Names are imported lazily, so that decoding a saved model loads only the runtime it needs.
-``verify`` lives in its module of the same name: ``from turingformer.verify import verify``.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "TuringMachine": "machine", "Rule": "machine", "Move": "machine", "Example": "machine",
-    "run": "simulator", "Trace": "trace", "Configuration": "trace", "Tape": "trace",
-    "HaltReason": "trace", "Verdict": "trace",
-    "load_machine": "formats", "loads_machine": "formats", "dump_machine": "formats",
-    "compile_machine": "construction", "CompiledModel": "layout",
-    "run_model": "decoding",
+    "TuringMachine": "tm.machine", "Rule": "tm.machine", "Move": "tm.machine", "Example": "tm.machine",
+    "run": "tm.simulator", "Trace": "tm.trace", "Configuration": "tm.trace", "Tape": "tm.trace",
+    "HaltReason": "tm.trace", "Verdict": "tm.trace",
+    "load_machine": "tm.formats", "loads_machine": "tm.formats", "dump_machine": "tm.formats",
+    "compile_machine": "compiler.perez.construction", "CompiledModel": "compiler.perez.layout",
+    "run_model": "compiler.perez.decoding",
     "save_model": "modelfile", "load_model": "modelfile",
-    "Transformer": "transformer", "decode": "transformer",
+    "Transformer": "runtime.transformer", "decode": "runtime.transformer", "decode_fast": "runtime.fast",
+    "verify": "analysis.verify", "run_with_cache": "analysis.inspect",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -15,7 +15,7 @@ Format ``turingformer-model`` version 1 (documented in ``docs/model-format.md``)
     LINEAR = {"source": space, "target": space, "weights": [[from, to, "p/q"], ...], "bias": [[to, "p/q"], ...]}
 
 Numbers are strings ``"p/q"`` (or ``"p"``) so nothing is rounded; dimensions are named, never
-indexed; nothing is pickled. A loaded model is a :class:`~turingformer.layout.CompiledModel`:
+indexed; nothing is pickled. A loaded model is a :class:`~turingformer.compiler.perez.layout.CompiledModel`:
 weights, names and the labels that read outputs — no transition table.
 """
 
@@ -25,10 +25,10 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
-from .errors import ModelFileError
-from .layout import CompiledModel, Labels
-from .space import Linear, Space
-from .transformer import MLP, Attention, DecoderLayer, EncoderLayer, PositionalEncoding, Transformer
+from turingformer.errors import ModelFileError
+from turingformer.compiler.perez.layout import CompiledModel, Labels
+from turingformer.runtime.space import Linear, Space
+from turingformer.runtime.transformer import MLP, Attention, DecoderLayer, EncoderLayer, PositionalEncoding, Transformer
 
 FORMAT = "turingformer-model"
 VERSION = 1

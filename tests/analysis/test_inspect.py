@@ -1,0 +1,204 @@
+"""The activation cache (turingformer.analysis.inspect): hooks, named tables, LaTeX, weight matrices.
+
+Expected values come from outside the code under test: the reference simulator run on the
+normalised machine (head positions c, writes, ℓ), the closed forms of spec §9, and
+:func:`turingformer.analysis.verify.verify`'s per-position quantities.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import pytest
+import sympy
+
+from turingformer.compiler.perez.construction import compile_machine
+from turingformer.compiler.perez.decoding import run_model
+from turingformer.analysis.inspect import (
+    ActivationCache, Latex, Text, dimension_latex, hook_order, linear, run_with_cache, weights_latex,
+    weights_matrix, weights_table,
+)
+from turingformer.tm.machine import Rule, TuringMachine
+from turingformer.compiler.perez.normalize import normalize
+from turingformer.tm.simulator import run
+from turingformer.analysis.verify import verify
+
+
+def flip() -> TuringMachine:
+    """Flips a/b walking right, walks back, halts after the front: rereads cells it wrote."""
+    rules = [Rule("go", "a", "b", "R", "go"), Rule("go", "b", "a", "R", "go"), Rule("go", "_", "_", "L", "back"),
+             Rule("back", "a", "a", "L", "back"), Rule("back", "b", "b", "L", "back"),
+             Rule("back", "_", "_", "R", "done")]
+    return TuringMachine(states=["go", "back", "done"], start="go", blank="_", rules=rules, halt=["done"],
+                         input_alphabet=["a", "b"], name="flip")
+
+
+def increment() -> TuringMachine:
+    """Binary increment with stay moves (so the normalisation adds a stay state)."""
+    rules = [Rule("right", "0", "0", "R", "right"), Rule("right", "1", "1", "R", "right"),
+             Rule("right", "_", "_", "L", "carry"), Rule("carry", "1", "0", "L", "carry"),
+             Rule("carry", "0", "1", "S", "done"), Rule("carry", "_", "1", "S", "done")]
+    return TuringMachine(states=["right", "carry", "done"], start="right", blank="_", rules=rules, halt=["done"],
+                         input_alphabet=["0", "1"], name="binary increment")
+
+
+@pytest.fixture(scope="module")
+def flip_cache() -> ActivationCache:
+    return run_with_cache(flip(), "ab")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """M' simulated directly: heads c(t), states and writes for t = 0, 1, …"""
+    nm = normalize(flip())
+    return run(nm.machine, nm.tape_input("ab"))
+
+
+def test_names_cover_every_layer_in_order(flip_cache):
+    names = flip_cache.names()
+    for hook in ("encoder.0.out", "decoder.1.cross.pattern", "decoder.1.ffn.hidden", "decoder.1.resid_post",
+                 "decoder.2.attn.pattern", "decoder.3.attn.scores", "decoder.3.resid_post", "output.hidden.0",
+                 "output.hidden.1", "output.y"):
+        assert hook in names and hook in flip_cache
+    assert names == sorted(names, key=hook_order)
+    assert names.index("encoder.0.out") < names.index("decoder.1.resid_pre") < names.index("decoder.2.resid_pre")
+    assert names.index("decoder.3.resid_post") < names.index("output.y")
+    assert "decoder.1.attn.scores" not in flip_cache      # trivial attention: never scored
+
+
+def test_indexing_both_ways(flip_cache):
+    assert len(flip_cache) == 14
+    stacked = flip_cache["decoder.3.resid_post"]
+    assert len(stacked) == len(flip_cache)
+    for i in (0, 7, 13):
+        assert flip_cache["decoder.3.resid_post", i] == stacked[i] == flip_cache.steps[i].activations[
+            "decoder.3.resid_post"]
+    assert len(flip_cache["encoder.0.out"]) == 2           # one vector per input position
+    with pytest.raises(KeyError, match="never computed"):
+        flip_cache["decoder.1.attn.scores", 3]
+
+
+def test_layer2_is_the_head_position_from_the_simulator(flip_cache, reference):
+    heads = reference.heads
+    for i in range(len(flip_cache)):
+        assert flip_cache["decoder.2.attn.pattern", i] == tuple([F(1, i + 1)] * (i + 1))
+        c_next = heads[i + 1] if i + 1 < len(heads) else heads[i]
+        assert flip_cache.slot("decoder.2.resid_post", i, "x4") == F(c_next, i + 1)
+        assert flip_cache.slot("decoder.2.resid_post", i, "x4:c(i+1)/(i+1)") == F(c_next, i + 1)
+        assert flip_cache.slot("decoder.2.resid_post", i, "x5") == F(heads[i], i + 1)
+
+
+def test_layer3_scores_are_the_closed_form_and_pick_the_last_visit(flip_cache, reference):
+    verification = verify(flip(), "ab", model=flip_cache.model)
+    assert verification.ok
+    heads = reference.heads
+    for i in range(len(flip_cache) - 1):
+        chi = flip_cache.dot_products("decoder.3.attn", i)
+        eps = [F(1, k + 1) for k in range(i + 1)]
+        expected = [eps[i] * eps[j] * (heads[i + 1] - heads[j]) + eps[i] ** 2 * eps[j] ** 2 / 3 for j in range(i + 1)]
+        assert list(chi) == expected
+        assert flip_cache["decoder.3.attn.scores", i] == tuple(-abs(c) for c in chi)
+        last = verification.positions[i].last_visit
+        assert flip_cache["decoder.3.attn.winners", i] == (last,)
+        assert flip_cache.slot("decoder.3.resid_post", i, "x7") == last
+        assert flip_cache.read("decoder.3.resid_post", i, "s4") == reference.writes[last]
+        hidden = flip_cache.vector("output.hidden.0", i, nonzero=False)
+        assert (hidden["b1"], hidden["b2"]) == (int(verification.positions[i].past_input),
+                                                int(verification.positions[i].first_visit))
+
+
+def test_cross_attention_dot_products(flip_cache):
+    for i in range(len(flip_cache)):
+        assert flip_cache.dot_products("decoder.1.cross", i) == tuple(F(j - (i + 1)) for j in (1, 2))
+        assert flip_cache["decoder.1.cross.winners", i] == (min(i + 1, 2) - 1,)
+        assert flip_cache.slot("decoder.1.resid_cross", i, "x6") == min(i + 1, 2)
+
+
+def test_worked_step_of_notebook_02(flip_cache):
+    """Position 10: `back` reads `a`, moves onto the cell the machine overwrote with `b` at step 0."""
+    i = 10
+    assert flip_cache.machine_step(i) == 3 and flip_cache.position(3) == i
+    assert flip_cache.decoded(i).state == "back" and flip_cache.decoded(i).read == "a"
+    chi = flip_cache.dot_products("decoder.3.attn", i)
+    assert (chi[1], chi[5], chi[7]) == (F(1, 1452), F(1, 13068), F(1, 23232))
+    assert flip_cache.read("output.y", i, "s1") == "b"
+    assert flip_cache.slot("decoder.3.resid_post", i, "s4") == {"symbol=_": 0, "symbol=a": 0, "symbol=b": 1,
+                                                                 f"symbol={flip_cache.model.labels.marked_blank}": 0}
+
+
+def test_tables_name_dimensions_and_values(flip_cache):
+    table = flip_cache.table("decoder.2.resid_post", 10)
+    assert isinstance(table, Text)
+    assert "x4:c(i+1)/(i+1) | 1/11" in table and "x5:c(i)/(i+1)   | 2/11" in table
+    assert "q2:state=back" in table and "q1:" not in table          # zeros are left out
+    assert "q1:state=go" in flip_cache.table("decoder.2.resid_post", 10, nonzero=False)
+    hidden = [" ".join(line.split()) for line in flip_cache.table("decoder.1.ffn.hidden", 10).splitlines()]
+    assert "pair:(back,a) | 1" in hidden and "copy:s1:symbol=a | 1" in hidden
+    assert "j=7" in flip_cache.table("decoder.3.attn.pattern", 10)
+    assert "positions [7]" in flip_cache.table("decoder.3.attn.winners", 10)
+    assert "j=2" in flip_cache.table("decoder.1.cross.pattern", 10)     # encoder positions from 1
+
+
+def test_latex_has_the_exact_fractions(flip_cache):
+    tex = flip_cache.latex("decoder.2.resid_post", 10)
+    assert isinstance(tex, Latex) and tex._repr_latex_().startswith("$")
+    assert r"x_{4} & \frac{1}{11}" in tex and r"x_{5} & \frac{2}{11}" in tex and r"\frac{1}{121}" in tex
+    assert r"q_{2}[\text{back}]" in tex
+    assert flip_cache.sympy("decoder.2.resid_post", 10)[flip_cache.space.index("x4:c(i+1)/(i+1)")] == \
+        sympy.Rational(1, 11)
+    assert dimension_latex("x11:1/(i+1)^2") == "x_{11}"
+    assert dimension_latex("pair:(q_0,#)") == r"\text{pair:(q\_0,\#)}"
+
+
+def test_traces(flip_cache, reference):
+    direct = run(flip(), "ab")
+    assert flip_cache.trace.states == direct.states and flip_cache.trace.heads == direct.heads
+    normalised = flip_cache.normalised_trace()
+    assert normalised.states == reference.states and normalised.heads == reference.heads
+    assert normalised.writes == reference.writes
+    text = flip_cache.trace_table()
+    assert text.splitlines()[2].split("|")[-1].strip() == "[a]b"
+    assert len(text.splitlines()) == 2 + len(direct)
+    assert "⟨read⟩" in flip_cache.trace_table(normalised=True)
+    assert r"\text{[a]b}" in flip_cache.trace_latex()
+    steps = flip_cache.steps_table()
+    assert "⟨init⟩" in steps and len(steps.splitlines()) == 2 + len(flip_cache)
+
+
+def test_stay_states_and_empty_input():
+    cache = run_with_cache(increment(), "1011")
+    trace, _ = run_model(compile_machine(increment()), "1011")
+    assert cache.trace.states == trace.states
+    stay = [i for i in range(len(cache)) if cache.decoded(i).state.startswith("⟨stay")]
+    assert stay and all(cache.machine_step(i) is None for i in stay)
+    empty = run_with_cache(increment(), "")
+    assert empty.prelude == 3 and empty["encoder.0.out"] == ()
+    assert empty["decoder.1.cross.pattern", 0] == () and empty.dot_products("decoder.1.cross", 0) == ()
+
+
+def test_only_some_hooks():
+    cache = run_with_cache(flip(), "ab", names=["decoder.3.attn.winners"])
+    assert set(cache.names()) == {"decoder.3.attn.winners", "decoder.1.resid_post"}
+    with pytest.raises(KeyError, match="captured"):
+        cache["decoder.2.resid_post", 0]
+
+
+def test_weight_matrices():
+    model = compile_machine(flip())
+    query = weights_matrix(model, "decoder.3.attn.query")
+    assert query.rows == ("x4:c(i+1)/(i+1)", "x10:1/(i+1)", "x11:1/(i+1)^2")
+    assert query.cols == ("x9:i+1", "x10:1/(i+1)", "x11:1/(i+1)^2")
+    assert query.matrix == sympy.Matrix([[1, 0, 0], [0, 1, 0], [0, 0, sympy.Rational(1, 3)]])
+    assert r"\frac{1}{3}" in weights_latex(model, "decoder.3.attn.query")
+    assert r"x_{4}" in weights_latex(model, "decoder.3.attn.query")
+    delta = weights_matrix(model, "decoder.1.ffn.1", rows="pair:(back", cols=["q2", "s2", "x2"])
+    assert delta.rows == ("pair:(back,_)", "pair:(back,a)", "pair:(back,b)")
+    row = dict(zip(delta.cols, delta.matrix.row(1)))
+    assert row == {"q2:state=back": 1, "q2:state=done": 0, "s2:symbol=_": 0, "s2:symbol=a": 1, "s2:symbol=b": 0,
+                   "x2:m(i)": -1}
+    first = weights_matrix(model, "decoder.1.ffn.0", cols="pair:(go,a)")
+    assert first.has_bias and list(first.bias) == [-1]
+    assert "(bias)" in weights_table(model, "decoder.1.ffn.0", cols="pair:(go,a)")
+    assert weights_matrix(linear(model, "decoder.2.attn.value")).rows == ("x2:m(i)", "x3:m(i-1)")
+    with pytest.raises(KeyError, match="no map named"):
+        linear(model, "decoder.4.attn.query")

@@ -1,0 +1,20 @@
+"""Where the tests find the project's files, wherever a test module sits below ``tests/``, and the
+corpus indexes they read."""
+
+import json
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+MACHINES = ROOT / "machines"
+BROKEN = TESTS / "broken"
+#: The verbatim corpus subset that always ships with the tests.
+LOCAL_CORPUS = TESTS / "corpus"
+#: The full third-party corpus, when ``../shared`` sits beside the checkout.
+SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def corpus_cases(root: Path, index: str) -> list[dict]:
+    """The cases of a corpus index (``EXPECTED.json`` / ``expected.json``), or [] when it is absent."""
+    path = root / index
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []

@@ -1,0 +1,268 @@
+"""Stage 5: verification — run the reference simulator and the transformer side by side.
+
+Two levels are compared:
+
+* **the user machine M**: at every step the state, head, symbol under the head and the whole
+  tape of the decoded trace equal the simulator's, and so do the halting reason and verdict;
+* **inside the network**, at every decoder position i, the quantities of spec §9 computed from
+  an independent simulation of the normalised machine M' (never from the network):
+  layer 1 reads α⁽ⁱ⁺¹⁾, β⁽ⁱ⁺¹⁾ with a unique winner (Lemma 7) and applies δ
+  (q2, s2, x2, x3; Lemma 8); layer 2 holds c⁽ⁱ⁺¹⁾/(i+1) and c⁽ⁱ⁾/(i+1) (Lemma 9); layer 3 attends
+  to exactly one position, ℓ(i+1), and copies ⟦v⁽ℓ⁽ⁱ⁺¹⁾⁾⟧ and ℓ(i+1) (Lemma 10); F's bits are
+  b1 = [i+1 > n] and b2 = [ℓ(i+1) = i]; and y_{i+1} = (q⁽ⁱ⁺¹⁾, s⁽ⁱ⁺¹⁾, m⁽ⁱ⁾).
+
+The first difference is reported with its step, the layer (hook name) and the named slot.
+Verification is the only stage that looks at the machine; decoding itself never does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, Iterator, Sequence
+
+from turingformer.compiler.perez.construction import compile_machine
+from turingformer.compiler.perez.decoding import run_model
+from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
+from turingformer.tm.machine import TuringMachine
+from turingformer.compiler.perez.normalize import normalize
+from turingformer.tm.simulator import DEFAULT_MAX_STEPS, Trace, run
+from turingformer.runtime.transformer import decode
+
+#: The hooks verification reads at every position.
+CHECKED_HOOKS = (
+    "decoder.1.resid_cross", "decoder.1.cross.winners", "decoder.1.resid_post",
+    "decoder.2.resid_post", "decoder.3.attn.winners", "decoder.3.resid_post",
+    "output.hidden.0", "output.y",
+)
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first place where the transformer and the reference disagree."""
+
+    step: int
+    where: str       # "machine" (the user machine's trace) or a hook name
+    slot: str
+    expected: object
+    got: object
+
+    def __str__(self) -> str:
+        unit = "machine step" if self.where == "machine" else "decoder step"
+        return (f"first divergence at {unit} {self.step}, {self.where}, slot {self.slot}: "
+                f"expected {self.expected}, got {self.got}")
+
+
+@dataclass(frozen=True)
+class PositionCheck:
+    """The §9 quantities at one decoder position i, as the reference computes them."""
+
+    i: int
+    machine_step: int | None     # M's step number, None in the prelude or a stay state
+    state: str
+    head: int                    # c⁽ⁱ⁾ on M''s tape
+    read: str
+    write: str | None
+    position_next: int | None    # c⁽ⁱ⁺¹⁾
+    last_visit: int | None       # ℓ(i+1)
+    first_visit: bool | None     # b2
+    past_input: bool             # b1
+    agrees: bool
+
+
+@dataclass(frozen=True)
+class Verification:
+    reference: Trace
+    decoded: Trace
+    positions: tuple[PositionCheck, ...]
+    divergence: Divergence | None
+    ties: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+    def table(self, *, limit: int | None = None) -> str:
+        """The side-by-side table: one row per decoder position."""
+        head = (f"{'i':>5} {'M step':>6} {'state':<14} {'c(i)':>5} {'read':>4} {'write':>5} "
+                f"{'c(i+1)':>6} {'l(i+1)':>6} {'b1':>2} {'b2':>2}  agrees")
+        legend = ("one row per decoder position i; c is the cell of the normalised machine M' (the machine's "
+                  "cell + 1), l(i+1) the last visit (layer 3), b1 = past the input, b2 = first visit (F)")
+        rows = [legend, head, "-" * len(head)]
+        shown = self.positions if limit is None else self.positions[:limit]
+        for p in shown:
+            rows.append(
+                f"{p.i:>5} {'' if p.machine_step is None else p.machine_step:>6} {p.state:<14.14} "
+                f"{p.head:>5} {p.read!r:>4} {'' if p.write is None else repr(p.write):>5} "
+                f"{'' if p.position_next is None else p.position_next:>6} "
+                f"{'' if p.last_visit is None else p.last_visit:>6} {int(p.past_input):>2} "
+                f"{'' if p.first_visit is None else int(p.first_visit):>2}  {'yes' if p.agrees else 'NO'}")
+        if limit is not None and len(self.positions) > limit:
+            rows.append(f"... {len(self.positions) - limit} more positions")
+        return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """M' simulated independently: states, heads, writes, reads and moves per time t."""
+
+    states: tuple[str, ...]
+    heads: tuple[int, ...]
+    writes: tuple[str, ...]
+    reads: tuple[str, ...]
+    tokens: tuple[str, ...]
+
+    def move(self, t: int) -> int:
+        """m⁽ᵗ⁾ (0 for t < 0 and where M' has stopped)."""
+        if t < 0 or t + 1 >= len(self.heads):
+            return 0
+        return self.heads[t + 1] - self.heads[t]
+
+    def last_visit(self, t: int) -> int:
+        """ℓ(t): the largest j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3)."""
+        cell = self.heads[t] if t < len(self.heads) else self.heads[-1]
+        for j in range(t - 1, -1, -1):
+            if self.heads[j] == cell:
+                return j
+        return t - 1
+
+
+def _reference(model_machine: TuringMachine, tape: str, tokens: Sequence[str], steps: int) -> _Reference:
+    trace = run(model_machine, tape, max_steps=steps)
+    cells = {c: s for c, s in enumerate(tape)}
+    reads = []
+    for t, head in enumerate(trace.heads):
+        reads.append(cells.get(head, model_machine.blank))
+        if t < len(trace.writes):
+            cells[head] = trace.writes[t]
+    return _Reference(trace.states, trace.heads, trace.writes, tuple(reads), tuple(tokens))
+
+
+def verify(
+    machine: TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS,
+    model: CompiledModel | None = None, decoder: Callable[..., Iterator] = decode,
+    cross_attention: str = "per-layer", score: str = "abs",
+) -> Verification:
+    """Compile ``machine`` (unless ``model`` is given), decode ``word`` and compare everything."""
+    model = model or compile_machine(machine, cross_attention=cross_attention, score=score)
+    machine.check_input(word)
+    reference = run(machine, word, max_steps=max_steps)
+    decoded, steps = run_model(model, word, max_steps=max_steps, capture=CHECKED_HOOKS, decoder=decoder)
+    nm = normalize(machine)
+    tokens = model.labels.encoder_input(word)
+    ref = _reference(nm.machine, nm.tape_input(word), tokens, len(steps))
+    checker = _PositionChecker(model, ref)
+    positions, divergence = [], None
+    for step in steps:
+        found = checker.check(step.i, step.activations)
+        if found and divergence is None:
+            divergence = found
+        positions.append(checker.row(step.i, found is None))
+    machine_divergence = compare_traces(reference, decoded)
+    if divergence is None:
+        divergence = machine_divergence
+    return Verification(reference, decoded, tuple(positions), divergence, checker.ties)
+
+
+def compare_traces(reference: Trace, decoded: Trace) -> Divergence | None:
+    """The first machine step where the two traces differ (state, head, symbol, tape, outcome)."""
+    for expected, got in zip(reference, decoded):
+        for slot, a, b in (("state", expected.state, got.state), ("head", expected.head, got.head),
+                           ("symbol under the head", expected.symbol, got.symbol),
+                           ("tape", expected.tape.span(expected.head), got.tape.span(got.head))):
+            if a != b:
+                return Divergence(expected.step, "machine", slot, a, b)
+    if len(reference) != len(decoded):
+        return Divergence(min(len(reference), len(decoded)), "machine", "number of steps",
+                          reference.steps, decoded.steps)
+    for slot in ("reason", "verdict"):
+        if getattr(reference, slot) != getattr(decoded, slot):
+            return Divergence(reference.steps, "machine", slot, getattr(reference, slot).value,
+                              getattr(decoded, slot).value)
+    return None
+
+
+class _PositionChecker:
+    """Expected §9 values at each position, compared slot by slot with the captured hooks."""
+
+    def __init__(self, model: CompiledModel, ref: _Reference):
+        self.model = model
+        self.ref = ref
+        self.space = model.transformer.space
+        self.labels = model.labels
+        self.n = len(ref.tokens)
+        self.start = self.labels.prelude_steps(self.n)
+        self.ties = {"decoder.1.cross": 0, "decoder.3.attn": 0}
+        self._machine_steps: dict[int, int] = {}
+        count = -1
+        for t, state in enumerate(ref.states):
+            if t >= self.start and state not in self.labels.stay:
+                count += 1
+                self._machine_steps[t] = count
+
+    def _one_hot(self, block: str, label: str | None, kind: str) -> dict[str, Fraction]:
+        names = self.space.block(block)
+        target = None if label is None else (Q(block, label) if kind == "q" else S(block, label))
+        return {name: Fraction(int(name == target)) for name in names}
+
+    def expected(self, i: int) -> list[tuple[str, dict[str, object]]]:
+        ref, n = self.ref, self.n
+        running = i + 1 < len(ref.states)          # M' has a rule at time i
+        beta = min(i + 1, n)
+        clipped_tie = self.model.transformer.score == "clipped" and i + 1 > n
+        checks: list[tuple[str, dict[str, object]]] = []
+        if n and not clipped_tie:
+            alpha = self._one_hot("s3", ref.tokens[beta - 1], "s")
+            checks.append(("decoder.1.resid_cross", {**alpha, X[6]: Fraction(beta)}))
+            checks.append(("decoder.1.cross.winners", {"winner": (beta - 1,)}))
+        z1 = {**self._one_hot("q1", None, "q"), **self._one_hot("s1", None, "s"), X[1]: 0,
+              **self._one_hot("q2", ref.states[i + 1] if running else None, "q"),
+              **self._one_hot("s2", ref.writes[i] if running else None, "s"),
+              X[2]: ref.move(i), X[3]: ref.move(i - 1)}
+        checks.append(("decoder.1.resid_post", z1))
+        c_next = ref.heads[i + 1] if running else ref.heads[i]
+        checks.append(("decoder.2.resid_post", {X[4]: Fraction(c_next, i + 1),
+                                                X[5]: Fraction(ref.heads[i], i + 1)}))
+        if running:
+            last = self.ref.last_visit(i + 1)
+            checks.append(("decoder.3.attn.winners", {"winner": (last,)}))
+            checks.append(("decoder.3.resid_post", {**self._one_hot("s4", ref.writes[last], "s"),
+                                                    X[7]: Fraction(last)}))
+            checks.append(("output.hidden.0", {"b1": int(i + 1 > n), "b2": int(last == i)}))
+            checks.append(("output.y", {**self._one_hot("q1", ref.states[i + 1], "q"),
+                                        **self._one_hot("s1", ref.reads[i + 1], "s"), X[1]: ref.move(i)}))
+        else:
+            checks.append(("output.y", self._one_hot("q1", None, "q")))
+        return checks
+
+    def check(self, i: int, acts) -> Divergence | None:
+        if i >= len(self.ref.states):
+            return Divergence(i, "output.y", "q1", "a halted machine (zero state block)", "another step")
+        for hook, expected in self.expected(i):
+            got = acts[hook]
+            if hook.endswith("winners"):
+                kind = hook.rsplit(".", 1)[0]
+                if len(got) > 1:
+                    self.ties[kind] += 1
+                if tuple(got) != expected["winner"]:
+                    return Divergence(i, hook, "winner", expected["winner"], tuple(got))
+                continue
+            space = self.space if not hook.startswith("output.hidden") else \
+                self.model.transformer.output.layers[0].target
+            for slot, value in expected.items():
+                actual = got[space.index(slot)]
+                if actual != value:
+                    return Divergence(i, hook, slot, value, actual)
+        return None
+
+    def row(self, i: int, agrees: bool) -> PositionCheck:
+        ref = self.ref
+        running = i + 1 < len(ref.states)
+        last = ref.last_visit(i + 1) if running else None
+        return PositionCheck(
+            i=i, machine_step=self._machine_steps.get(i), state=ref.states[min(i, len(ref.states) - 1)],
+            head=ref.heads[min(i, len(ref.heads) - 1)], read=ref.reads[min(i, len(ref.reads) - 1)],
+            write=ref.writes[i] if i < len(ref.writes) else None,
+            position_next=ref.heads[i + 1] if running else None, last_visit=last,
+            first_visit=None if last is None else last == i, past_input=i + 1 > self.n, agrees=agrees,
+        )

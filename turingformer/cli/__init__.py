@@ -1,0 +1,141 @@
+"""The ``turingformer`` command line.
+
+Every subcommand is one small function ``cmd_<name>(args) -> int`` in the module of its group
+(:mod:`~turingformer.cli.machines`: simulate, show, convert, graph; :mod:`~turingformer.cli.model`:
+compile, run, verify, inspect; :mod:`~turingformer.cli.trace`; :mod:`~turingformer.cli.precision`)
+plus an entry in :data:`COMMANDS`; options shared by several commands live in parent parsers
+(:data:`~turingformer.cli.common.PARENTS`): ``machine`` gives ``FILE --format F`` and ``run`` gives
+``--input W --max-steps N``. All argparse code of the package lives in this subpackage; the library
+functions it calls take plain arguments and return values.
+
+Any :class:`~turingformer.errors.TuringformerError` becomes one line ``turingformer: error: ...``
+on stderr (plus its ``fix:`` hint) and exit status 2; Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from turingformer.cli import machines, model
+from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
+from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
+from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
+from turingformer.errors import TuringformerError
+from turingformer.tm.formats import load_machine
+
+
+DEMO_MACHINE = Path(__file__).resolve().parents[2] / "machines" / "binary_increment.yaml"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Compile a teaching machine, decode it from its saved weights, and verify every step."""
+    import tempfile
+    machine_file = args.machine or str(DEMO_MACHINE)
+    word = args.input
+    print(f"== 1. the machine: {machine_file}")
+    common = ["--input", word] if word is not None else []
+    main(["show", machine_file])
+    print("\n== 2. the reference simulator")
+    main(["simulate", machine_file, *common])
+    with tempfile.TemporaryDirectory() as tmp:
+        model_file = str(Path(tmp) / "model.json")
+        print("\n== 3. compile it into a transformer (1 encoder layer, 3 decoder layers)")
+        main(["compile", machine_file, "-o", model_file])
+        print("\n== 4. run the transformer from the model file alone")
+        machine = load_machine(machine_file)
+        main(["run", model_file, "--input", word if word is not None else default_input(machine)])
+    print("\n== 5. verify: the transformer against the simulator, every step and every layer")
+    return main(["verify", machine_file, *common, "--limit", "40"])
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("machine", nargs="?", metavar="FILE", help="a machine file (default: binary increment)")
+    parser.add_argument("--input", "-i", metavar="W", help="the input word (default: the file's first example)")
+
+
+# ---------------------------------------------------------------------------- the table
+COMMANDS: dict[str, Command] = {
+    "simulate": Command(
+        "run a machine on an input and print every step", machines.cmd_simulate, parents=("machine", "run"),
+        arguments=machines.simulate_arguments,
+        description="Run the reference simulator. Prints a table (step, state, the tape with the head "
+                    "cell in [brackets]) and a summary; with --json, JSON Lines. A run that hits the step "
+                    "limit exits 0 with the verdict 'running' and a note on stderr."),
+    "show": Command("describe a machine: states, alphabets, the transition table, examples", machines.cmd_show),
+    "convert": Command(
+        "convert a machine file to turingformer YAML", machines.cmd_convert,
+        arguments=lambda p: output_argument(p, "the output file (default -, standard output)")),
+    "graph": Command(
+        "draw the state diagram (.dot text, or .png/.svg via matplotlib)", machines.cmd_graph,
+        arguments=lambda p: output_argument(p, "the output: .dot/.gv (Graphviz text), .png/.svg/.pdf "
+                                                "(matplotlib) or - (DOT on standard output, the default)")),
+    "compile": Command(
+        "compile a machine into the weights of a transformer (a model file)", model.cmd_compile,
+        parents=("machine", "run"), arguments=model.compile_arguments,
+        description="Normalise the machine (spec 2b), build every weight of the one-layer encoder and "
+                    "three-layer hard-attention decoder exactly, write them to MODEL (JSON, exact rationals, "
+                    "named dimensions) and print the compile summary. --check verifies every example."),
+    "run": Command(
+        "decode a model file on an input: the trace, from the weights alone", model.cmd_run, parents=(),
+        arguments=model.run_model_arguments,
+        description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
+                    "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing)."),
+    "verify": Command(
+        "compile, decode and compare with the simulator at every step and layer", model.cmd_verify,
+        parents=("machine", "run"), arguments=model.verify_arguments,
+        description="Prints one row per decoder position with the spec-9 quantities (c(i), l(i+1), b1, b2) and "
+                    "whether every layer agrees; exits 1 and names the step, layer and slot of the first "
+                    "divergence."),
+    "inspect": Command(
+        "show a model file: layers, named dimensions, weight matrices", model.cmd_inspect, parents=(),
+        arguments=model.inspect_arguments),
+    "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
+    "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
+                         description=PRECISION_DESCRIPTION),
+    "demo": Command(
+        "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
+        parents=(), arguments=_demo_arguments),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Define and simulate Turing machines, and compile them into exact "
+                               "transformer weights.",
+        epilog="Run 'turingformer COMMAND --help' for the options of a command.")
+    try:
+        from importlib.metadata import version
+        parser.add_argument("--version", action="version", version=f"%(prog)s {version(PROG)}")
+    except Exception:  # pragma: no cover - not installed as a distribution
+        pass
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=command.help, description=command.description or command.help,
+                                    parents=[PARENTS[p]() for p in command.parents])
+        if command.arguments:
+            command.arguments(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: parse ``argv`` and run the command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except TuringformerError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            return 1
+        where = f" {error.filename}" if error.filename else ""
+        print(f"{PROG}: error: cannot access{where}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130

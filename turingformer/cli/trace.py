@@ -1,0 +1,109 @@
+"""``turingformer trace``: draw one view of a run (the figures are :mod:`turingformer.views.figures`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from turingformer.errors import TuringformerError
+from turingformer.views.figures import (
+    FIGURE_SUFFIXES, RESIDUAL_STAGES, attention_patterns, residual, save, spacetime, state_diagram,
+    verification_table,
+)
+VIEWS = ("spacetime", "attention", "residual", "diagram", "verification")
+
+
+TRACE_HELP = "draw a run: space-time diagram, attention patterns, residual stream, state diagram"
+TRACE_DESCRIPTION = (
+    "Compile FILE, run it on --input with every activation recorded, and draw one view: spacetime (the "
+    "tape over time), attention (the three attention patterns over the steps), residual (the residual "
+    "stream at decoder position --step), diagram (the state diagram) or verification (machine vs "
+    "transformer, step by step). Without -o a text version is printed.")
+#: The default step limit of ``trace``: every activation of every step is kept in memory.
+TRACE_MAX_STEPS = 500
+
+
+def trace_arguments(parser, *, machine_options: bool = False) -> None:
+    """The options of ``trace`` (``FILE`` and ``--format`` too when ``machine_options``)."""
+    if machine_options:
+        parser.add_argument("file", metavar="FILE", help="a machine file (any supported format)")
+        parser.add_argument("--format", "-f", default=None, metavar="F", help="the file's format (default: detect)")
+    parser.add_argument("--input", "-i", default=None, metavar="W",
+                        help="the input word (default: the file's first example, else empty)")
+    parser.add_argument("--view", choices=VIEWS, default="spacetime", help="what to draw (default: spacetime)")
+    parser.add_argument("--step", type=int, default=None, metavar="I",
+                        help="decoder position for --view residual (default: the machine's first step, 2n+3)")
+    parser.add_argument("--max-steps", "-n", type=int, default=TRACE_MAX_STEPS, metavar="N",
+                        help=f"at most N machine steps (default {TRACE_MAX_STEPS}: every activation is kept "
+                             "in memory)")
+    parser.add_argument("--normalised", action="store_true",
+                        help="spacetime/diagram: show the normalised machine M' the transformer runs")
+    parser.add_argument("--output", "-o", default=None, metavar="OUT",
+                        help="write the figure to OUT (.png, .svg or .pdf); without it, print text")
+
+
+
+
+def run_trace(args) -> int:
+    """The ``trace`` command: returns the exit status (errors are raised as TuringformerError)."""
+    from turingformer.tm import formats
+    from turingformer.analysis.inspect import run_with_cache
+    from turingformer.analysis.verify import verify
+
+    if args.output is not None and Path(args.output).suffix.lower() not in FIGURE_SUFFIXES:
+        raise TuringformerError(f"cannot write a figure to {args.output!r}",
+                                hint=f"use one of {', '.join(FIGURE_SUFFIXES)}")
+    machine = formats.load_machine(args.file, format=args.format)
+    word = args.input if args.input is not None else (machine.examples[0].input if machine.examples else "")
+    machine, word = formats.prepare_input(machine, word)
+    if args.view == "diagram":
+        if args.output is None:
+            if args.normalised:
+                from turingformer.compiler.perez.normalize import normalize
+
+                machine = normalize(machine).machine
+            print("\n".join(str(rule) for rule in machine.rules))
+            return 0
+        save(state_diagram(machine, normalised=args.normalised), args.output)
+        return _wrote(args.output)
+    if args.view == "verification":
+        table = verification_table(verify(machine, word, max_steps=args.max_steps))
+        if args.output is None:
+            print(table)
+        else:
+            save(table.figure(), args.output)
+            _wrote(args.output)
+        return 0 if table.ok else 1
+    cache = run_with_cache(machine, word, max_steps=args.max_steps)
+    if args.view == "spacetime":
+        if args.output is None:
+            print(cache.trace_table(normalised=args.normalised))
+            return 0
+        fig = spacetime(cache, normalised=args.normalised)
+    elif args.view == "attention":
+        if args.output is None:
+            for i in range(len(cache)):
+                parts = []
+                for hook, first in (("decoder.1.cross", 1), ("decoder.3.attn", 0)):
+                    if hook + ".winners" in cache:
+                        won = cache[hook + ".winners", i]
+                        parts.append(f"{hook} attends to {[j + first for j in won] if len(won) < 4 else 'all'}")
+                print(f"i={i:<5} " + "  ".join(parts))
+            return 0
+        fig = attention_patterns(cache)
+    else:
+        step = cache.prelude if args.step is None else args.step
+        if not 0 <= step < len(cache):
+            raise TuringformerError(f"--step {step} is not a decoder position of this run (0..{len(cache) - 1})",
+                                    hint="decoder positions count the prelude too: the machine starts at 2n+3")
+        if args.output is None:
+            for hook, label in RESIDUAL_STAGES:
+                print(f"== {label}\n{cache.table(hook, step)}\n")
+            return 0
+        fig = residual(cache, step)
+    save(fig, args.output)
+    return _wrote(args.output)
+
+
+def _wrote(path) -> int:
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,143 @@
+"""The layout of the compiled model: the names of the residual dimensions (spec §3), the labels
+that read outputs back (states, symbols, roles), and :class:`CompiledModel`, the transformer
+together with those labels.
+
+This is all decoding needs besides the weights: nothing here knows a transition table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from turingformer.errors import check_word
+from turingformer.runtime.space import Space
+from turingformer.runtime.transformer import Transformer
+
+
+def label(symbol: str) -> str:
+    """A printable label for a symbol in a dimension name (the space becomes ``' '``)."""
+    return symbol if symbol.isprintable() and not symbol.isspace() else repr(symbol)
+
+
+def Q(block: str, state: str) -> str:
+    """The name of a state dimension, e.g. ``Q("q2", "q0") == "q2:state=q0"``."""
+    return f"{block}:state={state}"
+
+
+def S(block: str, symbol: str) -> str:
+    """The name of a symbol dimension, e.g. ``S("s1", "1") == "s1:symbol=1"``."""
+    return f"{block}:symbol={label(symbol)}"
+
+
+X = {
+    1: "x1:m(i-1)", 2: "x2:m(i)", 3: "x3:m(i-1)", 4: "x4:c(i+1)/(i+1)", 5: "x5:c(i)/(i+1)",
+    6: "x6:beta(i+1)", 7: "x7:l(i+1)", 8: "x8:1", 9: "x9:i+1", 10: "x10:1/(i+1)",
+    11: "x11:1/(i+1)^2",
+}
+
+
+def residual_space(states: tuple[str, ...], symbols: tuple[str, ...]) -> Space:
+    """The 17-block layout of spec §3, d = 2|Q| + 4|Σ| + 11."""
+    def qs(b):
+        return [Q(b, q) for q in states]
+
+    def ss(b):
+        return [S(b, a) for a in symbols]
+
+    return Space(tuple(
+        qs("q1") + ss("s1") + [X[1]] + qs("q2") + ss("s2") + [X[2], X[3], X[4], X[5]]
+        + ss("s3") + [X[6]] + ss("s4") + [X[7], X[8], X[9], X[10], X[11]]
+    ))
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Everything needed to read the decoder's outputs back into a trace of M (no rules).
+
+    ``states`` and ``symbols`` enumerate Q' and Σ' in block order (π₂ and π₁ of the paper).
+    """
+
+    states: tuple[str, ...]
+    symbols: tuple[str, ...]
+    blank: str
+    marked_blank: str
+    start: str
+    prelude: tuple[str, str, str]
+    stay: Mapping[str, str]
+    accept: frozenset[str]
+    reject: frozenset[str]
+    halt: frozenset[str]
+    input_alphabet: tuple[str, ...]
+    machine_name: str = ""
+
+    def encoder_input(self, word: str) -> list[str]:
+        """w': the input with every blank replaced by the marked blank; refuses foreign symbols."""
+        check_word(word, self.input_alphabet, self.blank, owner="this model was compiled for",
+                   hint="the weights fix the alphabet: use only its symbols (and the blank), "
+                        "or recompile with a larger input alphabet")
+        return [self.marked_blank if s == self.blank else s for s in word]
+
+    def prelude_steps(self, n: int) -> int:
+        """The number of M' steps before M's start configuration: 2n + 3 (§2b.1)."""
+        return 2 * n + 3
+
+    def role(self, state: str) -> str | None:
+        for role in ("accept", "reject", "halt"):
+            if state in getattr(self, role):
+                return role
+        return None
+
+
+@dataclass(frozen=True)
+class CompileSummary:
+    """Sizes reported by ``turingformer compile`` (spec §2b.7)."""
+
+    states: int
+    symbols: int
+    user_states: int
+    user_symbols: int
+    stay_states: int
+    d: int
+    d_without_normalisation: int
+    hidden: dict[str, tuple[int, ...]]
+    nonzero_weights: int
+    cross_attention: str
+    score: str
+
+    def lines(self) -> list[str]:
+        overhead = self.d - self.d_without_normalisation
+        out = [
+            f"|Q'| = {self.states} states ({self.user_states} of the machine, 3 prelude, "
+            f"{self.stay_states} for stay moves)",
+            f"|Σ'| = {self.symbols} symbols ({self.user_symbols} of the machine, 1 marked blank)",
+            f"d = 2|Q'| + 4|Σ'| + 11 = {self.d}  (the machine as given would need "
+            f"{self.d_without_normalisation}; normalisation adds {overhead})",
+        ]
+        out += [f"hidden widths of {name}: {', '.join(map(str, widths))}" for name, widths in self.hidden.items()]
+        out += [f"non-zero weights: {self.nonzero_weights}",
+                f"layers: 1 encoder, 3 decoder; cross-attention: {self.cross_attention}; score: {self.score}"]
+        return out
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """The transformer and the labels that read its outputs; nothing else of the machine."""
+
+    transformer: Transformer
+    labels: Labels
+    cross_attention: str = "per-layer"
+
+    def summary(self) -> CompileSummary:
+        t = self.transformer
+        nq, ns = len(self.labels.states), len(self.labels.symbols)
+        user_q = nq - 3 - len(self.labels.stay)
+        hidden = {f"decoder.{l}.ffn": layer.ffn.hidden_sizes
+                  for l, layer in enumerate(t.decoder, start=1) if layer.ffn is not None}
+        hidden["output"] = t.output.hidden_sizes
+        return CompileSummary(
+            states=nq, symbols=ns, user_states=user_q, user_symbols=ns - 1,
+            stay_states=len(self.labels.stay), d=t.d, d_without_normalisation=2 * user_q + 4 * (ns - 1) + 11,
+            hidden=hidden, nonzero_weights=t.nonzero_weights(), cross_attention=self.cross_attention,
+            score=t.score,
+        )

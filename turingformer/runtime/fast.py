@@ -1,0 +1,660 @@
+"""Fast exact decoding: :func:`decode_fast`, a drop-in replacement for :func:`transformer.decode`.
+
+Same contract, same outputs, bit for bit: every :class:`~turingformer.runtime.transformer.Step` it yields
+(``y_in``, ``y_out`` and every captured activation) compares equal to the one the plain cached
+decoder yields, and every number in it is a :class:`fractions.Fraction` (winner lists are tuples
+of ints, as in the plain path). Like the plain runtime it is **generic**: it runs any
+:class:`~turingformer.runtime.transformer.Transformer` and knows nothing about Turing machines or about
+which layer does what. It is fast for five reasons, each exact for the reason given.
+
+1. **Exact arithmetic in FLINT, Fractions only at the edges.** Internally an activation is a
+   *sparse* vector ``{index: fmpq}`` (python-flint rationals, about 8x faster than ``Fraction``)
+   that stores only non-zero entries; a missing index means exactly 0. ``fmpq`` and ``Fraction``
+   are both exact rationals in lowest terms, so the conversions at the edges (the yielded ``y``
+   vectors and the captured hooks, built only when asked for) are lossless, and a sum or
+   product computed in one equals the same sum or product computed in the other.
+
+2. **Sparse exact maps.** Each :class:`~turingformer.runtime.space.Linear` is re-indexed by input
+   (``rows[i] = [(o, w), ...]``), so ``x W + b`` touches only the non-zero inputs: the result is
+   ``b + Σ_{i: x_i ≠ 0} x_i W_i``, the sum the plain map computes (it skips zero inputs too).
+   Attention query/key maps are restricted to ``Attention.support`` (the coordinates where
+   both can be non-zero; every other coordinate adds an exact 0 to ⟨q, k⟩), value maps to the
+   value support, exactly as the plain cache stores them.
+
+3. **σ layers in scaled integers** (:class:`_SigmaMap`). With L the lcm of the layer's weight
+   and bias denominators and D that of the non-zero inputs it reads,
+   DL·(x W + b) is an integer vector; σ is 0 where that integer is ≤ 0, 1 where it is ≥ DL and
+   integer/DL between. Untouched units have the constant σ(b). Python ints (unbounded) do the
+   sparse case; when the inputs fan out to many units and a bound on every partial sum is below
+   2⁶², numpy int64 does the whole vector at once, still exactly.
+
+4. **Uniform averages from an exact running sum.** When the query is exactly zero on the support
+   (including an empty support), every dot product is exactly 0, every score is φ(0) and all
+   positions tie, so average-hard attention returns (Σ_{j≤i} v_j)/(i+1). The cache keeps the
+   exact sum Σ v_j, brought up to date lazily (each value is added once), so the answer costs
+   O(|value support|), not O(i). The same rationals summed in any order give the same rational,
+   so this equals the plain ``average`` (sum first, divide once). The same sum answers any
+   decision whose exact winners turn out to be every cached key.
+
+5. **A certified floating-point filter for the argmax** (:meth:`_Attention.decide`). Every key
+   is also stored as float64 rows k̂_j and |k̂_j| (arrays grown by doubling, with preallocated work
+   buffers). For an exact query q with float image q̂, two matrix-vector products give, for all
+   n cached keys at once, ŝ_j = fl(⟨q̂, k̂_j⟩) and P̂_j = fl(⟨|q̂|, |k̂_j|⟩). Invariant:
+   ``| |ŝ_j| − |⟨q, k_j⟩| | ≤ B_j ≤ E_j := fl(C·P̂_j)``, C = 4(m + 4)u, m = |support|, u = 2⁻⁵³:
+
+   * conversion: each rational is rounded correctly (Python's ``int / int`` is correctly
+     rounded), so q̂_e = q_e(1 + δ), k̂_e = k_e(1 + δ'), |δ|, |δ'| ≤ u. Every non-zero rational
+     converted is checked to lie in [2⁻⁴⁰⁰, 2⁴⁰⁰] in magnitude, otherwise the key is marked
+     *unsafe* and is always a candidate (an unsafe query is decided exactly over every key); so
+     no product over- or underflows, no partial sum of such products underflows, and a non-zero
+     value never becomes 0. Hence |⟨q̂, k̂⟩ − ⟨q, k⟩| ≤ (2u + u²)/(1 − u)²·P with P = Σ|q̂_e k̂_e|;
+   * summation: each entry of a product is a length-m dot product evaluated in *some* order,
+     with or without FMA (BLAS); for every order |fl(Σ x_e y_e) − Σ x_e y_e| ≤ γ_m Σ|x_e y_e|,
+     γ_m = mu/(1 − mu) (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1), and
+     P̂ ≥ (1 − γ_m)P because P is a sum of non-negative terms. So
+     B_j ≤ (γ_m + 2.01u)/(1 − γ_m)·P̂_j < (m + 3)·1.01u·P̂_j, about a quarter of E_j;
+   * the slack E_j − B_j ≥ 0.7·E_j exceeds the roundings of fl(|ŝ_j| ± E_j) (each at most
+     u(|ŝ_j| + E_j), and |ŝ_j| ≤ (1 + γ_m)P̂_j), so the computed lo_j = fl(|ŝ_j| − E_j) and
+     hi_j = fl(|ŝ_j| + E_j), clipped at 1 for the clipped score (min is exact), bracket the exact
+     magnitude μ_j = min(|⟨q, k_j⟩|, 1) (or |⟨q, k_j⟩|): lo_j ≤ μ_j ≤ hi_j. If P̂_j = 0 every
+     product is exactly 0, so ⟨q, k_j⟩ = 0 = ŝ_j and lo_j = hi_j = 0.
+
+   φ(x) = −|x| or −min(|x|, 1) is decreasing in the magnitude μ, so the winners are the keys of
+   least μ. Let t = min_j hi_j (over safe keys). Some key has μ ≤ t, so every winner has
+   μ ≤ t and thus lo ≤ t: the **candidate set** {j : lo_j ≤ t} ∪ unsafe contains every winner.
+   If it has one element, that is the unique winner, with no exact score computed. Otherwise
+   the candidates are decided **exactly** in fmpq, ties included: wherever the bound cannot
+   separate two keys (equal scores, or scores closer than float resolution), the exact value
+   decides. Under the clipped score a candidate with lo_j = 1 has μ_j = 1 exactly and is not
+   recomputed. Caches of at most :data:`SMALL` keys are decided exactly outright.
+
+Per step the work is O(1) exact operations for a single-winner or uniform attention plus O(i·m)
+vectorised float work; no Python loop runs over the cache. Captured hooks that are O(i) by
+nature (``*.attn.scores``, ``*.attn.pattern``, ``*.attn.winners`` of a uniform attention) are
+built, exactly, only when asked for. Encoding reuses :func:`turingformer.runtime.transformer.encode`
+(it runs once per input), so its hooks are the plain path's own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from fractions import Fraction
+from typing import Callable, Collection, Iterator, Sequence
+
+import numpy as np
+from flint import fmpq
+
+from turingformer.runtime.space import Linear
+from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
+
+__all__ = ["decode_fast", "SMALL"]
+
+#: Caches with at most this many keys are decided exactly, without the float filter.
+SMALL = 8
+#: σ layers whose non-zero inputs reach at least this many units use numpy int64.
+FANOUT = 64
+
+_U = 2.0 ** -53
+_INT_LIMIT = 2 ** 62
+_LOW, _HIGH = 2.0 ** -400, 2.0 ** 400
+_ZERO_Q = fmpq(0)
+_ONE_Q = fmpq(1)
+_ZERO_F = Fraction(0)
+_SMALL_F = {k: Fraction(k) for k in range(-64, 65)}
+
+
+class _Unsafe(Exception):
+    """A rational outside the range where the float filter's error bound is proved."""
+
+
+# ---------------------------------------------------------------------------------- conversions
+def _q(x) -> fmpq:
+    """Fraction / int -> fmpq (exact)."""
+    if isinstance(x, Fraction):
+        return fmpq(x.numerator, x.denominator)
+    return fmpq(x)
+
+
+def _frac(v: fmpq) -> Fraction:
+    """fmpq -> Fraction (exact; small integers come from a table)."""
+    if v.q == 1:
+        p = int(v.p)
+        f = _SMALL_F.get(p)
+        return f if f is not None else Fraction(p)
+    return Fraction(int(v.p), int(v.q))
+
+
+def _float(v: fmpq) -> float:
+    """The correctly rounded float of v (Python's int / int is correctly rounded).
+
+    Raises :class:`_Unsafe` for a non-zero v outside [2⁻⁴⁰⁰, 2⁴⁰⁰] in magnitude.
+    """
+    p = int(v.p)
+    if not p:
+        return 0.0
+    try:
+        x = p / int(v.q)
+    except OverflowError:
+        raise _Unsafe from None
+    if not (_LOW <= abs(x) <= _HIGH):
+        raise _Unsafe
+    return x
+
+
+def _sparse(vector: Sequence) -> dict[int, fmpq]:
+    return {k: _q(v) for k, v in enumerate(vector) if v}
+
+
+def _full(x: dict[int, fmpq], n: int) -> tuple:
+    out = [_ZERO_F] * n
+    for k, v in x.items():
+        out[k] = _frac(v)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------- sparse maps
+class _Map:
+    """``x -> x W + b`` on sparse fmpq vectors, optionally with outputs re-indexed by ``out``."""
+
+    __slots__ = ("rows", "bias", "size")
+
+    def __init__(self, linear: Linear, out: dict[int, int] | None = None):
+        rows: dict[int, list[tuple[int, fmpq]]] = {}
+        for i, o, w in linear.weights:
+            if out is not None:
+                if o not in out:
+                    continue
+                o = out[o]
+            rows.setdefault(i, []).append((o, _q(w)))
+        self.rows = rows
+        self.bias = [((out[o] if out is not None else o), _q(b)) for o, b in linear.bias
+                     if out is None or o in out]
+        self.size = len(out) if out is not None else len(linear.target)
+
+    def contributions(self, x: dict[int, fmpq]) -> dict[int, fmpq]:
+        """Σ_{i: x_i ≠ 0} x_i W_i (no bias), as a sparse dict (entries may be 0)."""
+        acc: dict[int, fmpq] = {}
+        rows = self.rows
+        get = acc.get
+        for i, xi in x.items():
+            row = rows.get(i)
+            if row:
+                for o, w in row:
+                    prev = get(o)
+                    acc[o] = xi * w if prev is None else prev + xi * w
+        return acc
+
+    def __call__(self, x: dict[int, fmpq]) -> dict[int, fmpq]:
+        acc = self.contributions(x)
+        for o, b in self.bias:
+            prev = acc.get(o)
+            acc[o] = b if prev is None else prev + b
+        return {o: v for o, v in acc.items() if v}
+
+    def dense(self, x: dict[int, fmpq]) -> list[fmpq]:
+        """The output as a dense list (used for the small re-indexed query/key maps)."""
+        out = [_ZERO_Q] * self.size
+        for o, b in self.bias:
+            out[o] += b
+        rows = self.rows
+        for i, xi in x.items():
+            row = rows.get(i)
+            if row:
+                for o, w in row:
+                    out[o] += xi * w
+        return out
+
+
+class _SigmaMap:
+    """σ(x W + b) on sparse vectors, computed exactly in scaled integers.
+
+    With L the lcm of the denominators of W and b, and D the lcm of the denominators of the
+    non-zero inputs the layer reads, ``DL·(x W + b) = Σ_i (D x_i)(L W_i) + D(L b)`` is a vector
+    of integers, and σ(v) is 0 where that integer is ≤ 0, 1 where it is ≥ DL and
+    fmpq(integer, DL) in between. A unit that no non-zero input reaches has pre-activation b,
+    so its σ(b) is a constant (only the positive ones are kept). The integers are Python ints
+    (exact, unbounded), accumulated over the touched units only; when the fan-out of the
+    non-zero inputs is large (≥ :data:`FANOUT` units) and a bound on every partial sum,
+    ``D·max|Lb| + Σ_i |D x_i|·max|L W_i|``, is below 2⁶², numpy int64 computes the whole
+    pre-activation vector at once, still exactly (each row of W adds to distinct units, so
+    ``pre[idx] += X·w`` is one exact integer addition per unit).
+    """
+
+    def __init__(self, linear: Linear):
+        self.size = len(linear.target)
+        L = 1
+        for _, _, w in linear.weights:
+            L = math.lcm(L, w.denominator)
+        for _, b in linear.bias:
+            L = math.lcm(L, b.denominator)
+        self.L = L
+        self.bias = {o: int(b * L) for o, b in linear.bias}
+        self.constant = {o: (_ONE_Q if b >= L else fmpq(b, L)) for o, b in self.bias.items() if b > 0}
+        self.max_bias = max((abs(b) for b in self.bias.values()), default=0)
+        rows: dict[int, list[tuple[int, int]]] = {}
+        for i, o, w in linear.weights:
+            rows.setdefault(i, []).append((o, int(w * L)))
+        self.rows = rows
+        self.int_bias = np.zeros(self.size, dtype=np.int64)
+        self.numpy_ok = self.max_bias < _INT_LIMIT
+        if self.numpy_ok:
+            for o, b in self.bias.items():
+                self.int_bias[o] = b
+        self.np_rows = {}
+        for i, row in rows.items():
+            top = max(abs(w) for _, w in row)
+            self.np_rows[i] = (np.array([o for o, _ in row], dtype=np.int64),
+                               np.array([w for _, w in row], dtype=np.int64), top, len(row))
+            if top >= _INT_LIMIT:
+                self.numpy_ok = False
+
+    def __call__(self, x: dict[int, fmpq]) -> dict[int, fmpq]:
+        rows = self.rows
+        read = [(i, v) for i, v in x.items() if i in rows]
+        D = 1
+        for _, v in read:
+            q = v.q
+            if q != 1:
+                D = math.lcm(D, int(q))
+        if D == 1:
+            scaled = [(i, int(v.p)) for i, v in read]
+        else:
+            scaled = [(i, int(v.p) * (D // int(v.q))) for i, v in read]
+        DL = D * self.L
+        if self.numpy_ok:
+            np_rows = self.np_rows
+            fanout = 0
+            bound = D * self.max_bias
+            for i, X in scaled:
+                row = np_rows[i]
+                fanout += row[3]
+                bound += abs(X) * row[2]
+            if fanout >= FANOUT and bound < _INT_LIMIT:
+                pre = self.int_bias * D if D != 1 else self.int_bias.copy()
+                for i, X in scaled:
+                    idx, w, _, _ = np_rows[i]
+                    pre[idx] += w * X
+                alive = np.flatnonzero(pre > 0)
+                return {u: (_ONE_Q if p >= DL else fmpq(p, DL))
+                        for u, p in zip(alive.tolist(), pre[alive].tolist())}
+        acc: dict[int, int] = {}
+        get = acc.get
+        for i, X in scaled:
+            for o, w in rows[i]:
+                acc[o] = get(o, 0) + w * X
+        out = dict(self.constant)
+        bias = self.bias
+        for o, v in acc.items():
+            b = bias.get(o)
+            if b is not None:
+                v += D * b
+            if v <= 0:
+                out.pop(o, None)
+            else:
+                out[o] = _ONE_Q if v >= DL else fmpq(v, DL)
+        return out
+
+
+class _MLP:
+    """A σ-net on sparse vectors, recording ``{prefix}.hidden[.k]`` exactly as :class:`MLP`."""
+
+    def __init__(self, mlp: MLP):
+        n = len(mlp.layers)
+        self.layers = [(_SigmaMap(layer) if k < n - 1 else _Map(layer)) for k, layer in enumerate(mlp.layers)]
+        self.hidden_sizes = [len(layer.target) for layer in mlp.layers[:-1]]
+        self.suffixes = [("hidden" if n == 2 else f"hidden.{k}") for k in range(n - 1)]
+
+    def __call__(self, x, record, prefix: str):
+        last = len(self.layers) - 1
+        for k, layer in enumerate(self.layers):
+            x = layer(x)
+            if k < last and record is not None:
+                name = f"{prefix}.{self.suffixes[k]}"
+                if record.wants(name):
+                    record.values[name] = _full(x, self.hidden_sizes[k])
+        return x
+
+
+# ---------------------------------------------------------------------------------- attention
+_ALL = None  # "every cached key wins"
+
+
+class _Cache:
+    """Keys (exact and float), values and a lazy exact running sum of one attention's cache.
+
+    The float image of the keys lives in ``floats`` (k̂, row per key) and ``absolute`` (|k̂|),
+    with work buffers of the same capacity, so a decision allocates nothing of size O(i).
+    """
+
+    def __init__(self, m: int, capacity: int = 64):
+        self.m = m
+        self.n = 0
+        self.keys: list[tuple] = []
+        self.values: list[dict[int, fmpq]] = []
+        self.unsafe: list[int] = []
+        self.total: dict[int, fmpq] = {}
+        self.total_n = 0
+        self._allocate(capacity)
+
+    def _allocate(self, capacity: int) -> None:
+        old = self.n
+        floats, absolute = np.zeros((capacity, self.m)), np.zeros((capacity, self.m))
+        if old:
+            floats[:old], absolute[:old] = self.floats[:old], self.absolute[:old]
+        self.floats, self.absolute = floats, absolute
+        self.s = np.empty(capacity)
+        self.P = np.empty(capacity)
+        self.hi = np.empty(capacity)
+        self.mask = np.empty(capacity, dtype=bool)
+
+    def append(self, key: Sequence[fmpq], value: dict[int, fmpq]) -> None:
+        n = self.n
+        if n == len(self.floats):
+            self._allocate(2 * n)
+        self.keys.append(tuple(key))
+        self.values.append(value)
+        try:
+            row = [_float(k) for k in key]
+        except _Unsafe:
+            self.unsafe.append(n)
+        else:
+            self.floats[n] = row
+            self.absolute[n] = [abs(r) for r in row]
+        self.n = n + 1
+
+    def sum_all(self) -> dict[int, fmpq]:
+        """Σ_j v_j over the whole cache (exact), bringing the running sum up to date."""
+        total = self.total
+        for value in self.values[self.total_n:self.n]:
+            for k, v in value.items():
+                prev = total.get(k)
+                total[k] = v if prev is None else prev + v
+        self.total_n = self.n
+        return total
+
+
+def _magnitude(x: fmpq, clip: bool) -> fmpq:
+    """−φ(x) = |x| or min(|x|, 1), exactly."""
+    if x.p < 0:
+        x = -x
+    if clip and x.p > x.q:
+        return _ONE_Q
+    return x
+
+
+class _Attention:
+    """One attention head on sparse vectors, with the cache decisions of the module docstring."""
+
+    def __init__(self, attn: Attention, score: str):
+        support = {s: k for k, s in enumerate(attn.support)}
+        self.m = len(support)
+        self.query = _Map(attn.query, support)
+        self.key = _Map(attn.key, support)
+        self.value = _Map(attn.value)
+        self.clip = score == "clipped"
+        self.score = score
+        self.stats = None
+        m = max(self.m, 1)
+        self.C = 4.0 * (m + 4) * _U
+
+    def decide(self, cache: _Cache, q: list[fmpq]):
+        """The tied maximisers (sorted), or ``_ALL``; see the module docstring."""
+        n = cache.n
+        stats = self.stats
+        if n == 0:
+            return ()
+        if not any(q):
+            if stats is not None:
+                stats["uniform (zero query)"] += 1
+            return _ALL
+        if n <= SMALL:
+            if stats is not None:
+                stats["exact (small cache)"] += 1
+            return self._exact(cache, q, range(n), ())
+        try:
+            qf = [_float(v) for v in q]
+        except _Unsafe:
+            if stats is not None:
+                stats["exact (unsafe query)"] += 1
+            return self._exact(cache, q, range(n), ())
+        s, P, hi, mask = cache.s[:n], cache.P[:n], cache.hi[:n], cache.mask[:n]
+        np.matmul(cache.floats[:n], np.array(qf), out=s)               # ŝ_j
+        np.matmul(cache.absolute[:n], np.abs(np.array(qf)), out=P)     # P̂_j
+        np.abs(s, out=s)
+        np.multiply(P, self.C, out=P)                                  # E_j
+        np.add(s, P, out=hi)                                           # hi_j
+        lo = np.subtract(s, P, out=s)                                  # lo_j
+        if self.clip:
+            np.minimum(hi, 1.0, out=hi)
+            np.minimum(lo, 1.0, out=lo)
+        if cache.unsafe:
+            hi[cache.unsafe] = np.inf
+            lo[cache.unsafe] = -np.inf
+        t = hi.min()
+        cand = np.flatnonzero(np.less_equal(lo, t, out=mask))
+        if len(cand) == 1:
+            if stats is not None:
+                stats["float filter: one candidate"] += 1
+            return (int(cand[0]),)
+        known = ()
+        if self.clip:
+            clipped = lo[cand] >= 1.0
+            if clipped.any():
+                known = cand[clipped].tolist()
+                cand = cand[~clipped]
+        if stats is not None:
+            stats["float filter: exact among candidates"] += 1
+            stats["candidates decided exactly"] += len(cand)
+        return self._exact(cache, q, cand.tolist(), known)
+
+    def _exact(self, cache: _Cache, q: list[fmpq], candidates, known):
+        """Exact decision among ``candidates``; ``known`` keys score exactly −1 (clipped)."""
+        clip = self.clip
+        keys = cache.keys
+        nz = [(e, qe) for e, qe in enumerate(q) if qe]
+        best = None
+        winners: list[int] = []
+        for j in candidates:
+            k = keys[j]
+            s = _ZERO_Q
+            for e, qe in nz:
+                s += qe * k[e]
+            mag = _magnitude(s, clip)
+            if best is None or mag < best:
+                best, winners = mag, [j]
+            elif mag == best:
+                winners.append(j)
+        if known and (best is None or best == _ONE_Q):
+            winners = sorted(winners + list(known))
+        if len(winners) == cache.n:
+            return _ALL
+        return tuple(winners)
+
+    def output(self, cache: _Cache, winners) -> dict[int, fmpq]:
+        """The average of the winners' values (exact: sum, then divide once)."""
+        if winners is _ALL:
+            total, r = cache.sum_all(), cache.n
+        elif len(winners) == 1:
+            return cache.values[winners[0]]
+        elif not winners:
+            return {}
+        else:
+            total, r = {}, len(winners)
+            for j in winners:
+                for k, v in cache.values[j].items():
+                    prev = total.get(k)
+                    total[k] = v if prev is None else prev + v
+        return {k: v / r for k, v in total.items() if v}
+
+    def scores(self, cache: _Cache, q: list[fmpq]) -> tuple:
+        """Every score φ(⟨q, k_j⟩), computed by the plain runtime's own code on Fractions."""
+        query = tuple(_frac(v) for v in q)
+        return tuple(scores_of(self.score, query, [tuple(_frac(b) for b in k) for k in cache.keys]))
+
+
+def _pattern(n: int, winners) -> tuple:
+    if winners is _ALL:
+        w = Fraction(1, n) if n else _ZERO_F
+        return (w,) * n
+    w = Fraction(1, len(winners)) if winners else _ZERO_F
+    chosen = set(winners)
+    return tuple(w if j in chosen else _ZERO_F for j in range(n))
+
+
+def _winner_list(n: int, winners) -> tuple:
+    return tuple(range(n)) if winners is _ALL else winners
+
+
+def _add(x: dict[int, fmpq], y: dict[int, fmpq]) -> dict[int, fmpq]:
+    if not y:
+        return x
+    out = dict(x)
+    for k, v in y.items():
+        prev = out.get(k)
+        if prev is None:
+            out[k] = v
+        else:
+            s = prev + v
+            if s:
+                out[k] = s
+            else:
+                del out[k]
+    return out
+
+
+# ---------------------------------------------------------------------------------- recording
+class _Record:
+    __slots__ = ("wanted", "values")
+
+    def __init__(self, wanted):
+        self.wanted = wanted
+        self.values: dict[str, object] = {}
+
+    def wants(self, name: str) -> bool:
+        return self.wanted is None or name in self.wanted
+
+
+class _Layer:
+    def __init__(self, l: int, layer, score: str, encoded, wanted):
+        self.name = name = f"decoder.{l}"
+        self.trivial = layer.attn.is_trivial()
+        self.attn = None if self.trivial else _Attention(layer.attn, score)
+        self.cache = None if self.trivial else _Cache(self.attn.m)
+        self.cross = None
+        if layer.cross is not None and not layer.cross.is_trivial():
+            self.cross = _Attention(layer.cross, score)
+            self.cross_cache = _Cache(self.cross.m, max(1, len(encoded.cross_keys[l - 1])))
+            for key, value in zip(encoded.cross_keys[l - 1], encoded.cross_values[l - 1]):
+                self.cross_cache.append([_q(v) for v in key],
+                                        {s: _q(v) for s, v in zip(layer.cross.value_support, value) if v})
+        self.ffn = _MLP(layer.ffn) if layer.ffn is not None else None
+
+        def want(hook):
+            return wanted is None or f"{name}.{hook}" in wanted
+
+        self.hooks = {h: want(h) for h in (
+            "resid_pre", "attn.scores", "attn.winners", "attn.pattern", "attn.out", "resid_mid",
+            "cross.scores", "cross.winners", "cross.pattern", "cross.out", "resid_cross", "ffn.out", "resid_post")}
+        self.any_ffn_hidden = wanted is None or any(h.startswith(f"{name}.ffn.hidden") for h in wanted)
+
+
+# ---------------------------------------------------------------------------------- decoding
+def decode_fast(
+    model: Transformer, tokens: Sequence[str], *, max_steps: int,
+    stop: Callable[[tuple], bool] = lambda y: False, capture: Collection[str] | None = (),
+    stats: Counter | None = None,
+) -> Iterator[Step]:
+    """Autoregressive exact decoding, equal step for step to :func:`transformer.decode`.
+
+    Yields one :class:`Step` per position until ``stop(y_out)`` is true (that step included) or
+    ``max_steps`` steps were taken; ``capture`` names the hooks to record (``None``: all).
+    ``stats``, if given (a :class:`collections.Counter`), counts how the attention decisions were
+    made (zero query, small cache, one float candidate, exact among candidates, ...).
+    See the module docstring for how it is fast and why it is exact.
+    """
+    wanted = None if capture is None else frozenset(capture)
+    encoded = encode(model, tokens, capture)
+    d = model.d
+    space = model.space
+    pe = model.positional
+    pos_idx = (space.index(pe.one), space.index(pe.k), space.index(pe.inverse),
+               space.index(pe.inverse_square))
+    layers = [_Layer(l, layer, model.score, encoded, wanted) for l, layer in enumerate(model.decoder, start=1)]
+    if stats is not None:
+        for layer in layers:
+            for attn in (layer.attn, layer.cross):
+                if attn is not None:
+                    attn.stats = stats
+    output = _MLP(model.output)
+    want_y = wanted is None or "output.y" in wanted
+    any_output_hidden = wanted is None or any(h.startswith("output.hidden") for h in wanted)
+    sparse = {"y": _sparse(model.seed)}    # y_i as a sparse vector, carried between steps
+    one = _ONE_Q
+
+    def step(i: int, y_full):
+        y = sparse["y"]
+        record = _Record(wanted)
+        acts = record.values
+        k = i + 1
+        h = _add(y, {pos_idx[0]: one, pos_idx[1]: fmpq(k), pos_idx[2]: fmpq(1, k),
+                     pos_idx[3]: fmpq(1, k * k)})
+        for layer in layers:
+            hooks, name = layer.hooks, layer.name
+            if hooks["resid_pre"]:
+                acts[f"{name}.resid_pre"] = _full(h, d)
+            if layer.trivial:
+                p, winners, delta = h, _ALL, {}
+                n = i + 1
+            else:
+                attn, cache = layer.attn, layer.cache
+                cache.append(attn.key.dense(h), attn.value(h))
+                q = attn.query.dense(h)
+                winners = attn.decide(cache, q)
+                delta = attn.output(cache, winners)
+                p = _add(h, delta)
+                n = cache.n
+                if hooks["attn.scores"]:
+                    acts[f"{name}.attn.scores"] = attn.scores(cache, q)
+            if hooks["attn.winners"]:
+                acts[f"{name}.attn.winners"] = _winner_list(n, winners)
+            if hooks["attn.pattern"]:
+                acts[f"{name}.attn.pattern"] = _pattern(n, winners)
+            if hooks["attn.out"]:
+                acts[f"{name}.attn.out"] = _full(delta, d)
+            if hooks["resid_mid"]:
+                acts[f"{name}.resid_mid"] = _full(p, d)
+            a = p
+            if layer.cross is not None:
+                cross, cache = layer.cross, layer.cross_cache
+                q = cross.query.dense(p)
+                winners = cross.decide(cache, q)
+                delta = cross.output(cache, winners)
+                a = _add(p, delta)
+                if hooks["cross.scores"]:
+                    acts[f"{name}.cross.scores"] = cross.scores(cache, q)
+                if hooks["cross.winners"]:
+                    acts[f"{name}.cross.winners"] = _winner_list(cache.n, winners)
+                if hooks["cross.pattern"]:
+                    acts[f"{name}.cross.pattern"] = _pattern(cache.n, winners)
+                if hooks["cross.out"]:
+                    acts[f"{name}.cross.out"] = _full(delta, d)
+            if hooks["resid_cross"]:
+                acts[f"{name}.resid_cross"] = _full(a, d)
+            z = a
+            if layer.ffn is not None:
+                o = layer.ffn(a, record if layer.any_ffn_hidden else None, f"{name}.ffn")
+                if hooks["ffn.out"]:
+                    acts[f"{name}.ffn.out"] = _full(o, d)
+                z = _add(a, o)
+            if hooks["resid_post"]:
+                acts[f"{name}.resid_post"] = _full(z, d)
+            h = z
+        y_next = output(h, record if any_output_hidden else None, "output")
+        y_next_full = _full(y_next, d)
+        if want_y:
+            acts["output.y"] = y_next_full
+        sparse["y"] = y_next
+        return y_next_full, acts
+
+    return autoregress(step, model.seed, max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)

@@ -1,0 +1,477 @@
+"""An **inexact** numpy runtime for the same weights, in float64, float32 or float16 (issue 6).
+
+Nothing here is exact. The exact runtime (:mod:`turingformer.runtime.transformer`, Fractions only) is the
+reference; this module exists to measure how much precision the construction needs and what
+breaks without it (spec §7 and §8 J). It is generic like the exact runtime: it runs any
+:class:`~turingformer.runtime.transformer.Transformer` and knows nothing about Turing machines.
+
+:func:`decode_float` has the contract of :func:`turingformer.runtime.transformer.decode` (same arguments
+plus the float options, yields the same :class:`~turingformer.runtime.transformer.Step` objects with the
+same hook names), so it plugs into :func:`turingformer.compiler.perez.decoding.run_model` as
+``decoder=functools.partial(decode_float, dtype=..., ...)`` with a Reader ``tolerance``.
+
+The arithmetic model (what "float32" means here), chosen so that a run is reproducible and every
+rounding is accounted for:
+
+* Every exact weight and bias is rounded once to the dtype (``1/3`` becomes fl(1/3)); the maps are
+  stored as dense numpy arrays of the dtype, restricted to the input rows they read.
+* The positional encoding pos(k) = (1, k, 1/k, 1/k²) is stored as the dtype numbers nearest to
+  the exact values (correct rounding of the exact rational; in float16, k itself is rounded above
+  2048 and 1/k² becomes subnormal and then 0 as k grows).
+* Every elementary operation is an IEEE operation of the dtype, rounded to nearest: products
+  ``x_i·W_io`` element by element and sums accumulated **left to right in index order**
+  (``numpy.add.accumulate``, never BLAS or pairwise summation, whose order and fused
+  multiply-adds vary by machine). An affine map is ``b + x_0 W_0 + x_1 W_1 + …`` in that order
+  (zero terms are skipped, which changes nothing: adding 0 is exact). numpy evaluates each float16
+  operation in float32 and rounds the result to float16.
+* σ is a clip to [0, 1] (exact in any dtype); the score is −|x| or −min(|x|, 1) (exact).
+* **Average-hard attention** (``attention="hard"``) with a tie **tolerance**: the winners are the
+  keys whose score is within ``tolerance`` of the best (``None`` = 0.0, exact float equality). Two
+  averaging styles (spec §8 J):
+  ``averaging="sum"``: (Σ_{winners} v_j) / r, summing first (sums of ±1 stay exact) and dividing
+  once; ``averaging="weighted"``: Σ_{winners} fl(1/r)·v_j, the usual "weights times values".
+* **Soft attention** (``attention="soft"``): softmax(beta·score) over all keys (the maximum is
+  subtracted before exp), output Σ_j w_j v_j. This is *not* the paper's model; it measures how
+  sharp a softmax must be to imitate hardmax. The reported "winners" are then the keys with the
+  best score (within ``tolerance``), i.e. the choice hardmax would make on the float scores.
+
+Activations are numpy arrays of the dtype under the hook names of
+:data:`turingformer.runtime.transformer.HOOKS`. Two extra float-only hooks, ``decoder.{l}.attn.winners``
+and ``decoder.{l}.cross.winners`` (index arrays), report the attention choices without building
+the O(i) pattern vector. ``capture=None`` records every hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Collection, Iterator, Sequence
+
+import numpy as np
+
+from turingformer.runtime.space import Linear
+from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress
+
+DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
+AVERAGING = ("sum", "weighted")
+ATTENTION = ("hard", "soft")
+
+INEXACT = "INEXACT"
+#: The label every report of a float mode carries (CLI output, docs, notebooks).
+INEXACT_NOTE = ("inexact float mode: the same weights rounded to {dtype}; results are measurements "
+                "of rounding, not the construction (the exact runtime is the reference)")
+
+WINNER_HOOKS = {
+    "decoder.{l}.attn.winners": "float runtime only: indices of the self-attention winners",
+    "decoder.{l}.cross.winners": "float runtime only: indices of the cross-attention winners",
+}
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """``"float16"``/``"float32"``/``"float64"`` (or a numpy float type) as a numpy dtype."""
+    if isinstance(dtype, str):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
+        return np.dtype(DTYPES[dtype])
+    dt = np.dtype(dtype)
+    if dt not in {np.dtype(t) for t in DTYPES.values()}:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
+    return dt
+
+
+def to_dtype(value, dt: np.dtype):
+    """The dtype number nearest to an exact rational (via float64; float16 double-rounds rarely)."""
+    if isinstance(value, Fraction):
+        return dt.type(float(value))
+    return dt.type(value)
+
+
+# ------------------------------------------------------------------------------------ maps
+class FloatLinear:
+    """An exact :class:`~turingformer.runtime.space.Linear` rounded once to a dtype, applied sequentially."""
+
+    __slots__ = ("rows", "W", "b", "dt", "n_out")
+
+    def __init__(self, linear: Linear, dt: np.dtype):
+        self.dt = dt
+        self.n_out = len(linear.target)
+        self.rows = np.array(linear.used_inputs(), dtype=np.intp)
+        index = {r: k for k, r in enumerate(self.rows.tolist())}
+        self.W = np.zeros((len(self.rows), self.n_out), dtype=dt)
+        for i, o, w in linear.weights:
+            self.W[index[i], o] = to_dtype(w, dt)
+        self.b = np.zeros(self.n_out, dtype=dt)
+        for o, v in linear.bias:
+            self.b[o] = to_dtype(v, dt)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        xs = x[self.rows]
+        nz = np.flatnonzero(xs)
+        if len(nz) == 0:
+            return self.b.copy()
+        terms = np.empty((len(nz) + 1, self.n_out), dtype=self.dt)
+        terms[0] = self.b
+        terms[1:] = xs[nz, None] * self.W[nz]          # products, each rounded to the dtype
+        return np.add.accumulate(terms, axis=0)[-1]      # b + Σ in index order, rounded each step
+
+
+class FloatMLP:
+    __slots__ = ("layers",)
+
+    def __init__(self, mlp: MLP, dt: np.dtype):
+        self.layers = tuple(FloatLinear(layer, dt) for layer in mlp.layers)
+
+    def __call__(self, x, record=None, prefix: str = ""):
+        last = len(self.layers) - 1
+        for k, layer in enumerate(self.layers):
+            x = layer(x)
+            if k < last:
+                x = np.clip(x, 0, 1)
+                if record is not None:
+                    record(f"{prefix}.hidden" if len(self.layers) == 2 else f"{prefix}.hidden.{k}", x)
+        return x
+
+
+class FloatAttention:
+    """One head: query/key restricted to the support, values to the value support."""
+
+    __slots__ = ("query", "key", "value", "support", "value_support", "trivial")
+
+    def __init__(self, attn: Attention, dt: np.dtype):
+        self.trivial = attn.is_trivial()
+        self.support = np.array(attn.support, dtype=np.intp)
+        self.value_support = np.array(attn.value_support, dtype=np.intp)
+        self.query = _Projection(attn.query, attn.support, dt)
+        self.key = _Projection(attn.key, attn.support, dt)
+        self.value = _Projection(attn.value, attn.value_support, dt)
+
+
+class _Projection:
+    """``Linear(x)[support]`` computed without the unused output columns (same roundings)."""
+
+    __slots__ = ("linear",)
+
+    def __init__(self, linear: Linear, support: Sequence[int], dt: np.dtype):
+        keep = {o: k for k, o in enumerate(support)}
+        sub = Linear(linear.source, linear.target,
+                     tuple(w for w in linear.weights if w[1] in keep),
+                     tuple(b for b in linear.bias if b[0] in keep))
+        full = FloatLinear(sub, dt)
+        cols = np.array(list(support), dtype=np.intp)
+        full.W = full.W[:, cols]
+        full.b = full.b[cols]
+        full.n_out = len(cols)
+        self.linear = full
+
+    def __call__(self, x):
+        return self.linear(x)
+
+
+class _Growing:
+    """A row-appendable 2-d array (the key or value cache of one layer)."""
+
+    __slots__ = ("data", "n")
+
+    def __init__(self, width: int, dt: np.dtype, capacity: int = 256):
+        self.data = np.zeros((capacity, width), dtype=dt)
+        self.n = 0
+
+    def append(self, row: np.ndarray) -> None:
+        if self.n == len(self.data):
+            bigger = np.zeros((2 * len(self.data), self.data.shape[1]), dtype=self.data.dtype)
+            bigger[: self.n] = self.data[: self.n]
+            self.data = bigger
+        self.data[self.n] = row
+        self.n += 1
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.data[: self.n]
+
+
+@dataclass
+class FloatModel:
+    """A :class:`Transformer`'s weights rounded once to ``dtype`` (build with :func:`to_float`)."""
+
+    model: Transformer
+    dt: np.dtype
+    encoder: tuple
+    decoder: tuple
+    output: FloatMLP
+    seed: np.ndarray
+
+    @property
+    def dtype(self) -> str:
+        return self.dt.name
+
+
+_CACHE: dict[tuple[int, str], FloatModel] = {}
+
+
+def to_float(model: Transformer, dtype="float64") -> FloatModel:
+    """Convert the exact maps to dense numpy arrays of ``dtype`` (cached per model and dtype)."""
+    dt = resolve_dtype(dtype)
+    key = (id(model), dt.name)
+    cached = _CACHE.get(key)
+    if cached is not None and cached.model is model:
+        return cached
+    encoder = tuple((FloatAttention(layer.attn, dt), FloatMLP(layer.ffn, dt) if layer.ffn else None)
+                    for layer in model.encoder)
+    decoder = tuple((FloatAttention(layer.attn, dt),
+                     FloatAttention(layer.cross, dt) if layer.cross is not None else None,
+                     FloatMLP(layer.ffn, dt) if layer.ffn else None)
+                    for layer in model.decoder)
+    fm = FloatModel(model, dt, encoder, decoder, FloatMLP(model.output, dt),
+                    np.array([to_dtype(v, dt) for v in model.seed], dtype=dt))
+    _CACHE[key] = fm
+    return fm
+
+
+def positional(fm: FloatModel, k: int) -> np.ndarray:
+    """pos(k) as the dtype numbers nearest to (1, k, 1/k, 1/k²)."""
+    space, pe, dt = fm.model.space, fm.model.positional, fm.dt
+    out = np.zeros(len(space), dtype=dt)
+    out[space.index(pe.one)] = dt.type(1)
+    out[space.index(pe.k)] = dt.type(float(k))
+    out[space.index(pe.inverse)] = dt.type(1.0 / k)
+    out[space.index(pe.inverse_square)] = to_dtype(Fraction(1, k * k), dt)
+    return out
+
+
+# ------------------------------------------------------------------------------------ attention
+@dataclass(frozen=True)
+class Options:
+    """How one float run computes attention (see the module docstring)."""
+
+    tolerance: float = 0.0
+    averaging: str = "sum"
+    attention: str = "hard"
+    beta: float | None = None
+    score: str = "abs"
+
+
+def scores(dt: np.dtype, score: str, query: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """φ(⟨q, k_j⟩) for every row of ``keys``; the dot product is summed left to right."""
+    if keys.shape[1] == 0:
+        dots = np.zeros(len(keys), dtype=dt)
+    else:
+        products = keys * query
+        dots = products[:, 0].copy()
+        for c in range(1, products.shape[1]):
+            dots = dots + products[:, c]
+    magnitude = np.abs(dots)
+    if score == "clipped":
+        magnitude = np.minimum(magnitude, dt.type(1))
+    return -magnitude
+
+
+def attend(dt: np.dtype, opts: Options, s: np.ndarray, values: np.ndarray,
+           prefix_sum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(winners, output, soft weights or None) of one attention over scores ``s``.
+
+    ``prefix_sum`` (sequential sum of every value row, same order) is used when every key wins
+    under ``averaging="sum"``: it is bit-for-bit the sum the general path would compute.
+    """
+    n = len(s)
+    width = values.shape[1]
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(width, dtype=dt), None
+    best = s.max()
+    if opts.tolerance:
+        winners = np.flatnonzero(s >= best - dt.type(opts.tolerance))
+    else:
+        winners = np.flatnonzero(s == best)
+    if opts.attention == "soft":
+        e = np.exp(dt.type(opts.beta) * (s - best))
+        w = e / np.add.accumulate(e)[-1]
+        terms = w[:, None] * values
+        return winners, np.add.accumulate(terms, axis=0)[-1], w
+    r = len(winners)
+    if opts.averaging == "sum":
+        if prefix_sum is not None and r == n:
+            total = prefix_sum
+        elif r == 1:
+            total = values[winners[0]]
+        else:
+            total = np.add.accumulate(values[winners], axis=0)[-1]
+        return winners, total / dt.type(r), None
+    weight = dt.type(1) / dt.type(r)
+    if r == 1:
+        return winners, weight * values[winners[0]], None
+    return winners, np.add.accumulate(weight * values[winners], axis=0)[-1], None
+
+
+def _pattern(n: int, winners: np.ndarray, weights: np.ndarray | None, dt: np.dtype) -> np.ndarray:
+    if weights is not None:
+        return weights
+    out = np.zeros(n, dtype=dt)
+    if len(winners):
+        out[winners] = dt.type(1) / dt.type(len(winners))
+    return out
+
+
+# ------------------------------------------------------------------------------------ runtime
+class _Recorder:
+    __slots__ = ("wanted", "values")
+
+    def __init__(self, wanted):
+        self.wanted = wanted
+        self.values: dict[str, object] = {}
+
+    def __call__(self, name, value):
+        if self.wanted is None or name in self.wanted:
+            self.values[name] = value
+
+    def wants(self, name) -> bool:
+        return self.wanted is None or name in self.wanted
+
+
+@dataclass
+class FloatEncoded:
+    cross_keys: tuple
+    cross_values: tuple
+    activations: dict
+
+
+def encode_float(fm: FloatModel, tokens: Sequence[str], opts: Options,
+                 capture: Collection[str] | None = ()) -> FloatEncoded:
+    """The encoder in the dtype, then every decoder layer's cross keys and values."""
+    model, dt = fm.model, fm.dt
+    record = _Recorder(capture)
+    xs = []
+    for j, token in enumerate(tokens, start=1):
+        if token not in model.embedding:
+            raise KeyError(f"token {token!r} has no embedding (vocabulary: {sorted(model.embedding)})")
+        x = positional(fm, j)
+        for name, value in model.embedding[token].items():
+            k = model.space.index(name)
+            x[k] = x[k] + to_dtype(value, dt)
+        xs.append(x)
+    X = np.array(xs, dtype=dt).reshape(len(xs), len(model.space))
+    for l, (attn, ffn) in enumerate(fm.encoder):
+        record(f"encoder.{l}.resid_pre", X.copy())
+        if attn.trivial:
+            mids = X.copy()
+        else:
+            K = np.array([attn.key(x) for x in X], dtype=dt).reshape(len(X), len(attn.support))
+            V = np.array([attn.value(x) for x in X], dtype=dt).reshape(len(X), len(attn.value_support))
+            mids = X.copy()
+            for j, x in enumerate(X):
+                _, out, _ = attend(dt, opts, scores(dt, opts.score, attn.query(x), K), V)
+                mids[j, attn.value_support] = mids[j, attn.value_support] + out
+        record(f"encoder.{l}.resid_mid", mids)
+        if ffn is not None:
+            X = np.array([m + ffn(m) for m in mids], dtype=dt).reshape(mids.shape)
+        else:
+            X = mids
+        record(f"encoder.{l}.out", X)
+    keys, values = [], []
+    for attn, cross, _ in fm.decoder:
+        if cross is None or cross.trivial:
+            keys.append(None), values.append(None)
+        else:
+            keys.append(np.array([cross.key(x) for x in X], dtype=dt).reshape(len(X), len(cross.support)))
+            values.append(np.array([cross.value(x) for x in X], dtype=dt).reshape(len(X), len(cross.value_support)))
+    return FloatEncoded(tuple(keys), tuple(values), record.values)
+
+
+class FloatDecoder:
+    """The decoder state of one float run: per-layer key/value caches and running value sums."""
+
+    def __init__(self, fm: FloatModel, encoded: FloatEncoded, opts: Options):
+        self.fm, self.encoded, self.opts = fm, encoded, opts
+        dt = fm.dt
+        self.keys = [_Growing(len(a.support), dt) for a, _, _ in fm.decoder]
+        self.values = [_Growing(len(a.value_support), dt) for a, _, _ in fm.decoder]
+        self.sums = [np.zeros(len(a.value_support), dtype=dt) for a, _, _ in fm.decoder]
+        self.i = 0
+
+    def step(self, y: np.ndarray, capture: Collection[str] | None = ()) -> tuple[np.ndarray, dict]:
+        fm, opts, dt = self.fm, self.opts, self.fm.dt
+        i = self.i
+        record = _Recorder(capture)
+        h = y + positional(fm, i + 1)
+        for l, (attn, cross, ffn) in enumerate(fm.decoder, start=1):
+            name = f"decoder.{l}"
+            record(f"{name}.resid_pre", h)
+            if attn.trivial:
+                p = h
+                winners = np.arange(i + 1)
+                weights = None
+            else:
+                key, value = attn.key(h), attn.value(h)
+                self.keys[l - 1].append(key)
+                self.values[l - 1].append(value)
+                self.sums[l - 1] = self.sums[l - 1] + value if i else value.copy()
+                s = scores(dt, opts.score, attn.query(h), self.keys[l - 1].rows)
+                winners, out, weights = attend(dt, opts, s, self.values[l - 1].rows, self.sums[l - 1])
+                p = h.copy()
+                p[attn.value_support] = p[attn.value_support] + out
+                if record.wants(f"{name}.attn.scores"):
+                    record(f"{name}.attn.scores", s)
+            if record.wants(f"{name}.attn.pattern"):
+                record(f"{name}.attn.pattern", _pattern(i + 1, winners, weights, dt))
+            record(f"{name}.attn.winners", winners)
+            if record.wants(f"{name}.attn.out"):
+                record(f"{name}.attn.out", p - h)
+            record(f"{name}.resid_mid", p)
+            a = p
+            if cross is not None and not cross.trivial:
+                K, V = self.encoded.cross_keys[l - 1], self.encoded.cross_values[l - 1]
+                s = scores(dt, opts.score, cross.query(p), K)
+                cw, out, cweights = attend(dt, opts, s, V)
+                a = p.copy()
+                a[cross.value_support] = a[cross.value_support] + out
+                if record.wants(f"{name}.cross.scores"):
+                    record(f"{name}.cross.scores", s)
+                if record.wants(f"{name}.cross.pattern"):
+                    record(f"{name}.cross.pattern", _pattern(len(K), cw, cweights, dt))
+                record(f"{name}.cross.winners", cw)
+                if record.wants(f"{name}.cross.out"):
+                    record(f"{name}.cross.out", a - p)
+            record(f"{name}.resid_cross", a)
+            z = a
+            if ffn is not None:
+                o = ffn(a, record, f"{name}.ffn")
+                record(f"{name}.ffn.out", o)
+                z = a + o
+            record(f"{name}.resid_post", z)
+            h = z
+        y_next = fm.output(h, record, "output")
+        record("output.y", y_next)
+        self.i += 1
+        return y_next, record.values
+
+
+def decode_float(
+    model: Transformer, tokens: Sequence[str], *, max_steps: int,
+    stop: Callable[[Sequence], bool] = lambda y: False, capture: Collection[str] | None = (),
+    dtype="float64", tolerance: float | None = None, averaging: str = "sum",
+    attention: str = "hard", beta: float | None = None,
+) -> Iterator[Step]:
+    """**Inexact.** Decode like :func:`turingformer.runtime.transformer.decode`, in float ``dtype``.
+
+    ``tolerance``: hardmax tie tolerance (``None`` = 0.0, exact float equality); ``averaging``:
+    ``"sum"`` = (Σ tied v_j)/r or ``"weighted"`` = Σ fl(1/r)·v_j (spec §8 J); ``attention``:
+    ``"hard"`` (average-hard, the paper's) or ``"soft"`` = softmax(beta·score) with ``beta``
+    required. Outputs and activations are numpy arrays of the dtype.
+    """
+    if averaging not in AVERAGING:
+        raise ValueError(f"averaging must be one of {AVERAGING}, not {averaging!r}")
+    if attention not in ATTENTION:
+        raise ValueError(f"attention must be one of {ATTENTION}, not {attention!r}")
+    if attention == "soft" and (beta is None or not beta > 0):
+        raise ValueError("soft attention needs a positive beta")
+    fm = to_float(model, dtype)
+    opts = Options(0.0 if tolerance is None else float(tolerance), averaging, attention,
+                   None if beta is None else float(beta), model.score)
+    quiet = dict(over="ignore", under="ignore", invalid="ignore", divide="ignore")
+    with np.errstate(**quiet):
+        encoded = encode_float(fm, tokens, opts, capture)
+    decoder = FloatDecoder(fm, encoded, opts)
+
+    def step(i: int, y):
+        with np.errstate(**quiet):
+            return decoder.step(y, capture)
+
+    return autoregress(step, fm.seed, max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)
