@@ -8,12 +8,12 @@ the reference interpreters, the assemblers and the importer of the official CSV 
 This layer sits beside ``tm/``: it imports only :mod:`turingformer.errors`.
 """
 
-from .interpreter import FUNCTIONS, iterate, run, step
-from .program import (
+from turingformer.programs.interpreter import FUNCTIONS, iterate, run, step
+from turingformer.programs.program import (
     FLEQ_FUNCTIONS, Expectation, ExpectedCell, FleqH, FleqInstruction, Kind, Program, SubleqH,
     SubleqInstruction, SubleqU, word_range, wrap,
 )
-from .trace import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace, json_lines
+from turingformer.programs.trace import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace, json_lines
 
 __all__ = [
     "FUNCTIONS", "iterate", "run", "step", "FLEQ_FUNCTIONS", "Expectation", "ExpectedCell", "FleqH",

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from .program import FleqH, Program, SubleqH, SubleqU, wrap
-from .trace import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace
+from turingformer.programs.program import FleqH, Program, SubleqH, SubleqU, wrap
+from turingformer.programs.trace import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace
 
 Memory = tuple[int, ...]
 

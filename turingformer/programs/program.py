@@ -29,7 +29,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import ClassVar, Mapping
 
-from ..errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError
+from turingformer.errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError
 
 #: The FLEQ function library of spec §2.3, in the order of its table (x = mem[a], y = mem[b]).
 FLEQ_FUNCTIONS: tuple[str, ...] = ("sub", "add", "mov", "neg", "min", "max", "lt", "eq", "shl", "shr", "mul")
