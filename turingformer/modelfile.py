@@ -20,7 +20,7 @@ blocks, its punch card X₀ (the program is in the input) and the labels decodin
      "blocks": [{"heads": [ATTN, ...], "ffn": [LINEAR, ...] | null}],
      "card": [{name: "p/q"}, ...],          # one sparse column per token
      "labels": {"construction", "machine", "bits", "cells", "instructions", "functions", "name",
-                "entry_bound"}}
+                "entry_bound", "cell_labels"}}
     ATTN   = {"query": LINEAR, "key": LINEAR, "value": LINEAR}
     LINEAR = {"source": space, "target": space, "weights": [[from, to, "p/q"], ...], "bias": [[to, "p/q"], ...]}
 
@@ -116,7 +116,8 @@ def _looped_json(model: LoopedModel) -> dict:
             "card": [{n: _num(v) for n, v in zip(names, col) if v} for col in model.card],
             "labels": {"construction": lab.construction, "machine": lab.machine, "bits": lab.bits,
                        "cells": lab.cells, "instructions": lab.instructions, "functions": list(lab.functions),
-                       "name": lab.name, "entry_bound": lab.entry_bound}}
+                       "name": lab.name, "entry_bound": lab.entry_bound,
+                       "cell_labels": dict(lab.cell_labels)}}
 
 
 def save_model(model: CompiledModel | LoopedModel, path: str | Path) -> None:
@@ -180,6 +181,7 @@ def _build_looped(data: dict) -> LoopedModel:
     card = tuple(residual.vector({n: Fraction(v) for n, v in col.items()}) for col in data["card"])
     lab = dict(data["labels"])
     lab["functions"] = tuple(lab["functions"])
+    lab["cell_labels"] = tuple((str(k), int(v)) for k, v in lab["cell_labels"].items())
     return LoopedModel(transformer, card, CardLabels(**lab))
 
 

@@ -82,7 +82,8 @@ def compile_program(program: Program, construction: str | None = None) -> Looped
     labels = CardLabels(construction=c.name, machine=program.kind.value, bits=program.bits, cells=program.cells,
                         instructions=getattr(program, "size", 0),
                         functions=program.functions if isinstance(program, FleqH) else (),
-                        name=program.name, entry_bound=c.entry_bound(program))
+                        name=program.name, entry_bound=c.entry_bound(program),
+                        cell_labels=tuple(program.labels.items()))
     return LoopedModel(transformer, c.encode(transformer.space, program, program.pc, program.memory), labels)
 
 

@@ -66,6 +66,8 @@ class CardLabels:
     ``prog:op`` numbering). ``name`` is the program's name, for reports only. ``entry_bound``
     bounds every residual entry in every column at every point of a loop (from the
     construction's ranges); the compile summary derives the activations' bit width from it.
+    ``cell_labels`` are the program's data labels (label, cell), so that a run from the model
+    file reports the same final values as the interpreter.
     """
 
     construction: str
@@ -76,6 +78,7 @@ class CardLabels:
     functions: tuple[str, ...] = ()
     name: str = ""
     entry_bound: int = 0
+    cell_labels: tuple[tuple[str, int], ...] = ()
 
     @property
     def halt_pc(self) -> int:
