@@ -13,7 +13,9 @@ Format ``turingformer-model`` version 1 (documented in ``docs/model-format.md``)
      "labels": {...}}
 
 A looped model (``"kind": "looped"``, looped spec §3; absent ``kind`` = ``"perez"``) stores its
-blocks, its punch card X₀ (the program is in the input) and the labels decoding reads::
+blocks, its punch card X₀ (the program is in the input) and the labels decoding reads (a Turing
+machine compiled for it, ``"kind": "looped-machine"``, adds ``"tape_layout"``: the
+:class:`~turingformer.compiler.bridge.layout.TapeLayout` the machine's configurations are read with)::
 
     {"format": "turingformer-model", "version": 1, "kind": "looped", "score": "abs",
      "spaces": {"residual": [names...], "loop.0.ffn.hidden": [names...], ...},
@@ -37,6 +39,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from turingformer.errors import ModelFileError
+from turingformer.compiler.bridge.layout import TapeLayout
+from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.compiler.looped.layout import CardLabels, LoopedModel
 from turingformer.compiler.perez.layout import CompiledModel, Labels
 from turingformer.runtime.looped import LoopBlock, LoopedTransformer
@@ -73,7 +77,9 @@ def _mlp(m: MLP | None, spaces, name) -> list | None:
     return [_linear(layer, spaces, f"{name}.{k}") for k, layer in enumerate(m.layers)]
 
 
-def to_json(model: CompiledModel | LoopedModel) -> dict:
+def to_json(model: CompiledModel | LoopedModel | LoopedMachineModel) -> dict:
+    if isinstance(model, LoopedMachineModel):
+        return {**_looped_json(model.looped), "kind": "looped-machine", "tape_layout": model.layout.to_json()}
     if isinstance(model, LoopedModel):
         return _looped_json(model)
     t = model.transformer
@@ -145,10 +151,12 @@ def from_json(data: dict, source: str = "<model>") -> CompiledModel | LoopedMode
         raise ModelFileError(f"{source} has model format version {data.get('version')!r}; "
                              f"this turingformer reads version {VERSION}", hint="recompile the machine")
     kind = data.get("kind", "perez")
-    if kind not in ("perez", "looped"):
+    if kind not in ("perez", "looped", "looped-machine"):
         raise ModelFileError(f"{source} holds a model of unknown kind {kind!r}",
-                             hint="this turingformer reads 'perez' and 'looped' models; recompile")
+                             hint="this turingformer reads 'perez', 'looped' and 'looped-machine' models; recompile")
     try:
+        if kind == "looped-machine":
+            return LoopedMachineModel(_build_looped(data), TapeLayout.from_json(data["tape_layout"]))
         return _build_looped(data) if kind == "looped" else _build(data)
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
         raise ModelFileError(f"{source} is damaged: {type(e).__name__}: {e}",

@@ -42,13 +42,13 @@ def check_fits_and_bound(machine, word, *, max_steps: int = LIMIT) -> None:
     reference = simulator.run(machine, word, max_steps=max_steps)
     low, high = extent(reference, word)
     compiled = tight(machine, word, reference)
-    assert interpret(compiled.program, compiled.layout, max_steps=max_steps) == reference
+    assert interpret(compiled.program, compiled.layout, max_steps=max_steps)[0] == reference
     # one cell less, on the right (or the left): the run stops, with tape bound, where the head leaves.
     for cut_low, cut_high in ((low, high - 1), (low + 1, high)):
         if cut_low > 0 or cut_high < max(0, len(word) - 1):      # the start cell and the input must fit
             continue
         small = compile_machine(machine, word, tape_cells=cut_high - cut_low + 1, head_offset=-cut_low)
-        got = interpret(small.program, small.layout, max_steps=max_steps)
+        got, _ = interpret(small.program, small.layout, max_steps=max_steps)
         leaves = next(t for t, head in enumerate(reference.heads) if not cut_low <= head <= cut_high)
         assert got.states == reference.states[:leaves + 1]
         assert got.heads == reference.heads[:leaves + 1]
@@ -108,15 +108,15 @@ def test_busy_beaver_4_and_the_step_limit():
     reference = simulator.run(BB4, "")
     assert reference.steps == 107
     compiled = tight(BB4, "", reference)
-    assert interpret(compiled.program, compiled.layout) == reference
+    assert interpret(compiled.program, compiled.layout)[0] == reference
     for limit in (0, 1, 50, 106, 107):
-        assert interpret(compiled.program, compiled.layout, max_steps=limit) == simulator.run(BB4, "", max_steps=limit)
+        assert interpret(compiled.program, compiled.layout, max_steps=limit)[0] == simulator.run(BB4, "", max_steps=limit)
 
 
 def test_busy_beaver_5_runs_off_a_block_of_300_cells_with_tape_bound():
     bb5 = bbchallenge("1RB1LC_1RC1RB_1RD0LE_1LA1LD_1RZ0LA")
     compiled = compile_machine(bb5, "", tape_cells=MAX_CELLS)
-    got = interpret(compiled.program, compiled.layout, max_steps=10**6)
+    got, _ = interpret(compiled.program, compiled.layout, max_steps=10**6)
     assert got.reason is HaltReason.TAPE_BOUND and got.verdict is Verdict.RUNNING
     assert abs(got.final.head) > MAX_CELLS // 2 - 1
     reference = simulator.run(bb5, "", max_steps=got.steps)

@@ -49,10 +49,12 @@ def _head(layout: TapeLayout, memory: Sequence[int], loop: int) -> int:
 
 
 def machine_trace(layout: TapeLayout, loops: Iterable[tuple[int, Sequence[int]]], *,
-                  max_steps: int = DEFAULT_MAX_STEPS) -> Trace:
-    """The machine's trace of a run whose loop states are ``loops`` ((pc, memory) for loop 0, 1, ...).
+                  max_steps: int = DEFAULT_MAX_STEPS) -> tuple[Trace, int]:
+    """The machine's trace of a run whose loop states are ``loops`` ((pc, memory) for loop 0, 1, ...),
+    and the last loop it read.
 
-    Stops after ``max_steps`` machine steps (reason ``step limit``) or when the program halts.
+    Stops after ``max_steps`` machine steps (reason ``step limit``: the loop that read is the one
+    that entered step ``max_steps`` + 1) or at the loop where the program halted.
     """
     entry_state = dict(zip(layout.entries, layout.states))
     states: list[str] = []
@@ -100,12 +102,14 @@ def machine_trace(layout: TapeLayout, loops: Iterable[tuple[int, Sequence[int]]]
     else:
         raise _fail(max(loop, 0), "the run ended before the program halted or reached the step limit")
     final = states[-1]
-    return trace_from_events(word=word, blank=layout.blank, states=states, heads=heads, writes=writes,
-                             reason=reason, verdict=verdict_of(final, reason, layout.accept, layout.reject),
-                             machine_name=layout.machine_name)
+    trace = trace_from_events(word=word, blank=layout.blank, states=states, heads=heads, writes=writes,
+                              reason=reason, verdict=verdict_of(final, reason, layout.accept, layout.reject),
+                              machine_name=layout.machine_name)
+    return trace, loop
 
 
-def interpret(program, layout: TapeLayout, *, max_steps: int = DEFAULT_MAX_STEPS) -> Trace:
-    """The machine's trace of ``program`` run on the SUBLEQ-U reference interpreter (the reference path)."""
+def interpret(program, layout: TapeLayout, *, max_steps: int = DEFAULT_MAX_STEPS) -> tuple[Trace, int]:
+    """The machine's trace of ``program`` on the SUBLEQ-U reference interpreter (the reference path),
+    and the loops it took (as :func:`machine_trace`)."""
     from turingformer.programs.interpreter import iterate
     return machine_trace(layout, ((s.pc, s.memory) for s in iterate(program)), max_steps=max_steps)
