@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from turingformer.cli import looped, machines, model, programs
+from turingformer.cli import bridge, looped, machines, model, programs
 from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
@@ -70,7 +70,8 @@ COMMANDS: dict[str, Command] = {
                     "{step, pc, memory} and a summary (docs/programs.md)."),
     "show": Command("describe a machine (states, alphabets, transition table, examples) or a program "
                     "(memory map, code listing with labels)",
-                    programs.on_file_kind(machines.cmd_show, programs.cmd_show)),
+                    programs.on_file_kind(bridge.on_target(machines.cmd_show, bridge.cmd_show), programs.cmd_show),
+                    arguments=lambda p: bridge.target_arguments(p, with_input=True)),
     "convert": Command(
         "convert a machine file to turingformer YAML", machines.cmd_convert,
         arguments=lambda p: output_argument(p, "the output file (default -, standard output)")),
@@ -80,8 +81,9 @@ COMMANDS: dict[str, Command] = {
                                                 "(matplotlib) or - (DOT on standard output, the default)")),
     "compile": Command(
         "compile a machine (or a program) into the weights of a transformer (a model file)",
-        programs.on_file_kind(model.cmd_compile, looped.cmd_compile),
-        parents=("machine", "run"), arguments=lambda p: (model.compile_arguments(p), looped.construction_argument(p)),
+        programs.on_file_kind(bridge.on_target(model.cmd_compile, bridge.cmd_compile), looped.cmd_compile),
+        parents=("machine", "run"), arguments=lambda p: (model.compile_arguments(p), looped.construction_argument(p),
+                                                         bridge.target_arguments(p)),
         description="Normalise the machine (spec 2b), build every weight of the one-layer encoder and "
                     "three-layer hard-attention decoder exactly, write them to MODEL (JSON, exact rationals, "
                     "named dimensions) and print the compile summary. --check verifies every example. A program "
@@ -89,7 +91,7 @@ COMMANDS: dict[str, Command] = {
                     "(--construction; docs/looped.md)."),
     "run": Command(
         "decode a model file on an input: the trace, from the weights alone",
-        looped.on_model_kind(model.cmd_run, looped.cmd_run), parents=(),
+        bridge.on_machine_model(looped.on_model_kind(model.cmd_run, looped.cmd_run), bridge.cmd_run), parents=(),
         arguments=model.run_model_arguments,
         description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
                     "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing). A "
@@ -97,15 +99,17 @@ COMMANDS: dict[str, Command] = {
                     "counts loops."),
     "verify": Command(
         "compile, decode and compare with the simulator at every step and layer",
-        programs.on_file_kind(model.cmd_verify, looped.cmd_verify),
-        parents=("machine", "run"), arguments=lambda p: (model.verify_arguments(p), looped.construction_argument(p)),
+        programs.on_file_kind(bridge.on_target(model.cmd_verify, bridge.cmd_verify), looped.cmd_verify),
+        parents=("machine", "run"), arguments=lambda p: (model.verify_arguments(p), looped.construction_argument(p),
+                                                         bridge.target_arguments(p)),
         description="Prints one row per decoder position with the spec-9 quantities (c(i), l(i+1), b1, b2) and "
                     "whether every layer agrees; exits 1 and names the step, layer and slot of the first "
                     "divergence. A program is compared with its interpreter after every loop, entry for entry "
                     "(loop, block, column and dimension of the first divergence)."),
     "inspect": Command(
         "show a model file: layers, named dimensions, weight matrices",
-        looped.on_model_kind(model.cmd_inspect, looped.cmd_inspect), parents=(),
+        bridge.on_machine_model(looped.on_model_kind(model.cmd_inspect, looped.cmd_inspect), bridge.cmd_inspect),
+        parents=(),
         arguments=model.inspect_arguments),
     "trace": Command(TRACE_HELP, programs.on_file_kind(run_trace, looped.run_trace),
                      arguments=lambda p: (trace_arguments(p), looped.construction_argument(p)),

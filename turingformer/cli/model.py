@@ -75,7 +75,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def run_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'turingformer compile'")
-    parser.add_argument("--input", "-i", metavar="W", default="", help="the input word (default: empty)")
+    parser.add_argument("--input", "-i", metavar="W", default=None,
+                        help="the input word (default: empty; a looped-machine model: the input it was compiled with)")
     parser.add_argument("--max-steps", "-n", metavar="N", type=non_negative, default=DEFAULT_MAX_STEPS,
                         help=f"stop after N machine steps (default {DEFAULT_MAX_STEPS:,})")
     simulate_arguments(parser)
@@ -87,13 +88,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from turingformer.compiler.perez.decoding import run_model
     from turingformer.modelfile import load_model
     model = load_model(args.model)
-    trace, _ = run_model(model, args.input, max_steps=args.max_steps, decoder=_decoder(args))
+    word = args.input or ""
+    trace, _ = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args))
     out = sys.stdout
     if args.json:
         write_json_lines(trace, out, configurations=not args.quiet)
     else:
         name = model.labels.machine_name or Path(args.model).stem
-        out.write(f"{name} (decoded by the transformer in {args.model}), input {args.input!r}\n")
+        out.write(f"{name} (decoded by the transformer in {args.model}), input {word!r}\n")
         if not args.quiet:
             print_table_or_note(trace, model.labels.blank, out)
         out.write(summary_line(None, trace) + "\n")

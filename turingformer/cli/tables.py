@@ -80,6 +80,9 @@ def summary_line(machine: TuringMachine | None, result) -> str:
         why = "entered a halting state" if result.reason is HaltReason.HALTING_STATE else "no rule applies"
         text = (f"halted after {steps_text(result.steps)} in state {final.state} ({why}); "
                 f"verdict: {result.verdict.value}")
+    elif result.reason is HaltReason.TAPE_BOUND:
+        text = (f"stopped after {steps_text(result.steps)} in state {final.state}: the head left the tape block "
+                f"(tape bound); verdict: running")
     else:
         text = f"still running after {steps_text(result.steps)} in state {final.state} (step limit); verdict: running"
     text += (f"; tape {_short(tape)} from cell {offset}, head on cell {final.head}, "

@@ -1,0 +1,193 @@
+"""A Turing machine on the looped transformer (issue 14; docs/two-transformers.md):
+``compile FILE --target looped``, ``run MODEL`` of such a model, ``verify FILE --target looped``,
+``show FILE --target looped`` and ``inspect MODEL``. They are reached from the commands of the
+same name through :func:`on_target` (by ``--target``) and :func:`on_machine_model` (by model kind).
+``--max-steps`` counts machine steps, as for the Pérez transformer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from turingformer.cli.common import load, machine_and_input, non_negative, note, progress_bar
+from turingformer.cli.tables import print_table_or_note, steps_text, summary_line, write_json_lines
+from turingformer.errors import InputError
+
+TARGETS = ("perez", "looped")
+
+
+def target_arguments(parser: argparse.ArgumentParser, *, with_input: bool = False) -> None:
+    """``--target`` and, for the looped computer, the tape block's size and the head's start cell."""
+    group = parser.add_argument_group("target")
+    group.add_argument("--target", choices=TARGETS, default="perez",
+                       help="perez: the encoder-decoder transformer (default); looped: the machine compiled into "
+                            "a self-modifying SUBLEQ-U program run by the looped transformer (docs/two-transformers.md)")
+    group.add_argument("--tape-cells", metavar="K", type=non_negative, default=None,
+                       help="looped: the tape block's size in memory cells (default 64); leaving it stops the run "
+                            "with 'tape bound'")
+    group.add_argument("--head-offset", metavar="P", type=non_negative, default=None,
+                       help="looped: the block cell the head starts on (default: the input centred in the block)")
+    if with_input:
+        group.add_argument("--input", "-i", metavar="W", default=None,
+                           help="looped: the input on the tape block (default: the file's first example)")
+
+
+def on_target(perez_command: Callable[[argparse.Namespace], int],
+              looped_command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that runs ``looped_command`` for ``--target looped`` and ``perez_command`` otherwise."""
+    def command(args: argparse.Namespace) -> int:
+        if args.target == "looped":
+            return looped_command(args)
+        if args.tape_cells is not None or args.head_offset is not None:
+            raise InputError("--tape-cells and --head-offset are for --target looped",
+                             hint="add --target looped (the Pérez transformer's tape is unbounded)")
+        return perez_command(args)
+    command.__doc__ = perez_command.__doc__
+    return command
+
+
+def is_machine_model(path: str) -> bool:
+    """True when ``path`` is a model file of kind ``looped-machine``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("kind") == "looped-machine"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def on_machine_model(other: Callable[[argparse.Namespace], int],
+                     machine_command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that runs ``machine_command`` on a looped-machine model file and ``other`` otherwise."""
+    def command(args: argparse.Namespace) -> int:
+        return machine_command(args) if is_machine_model(args.model) else other(args)
+    command.__doc__ = other.__doc__
+    return command
+
+
+def _block(args: argparse.Namespace) -> dict:
+    from turingformer.compiler.bridge.tm_to_subleq import DEFAULT_TAPE_CELLS
+    return {"tape_cells": DEFAULT_TAPE_CELLS if args.tape_cells is None else args.tape_cells,
+            "head_offset": args.head_offset}
+
+
+def _program_lines(compiled) -> list[str]:
+    layout, program = compiled.layout, compiled.program
+    return [f"SUBLEQ-U program: M = {program.cells} cells of N = {program.bits} bits (code {layout.code_end} cells, "
+            f"{len(layout.states)} state blocks)",
+            f"tape block: {layout.tape_cells} cells from cell {layout.tape_start}, the head starts on block cell "
+            f"{layout.origin}; at most {layout.max_loops_per_step} loops per machine step"]
+
+
+# ---------------------------------------------------------------------------- compile
+def cmd_compile(args: argparse.Namespace) -> int:
+    from turingformer.compiler.bridge.model import compile_looped
+    from turingformer.compiler.looped import summary
+    from turingformer.modelfile import save_model
+    machine, runnable, word = machine_and_input(args)
+    compiled, model = compile_looped(runnable, word, **_block(args))
+    save_model(model, args.output)
+    print(f"compiled {machine.name or Path(args.file).stem} on input {word!r} into {args.output} (looped target)")
+    for line in _program_lines(compiled) + summary(model.looped).lines():
+        print(f"  {line}")
+    if args.check:
+        return _check_examples(args, machine)
+    return 0
+
+
+def _check_examples(args: argparse.Namespace, machine) -> int:
+    from turingformer.analysis.bridge import verify_machine_looped
+    from turingformer.tm.formats import prepare_input
+    failed = 0
+    for example in machine.examples:
+        runnable, word = prepare_input(machine, example.input)
+        result = verify_machine_looped(runnable, word, max_steps=args.max_steps, **_block(args))
+        status = "agrees" if result.ok else f"DIVERGES: {result.divergence}"
+        print(f"  example {word!r}: {steps_text(result.decoded.steps) if result.decoded else '-'}, "
+              f"{result.decoded.reason.value if result.decoded else '-'}, {status}")
+        failed += not result.ok
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------- run
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a looped-machine model from its file alone: weights, punch card and tape layout."""
+    from turingformer.compiler.bridge.model import run_machine_model, with_input
+    from turingformer.modelfile import load_model
+    model = load_model(args.model)
+    if args.input is not None:
+        model = with_input(model, args.input)
+    trace, loops = run_machine_model(model, max_steps=args.max_steps)
+    out = sys.stdout
+    if args.json:
+        write_json_lines(trace, out, configurations=not args.quiet)
+    else:
+        name = model.layout.machine_name or Path(args.model).stem
+        out.write(f"{name} (run by the looped transformer in {args.model}: {loops:,} loops), input {trace.input!r}\n")
+        if not args.quiet:
+            print_table_or_note(trace, model.layout.blank, out)
+        out.write(summary_line(None, trace) + "\n")
+    _notes(trace, args.max_steps, model.layout.tape_cells)
+    return 0
+
+
+def _notes(trace, max_steps: int, tape_cells: int) -> None:
+    from turingformer.tm.trace import HaltReason
+    if trace.reason is HaltReason.TAPE_BOUND:
+        note(f"the head left the tape block of {tape_cells} cells after {steps_text(trace.steps)} (tape bound); "
+             f"recompile with a larger --tape-cells or another --head-offset")
+    elif not trace.halted:
+        note(f"the machine did not halt within {max_steps:,} steps (verdict: running); raise --max-steps")
+
+
+# ---------------------------------------------------------------------------- verify
+def cmd_verify(args: argparse.Namespace) -> int:
+    from turingformer.analysis.bridge import verify_machine_looped
+    _, runnable, word = machine_and_input(args)
+    progress = progress_bar()
+    try:
+        result = verify_machine_looped(runnable, word, max_steps=args.max_steps, progress=progress, **_block(args))
+    finally:
+        if progress:
+            progress.done()
+    if not args.quiet and result.rows:
+        print(result.table(limit=args.limit))
+    if not result.ok:
+        print(f"DIVERGENCE: {result.divergence}")
+        return 1
+    decoded = result.decoded
+    print(f"the looped transformer agrees with the simulator at every machine step and with the SUBLEQ-U "
+          f"interpreter after every loop: {steps_text(decoded.steps)} of the machine ({decoded.reason.value}), "
+          f"{result.loops.loops_checked:,} loops, every punch card equal to E(state) entry for entry")
+    _notes(decoded, args.max_steps, result.model.layout.tape_cells)
+    return 0
+
+
+# ---------------------------------------------------------------------------- show, inspect
+def cmd_show(args: argparse.Namespace) -> int:
+    from turingformer.compiler.bridge.tm_to_subleq import compile_machine
+    from turingformer.tm.formats import prepare_input
+    machine = load(args)
+    word = args.input if args.input is not None else (machine.examples[0].input if machine.examples else "")
+    runnable, word = prepare_input(machine, word)
+    sys.stdout.write(compile_machine(runnable, word, **_block(args)).listing())
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from turingformer.compiler.looped import summary
+    from turingformer.modelfile import load_model
+    model = load_model(args.model)
+    layout = model.layout
+    print(f"looped-machine model {args.model}: {layout.machine_name or '(unnamed)'}")
+    print(f"  states (entry cell): {', '.join(f'{q} ({e})' for q, e in zip(layout.states, layout.entries))}")
+    print(f"  symbols (value): {', '.join(f'{s!r} ({v})' for v, s in enumerate(layout.alphabet))}; "
+          f"sentinel {layout.sentinel}")
+    print(f"  tape block: {layout.tape_cells} cells from cell {layout.tape_start}, machine cell 0 = block cell "
+          f"{layout.origin}; head pointer in cell {layout.head_cell} (as -H), status in cell {layout.status_cell}")
+    for line in summary(model.looped).lines():
+        print(f"  {line}")
+    return 0
