@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from turingformer.analysis.looped import LoopedVerification, verify_looped
 from turingformer.compiler.bridge.decoding import interpret, machine_trace
-from turingformer.compiler.bridge.model import LoopedMachineModel, compile_looped
+from turingformer.compiler.bridge.model import CONSTRUCTION, LoopedMachineModel, compile_looped
+from turingformer.compiler.looped.construction import compile_program
 from turingformer.compiler.bridge.tm_to_subleq import DEFAULT_TAPE_CELLS, CompiledMachine
 from turingformer.tm import simulator
 from turingformer.tm.machine import TuringMachine
@@ -70,9 +71,15 @@ def _configuration(conf) -> tuple:
 
 def verify_machine_looped(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
                           head_offset: int | None = None, max_steps: int = DEFAULT_MAX_STEPS,
-                          progress=None) -> MachineLoopedVerification:
-    """Compile ``machine`` for the looped computer and check it (module docstring)."""
-    compiled, model = compile_looped(machine, word, tape_cells=tape_cells, head_offset=head_offset)
+                          compiled: CompiledMachine | None = None, progress=None) -> MachineLoopedVerification:
+    """Compile ``machine`` for the looped computer and check it (module docstring).
+
+    ``compiled`` checks a given program instead of compiling ``machine`` (to test the checker).
+    """
+    if compiled is None:
+        compiled, model = compile_looped(machine, word, tape_cells=tape_cells, head_offset=head_offset)
+    else:
+        model = LoopedMachineModel(compile_program(compiled.program, CONSTRUCTION), compiled.layout)
     reference = simulator.run(machine, word, max_steps=max_steps)
     _, loops = interpret(compiled.program, compiled.layout, max_steps=max_steps)
     checked = verify_looped(compiled.program, model=model.looped, max_loops=loops, progress=progress)
