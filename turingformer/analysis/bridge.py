@@ -106,3 +106,54 @@ def verify_machine_looped(machine: TuringMachine, word: str = "", *, tape_cells:
             divergence = (f"the run ends after {decoded.steps} steps ({decoded.reason.value}, {decoded.verdict.value}); "
                           f"the simulator's after {reference.steps} ({reference.reason.value}, {reference.verdict.value})")
     return MachineLoopedVerification(compiled, model, reference, checked, decoded, tuple(rows), divergence)
+
+
+@dataclass(frozen=True)
+class LoopedPrecision:
+    """How large the looped run's integers get, and whether float runs of the same weights stay exact.
+
+    ``largest_entry`` is the largest |entry| of any punch card over the run; ``largest_integer``
+    bounds every integer any block forms from such cards (attention products, σ pre-activations
+    over their power-of-two denominators; :meth:`~turingformer.runtime.looped.IntegerLoop.largest_integer`).
+    ``float_departure[dtype]`` is the first loop whose float card differs from the exact one (None:
+    equal at every loop, i.e. the float run is the exact run).
+    """
+
+    loops: int
+    largest_entry: int
+    largest_integer: int
+    float_departure: dict[str, int | None]
+
+    @property
+    def entry_bits(self) -> int:
+        """Bits (with sign) of the largest card entry."""
+        return self.largest_entry.bit_length() + 1
+
+    @property
+    def integer_bits(self) -> int:
+        """Bits (with sign) of the largest integer any block forms."""
+        return self.largest_integer.bit_length() + 1
+
+
+def looped_precision(model: LoopedMachineModel, loops: int,
+                     dtypes: tuple[str, ...] = ("float64", "float32")) -> LoopedPrecision:
+    """Run ``loops`` loops exactly and in each float ``dtype`` side by side (see :class:`LoopedPrecision`)."""
+    import numpy as np
+
+    from turingformer.runtime.looped import IntegerLoop
+    looped = model.looped
+    exact = IntegerLoop(looped.transformer)
+    floats = {dtype: IntegerLoop(looped.transformer, dtype=dtype, single_winner=False) for dtype in dtypes}
+    X = exact.to_array(looped.card)
+    Y = {dtype: f.to_array(looped.card) for dtype, f in floats.items()}
+    departure: dict[str, int | None] = {dtype: None for dtype in dtypes}
+    largest = int(abs(X).max())
+    for t in range(1, loops + 1):
+        X, _ = exact.step(X)
+        largest = max(largest, int(abs(X).max()))
+        for dtype, f in floats.items():
+            if departure[dtype] is None:
+                Y[dtype], _ = f.step(Y[dtype])
+                if not np.array_equal(Y[dtype], X.astype(np.float64)):
+                    departure[dtype] = t
+    return LoopedPrecision(loops, largest, exact.largest_integer(largest), departure)

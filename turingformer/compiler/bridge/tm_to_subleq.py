@@ -114,7 +114,9 @@ class _Assembler:
         self.pending.append(name)
 
     def _define(self, name: str, cell: int) -> None:
-        assert name not in self.cells, name
+        if name in self.cells:
+            raise InputError(f"two labels of the SUBLEQ-U program are both called {name!r} (from the state names)",
+                             hint="rename the state whose name ends in .R, .off, .testK or .WK or starts with q:")
         self.cells[name] = cell
 
     def subleq(self, a: Operand, b: Operand, c: Operand | None = None, comment: str = "", *,
