@@ -188,3 +188,7 @@ class LoopedRuntimeError(TuringformerError):
 
 class AttentionTieError(LoopedRuntimeError):
     """An attention head of a looped model had more than one winner for some query column."""
+
+
+class TapeDecodingError(LoopedRuntimeError):
+    """A SUBLEQ-U memory that does not encode a Turing machine's configuration (docs/two-transformers.md)."""

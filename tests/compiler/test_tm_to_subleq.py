@@ -15,9 +15,9 @@ from hypothesis import given, settings
 
 from paths import LOCAL_CORPUS, MACHINES, SHARED_CORPUS, corpus_cases
 from strategies import BB4, bbchallenge, machines_with_inputs
-from turingformer.compiler.bridge.decoding import BridgeDecodingError, interpret, machine_trace
+from turingformer.compiler.bridge.decoding import interpret, machine_trace
 from turingformer.compiler.bridge.tm_to_subleq import compile_machine
-from turingformer.errors import InputError
+from turingformer.errors import InputError, TapeDecodingError
 from turingformer.programs.interpreter import iterate
 from turingformer.tm import simulator
 from turingformer.tm.formats import load_machine, prepare_input
@@ -151,9 +151,9 @@ def test_a_corrupt_memory_is_refused_not_decoded():
     far = layout.tape_start + (layout.origin + 3 + 2) % layout.tape_cells   # not the cell under the old head
     broken = list(memory)
     broken[far] = 1 if memory[far] != 1 else 2
-    with pytest.raises(BridgeDecodingError, match=f"loop {t}: tape block cell"):
+    with pytest.raises(TapeDecodingError, match=f"loop {t}: tape block cell"):
         machine_trace(layout, [*states[:t], (pc, tuple(broken)), *states[t + 1:]])
-    with pytest.raises(BridgeDecodingError, match="loops without reaching"):
+    with pytest.raises(TapeDecodingError, match="loops without reaching"):
         machine_trace(layout, [states[0]] + [(layout.code_end + 1, states[0][1])] * 50)
 
 

@@ -11,7 +11,7 @@ and the :class:`~turingformer.compiler.bridge.layout.TapeLayout`, and returns th
 
 It checks the layout's invariant at every step (only the cell under the old head changed, every
 tape cell holds a symbol, the head is on the block or a sentinel, no step takes more loops than
-the longest path through a block) and raises :class:`~turingformer.errors.LoopedRuntimeError`
+the longest path through a block) and raises :class:`~turingformer.errors.TapeDecodingError`
 naming the loop otherwise, so a wrong memory can never pass for a configuration.
 """
 
@@ -20,16 +20,12 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from turingformer.compiler.bridge.layout import STATUS_REASONS, TapeLayout
-from turingformer.errors import TuringformerError
+from turingformer.errors import TapeDecodingError
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace, trace_from_events, verdict_of
 
 
-class BridgeDecodingError(TuringformerError):
-    """A memory that is not the encoding of a machine configuration (a broken run)."""
-
-
-def _fail(loop: int, what: str) -> BridgeDecodingError:
-    return BridgeDecodingError(f"loop {loop}: {what}: the memory does not encode a machine configuration",
+def _fail(loop: int, what: str) -> TapeDecodingError:
+    return TapeDecodingError(f"loop {loop}: {what}: the memory does not encode a machine configuration",
                                hint="verify the model with 'turingformer verify FILE --target looped'")
 
 
