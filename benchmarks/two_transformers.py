@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from turingformer.analysis.bridge import looped_precision  # noqa: E402
 from turingformer.analysis.precision import _bits, bit_growth, compare  # noqa: E402
-from turingformer.compiler.bridge.model import card_states, compile_looped, run_machine_model  # noqa: E402
-from turingformer.compiler.bridge.tm_to_subleq import compile_machine as to_subleq  # noqa: E402
+from turingformer.compiler.bridge.model import card_states, run_machine_model  # noqa: E402
+from turingformer.compiler.bridge.tm_to_subleq import compile_looped, compile_machine as to_subleq  # noqa: E402
 from turingformer.compiler.perez.construction import compile_machine  # noqa: E402
 from turingformer.compiler.perez.decoding import run_model  # noqa: E402
 from turingformer.runtime.fast import decode_fast  # noqa: E402
@@ -181,16 +181,21 @@ def corpus(max_cells: int) -> int:
             model = str(Path(tmp) / "m.json")
             cli = [sys.executable, "-m", "turingformer"]
             common = ["--input", case["input"]]
-            subprocess.run([*cli, "compile", str(path), *common, "--target", "looped", "--tape-cells",
-                            str(high - low + 1), "--head-offset", str(-low), "-o", model], check=True, capture_output=True)
-            ran_out = subprocess.run([*cli, "run", model, "--json"], check=True, capture_output=True, text=True).stdout
-            sim_out = subprocess.run([*cli, "simulate", str(path), *common, "--json"], check=True, capture_output=True,
+            try:
+                subprocess.run([*cli, "compile", str(path), *common, "--target", "looped", "--tape-cells",
+                                str(high - low + 1), "--head-offset", str(-low), "-o", model], check=True,
+                               capture_output=True, text=True)
+                ran_out = subprocess.run([*cli, "run", model, "--json"], check=True, capture_output=True,
+                                         text=True).stdout
+            except subprocess.CalledProcessError as error:
+                ran_out = f"exit {error.returncode}: {error.stderr.strip().splitlines()[-1:]}"
+            sim_out = subprocess.run([*cli, "simulate", str(path), *common, "--json"], capture_output=True,
                                      text=True).stdout
             same = ran_out == sim_out
             failed += not same
             ran += 1
             print(f"{'same' if same else 'DIFFERENT'}  {case['file']} {case['input']!r}: {reference.steps} steps, "
-                  f"M = {cells}", flush=True)
+                  f"M = {cells}" + ("" if same else f" ({ran_out[:300]})"), flush=True)
     print(f"{ran} corpus cases run from model files in fresh processes, {failed} different, "
           f"{time.perf_counter() - started:.0f} s; not run:")
     for line in skipped:

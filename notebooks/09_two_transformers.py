@@ -29,8 +29,8 @@
 # %matplotlib inline
 from turingformer.tm.formats import load_machine
 from turingformer.tm import simulator
-from turingformer.compiler.bridge.tm_to_subleq import compile_machine as to_subleq
-from turingformer.compiler.bridge.model import compile_looped, run_machine_model, card_states
+from turingformer.compiler.bridge.tm_to_subleq import compile_machine as to_subleq, compile_looped
+from turingformer.compiler.bridge.model import run_machine_model, card_states
 from turingformer.compiler.perez.construction import compile_machine as to_perez
 from turingformer.compiler.perez.decoding import run_model
 from turingformer.runtime.fast import decode_fast

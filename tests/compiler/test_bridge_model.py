@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from paths import LOCAL_CORPUS, MACHINES, SHARED_CORPUS, corpus_cases
+from paths import MACHINES, halting_corpus_cases
 from strategies import BB4
-from turingformer.compiler.bridge.model import compile_looped, run_machine_model, with_input
+from turingformer.compiler.bridge.model import run_machine_model, with_input
+from turingformer.compiler.bridge.tm_to_subleq import compile_looped
 from turingformer.errors import InputError
 from turingformer.modelfile import from_json, to_json
 from turingformer.tm import simulator
@@ -16,9 +17,11 @@ from turingformer.tm.formats import load_machine, prepare_input
 from turingformer.tm.trace import HaltReason
 
 CORPUS_STEPS = 150
-#: Every loop attends over all M + 1 columns: the suite runs the corpus programs up to this size
-#: (benchmarks/two_transformers.py --corpus runs the rest; the interpreter test runs them all).
-CORPUS_CELLS = 800
+#: Every loop attends over all M + 1 columns, so a run costs about steps × M² operations: the suite
+#: runs the corpus cases below this budget (``python benchmarks/two_transformers.py --corpus`` runs
+#: all of them from model files in fresh processes; test_tm_to_subleq.py runs them all on the
+#: interpreter).
+CORPUS_BUDGET = 1_500_000
 
 
 def round_trip(machine, word, reference):
@@ -44,17 +47,7 @@ def test_every_teaching_example_runs_on_the_looped_transformer(path, word):
     assert loops >= reference.steps
 
 
-def _corpus():
-    seen = set()
-    for root, index in ((SHARED_CORPUS, "EXPECTED.json"), (LOCAL_CORPUS, "expected.json")):
-        for case in corpus_cases(root, index):
-            key = (case["file"], case["input"])
-            if case["expected"]["halts"] and case["expected"]["steps"] <= CORPUS_STEPS and key not in seen:
-                seen.add(key)
-                yield pytest.param(root, case, id=f"{case['file']}:{case['input']!r}")
-
-
-CORPUS = list(_corpus())
+CORPUS = halting_corpus_cases(CORPUS_STEPS)
 
 
 @pytest.mark.slow
@@ -64,8 +57,9 @@ def test_corpus_case_runs_on_the_looped_transformer(root, case):
     machine, word = prepare_input(load_machine(root / case["file"]), case["input"])
     reference = simulator.run(machine, word)
     model = round_trip(machine, word, reference)
-    if model.looped.labels.cells > CORPUS_CELLS:
-        pytest.skip(f"a program of {model.looped.labels.cells} cells")
+    cells = model.looped.labels.cells
+    if reference.steps * cells ** 2 > CORPUS_BUDGET:
+        pytest.skip(f"{reference.steps} steps of a program of {cells} cells: benchmarks/two_transformers.py --corpus")
     trace, _ = run_machine_model(model)
     assert trace == reference
     final = trace.final
@@ -101,3 +95,32 @@ def test_a_new_input_is_written_into_the_card_as_compiling_with_it_would():
         with_input(model, "1" * 12)
     with pytest.raises(InputError, match="not in the tape alphabet"):
         with_input(model, "12")
+
+
+RUN_IN_A_FRESH_PROCESS = """
+import json, sys
+from turingformer.modelfile import load_model
+from turingformer.compiler.bridge.model import run_machine_model
+trace, loops = run_machine_model(load_model(sys.argv[1]))
+loaded = sorted(m for m in sys.modules if m.startswith("turingformer."))
+print(json.dumps({"summary": trace.summary(), "tapes": [c.tape.span(c.head) for c in trace], "loaded": loaded}))
+"""
+
+
+def test_a_fresh_process_runs_the_model_file_without_the_machine_the_simulator_or_the_compiler(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from turingformer.modelfile import save_model
+    path = tmp_path / "bb4.json"
+    reference = simulator.run(BB4, "")
+    _, model = compile_looped(BB4, "", tape_cells=16, head_offset=12)
+    save_model(model, path)
+    out = subprocess.run([sys.executable, "-c", RUN_IN_A_FRESH_PROCESS, str(path)],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    for forbidden in ("tm.machine", "tm.simulator", "tm.formats", "compiler.bridge.tm_to_subleq", "analysis"):
+        assert not any(m.startswith(f"turingformer.{forbidden}") for m in result["loaded"]), forbidden
+    assert result["summary"] == reference.summary()
+    assert [tuple(t) for t in result["tapes"]] == [c.tape.span(c.head) for c in reference]

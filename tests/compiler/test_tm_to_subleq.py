@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from paths import LOCAL_CORPUS, MACHINES, SHARED_CORPUS, corpus_cases
+from paths import MACHINES, halting_corpus_cases
 from strategies import BB4, bbchallenge, machines_with_inputs
 from turingformer.compiler.bridge.decoding import interpret, machine_trace
 from turingformer.compiler.bridge.tm_to_subleq import compile_machine
@@ -72,17 +72,7 @@ def test_every_teaching_example_runs_as_a_subleq_u_program(path, word):
     check_fits_and_bound(machine, word)
 
 
-def _corpus():
-    seen = set()
-    for root, index in ((SHARED_CORPUS, "EXPECTED.json"), (LOCAL_CORPUS, "expected.json")):
-        for case in corpus_cases(root, index):
-            key = (case["file"], case["input"])
-            if case["expected"]["halts"] and case["expected"]["steps"] <= LIMIT and key not in seen:
-                seen.add(key)
-                yield pytest.param(root, case, id=f"{case['file']}:{case['input']!r}")
-
-
-CORPUS = list(_corpus())
+CORPUS = halting_corpus_cases(LIMIT)
 
 
 @pytest.mark.skipif(not CORPUS, reason="no corpus present")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from paths import LOCAL_CORPUS as LOCAL, SHARED_CORPUS as SHARED, corpus_cases as _cases
+from paths import halting_corpus_cases
 from paths import MACHINES as MACHINES_DIR
 from turingformer.runtime.fast import decode_fast
 from turingformer.tm.formats import load_machine, prepare_input
@@ -40,18 +40,7 @@ def test_every_teaching_machine_example_is_reproduced_by_the_transformer(path, e
         assert result.decoded.steps == example.steps
 
 
-def _corpus_cases():
-    seen = set()
-    for root, index in ((SHARED, "EXPECTED.json"), (LOCAL, "expected.json")):
-        for case in _cases(root, index):
-            expected = case["expected"]
-            key = (case["file"], case["input"])
-            if expected["halts"] and expected["steps"] <= LIMIT and key not in seen:
-                seen.add(key)
-                yield pytest.param(root, case, id=f"{case['file']}:{case['input']!r}")
-
-
-CASES = list(_corpus_cases())
+CASES = halting_corpus_cases(LIMIT)
 
 
 @pytest.mark.skipif(not CASES, reason="no corpus present")

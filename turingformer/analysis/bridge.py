@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from turingformer.analysis.looped import LoopedVerification, verify_looped
 from turingformer.compiler.bridge.decoding import interpret, machine_trace
-from turingformer.compiler.bridge.model import CONSTRUCTION, LoopedMachineModel, compile_looped
+from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.compiler.looped.construction import compile_program
-from turingformer.compiler.bridge.tm_to_subleq import DEFAULT_TAPE_CELLS, CompiledMachine
+from turingformer.compiler.bridge.tm_to_subleq import CONSTRUCTION, DEFAULT_TAPE_CELLS, CompiledMachine, compile_looped
 from turingformer.tm import simulator
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace

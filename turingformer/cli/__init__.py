@@ -91,7 +91,7 @@ COMMANDS: dict[str, Command] = {
                     "(--construction; docs/looped.md)."),
     "run": Command(
         "decode a model file on an input: the trace, from the weights alone",
-        bridge.on_machine_model(looped.on_model_kind(model.cmd_run, looped.cmd_run), bridge.cmd_run), parents=(),
+        looped.on_model_kind(looped.on_model_kind(model.cmd_run, looped.cmd_run), bridge.cmd_run, bridge.MODEL_KIND), parents=(),
         arguments=model.run_model_arguments,
         description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
                     "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing). A "
@@ -108,7 +108,8 @@ COMMANDS: dict[str, Command] = {
                     "(loop, block, column and dimension of the first divergence)."),
     "inspect": Command(
         "show a model file: layers, named dimensions, weight matrices",
-        bridge.on_machine_model(looped.on_model_kind(model.cmd_inspect, looped.cmd_inspect), bridge.cmd_inspect),
+        looped.on_model_kind(looped.on_model_kind(model.cmd_inspect, looped.cmd_inspect), bridge.cmd_inspect,
+                            bridge.MODEL_KIND),
         parents=(),
         arguments=model.inspect_arguments),
     "trace": Command(TRACE_HELP, programs.on_file_kind(run_trace, looped.run_trace),

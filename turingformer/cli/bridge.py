@@ -1,23 +1,25 @@
 """A Turing machine on the looped transformer (issue 14; docs/two-transformers.md):
 ``compile FILE --target looped``, ``run MODEL`` of such a model, ``verify FILE --target looped``,
 ``show FILE --target looped`` and ``inspect MODEL``. They are reached from the commands of the
-same name through :func:`on_target` (by ``--target``) and :func:`on_machine_model` (by model kind).
+same name through :func:`on_target` (by ``--target``) and
+:func:`turingformer.cli.looped.on_model_kind` (by the model kind :data:`MODEL_KIND`).
 ``--max-steps`` counts machine steps, as for the Pérez transformer.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Callable
 
 from turingformer.cli.common import load, machine_and_input, non_negative, note, progress_bar
-from turingformer.cli.tables import print_table_or_note, steps_text, summary_line, write_json_lines
+from turingformer.cli.tables import print_run, steps_text
 from turingformer.errors import InputError
 
 TARGETS = ("perez", "looped")
+#: The kind of the model files ``compile --target looped`` writes.
+MODEL_KIND = "looped-machine"
 
 
 def target_arguments(parser: argparse.ArgumentParser, *, with_input: bool = False) -> None:
@@ -50,24 +52,6 @@ def on_target(perez_command: Callable[[argparse.Namespace], int],
     return command
 
 
-def is_machine_model(path: str) -> bool:
-    """True when ``path`` is a model file of kind ``looped-machine``."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f).get("kind") == "looped-machine"
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def on_machine_model(other: Callable[[argparse.Namespace], int],
-                     machine_command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """A command that runs ``machine_command`` on a looped-machine model file and ``other`` otherwise."""
-    def command(args: argparse.Namespace) -> int:
-        return machine_command(args) if is_machine_model(args.model) else other(args)
-    command.__doc__ = other.__doc__
-    return command
-
-
 def _block(args: argparse.Namespace) -> dict:
     from turingformer.compiler.bridge.tm_to_subleq import DEFAULT_TAPE_CELLS
     return {"tape_cells": DEFAULT_TAPE_CELLS if args.tape_cells is None else args.tape_cells,
@@ -84,7 +68,7 @@ def _program_lines(compiled) -> list[str]:
 
 # ---------------------------------------------------------------------------- compile
 def cmd_compile(args: argparse.Namespace) -> int:
-    from turingformer.compiler.bridge.model import compile_looped
+    from turingformer.compiler.bridge.tm_to_subleq import compile_looped
     from turingformer.compiler.looped import summary
     from turingformer.modelfile import save_model
     machine, runnable, word = machine_and_input(args)
@@ -121,15 +105,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.input is not None:
         model = with_input(model, args.input)
     trace, loops = run_machine_model(model, max_steps=args.max_steps)
-    out = sys.stdout
-    if args.json:
-        write_json_lines(trace, out, configurations=not args.quiet)
-    else:
-        name = model.layout.machine_name or Path(args.model).stem
-        out.write(f"{name} (run by the looped transformer in {args.model}: {loops:,} loops), input {trace.input!r}\n")
-        if not args.quiet:
-            print_table_or_note(trace, model.layout.blank, out)
-        out.write(summary_line(None, trace) + "\n")
+    name = model.layout.machine_name or Path(args.model).stem
+    print_run(args, trace, model.layout.blank,
+              f"{name} (run by the looped transformer in {args.model}: {loops:,} loops), input {trace.input!r}")
     _notes(trace, args.max_steps, model.layout.tape_cells)
     return 0
 

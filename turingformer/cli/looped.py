@@ -26,20 +26,21 @@ def construction_argument(parser: argparse.ArgumentParser) -> None:
                              "for SUBLEQ-U, fleq-h for FLEQ-H; docs/looped.md)")
 
 
-def is_looped_model(path: str) -> bool:
-    """True when ``path`` is a model file of kind ``looped`` (anything else is left to the caller)."""
+def is_looped_model(path: str, kind: str = "looped") -> bool:
+    """True when ``path`` is a model file of ``kind`` (anything else is left to the caller)."""
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f).get("kind") == "looped"
+            return json.load(f).get("kind") == kind
     except (OSError, ValueError, AttributeError):
         return False
 
 
 def on_model_kind(perez_command: Callable[[argparse.Namespace], int],
-                  looped_command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """A command that runs ``looped_command`` on a looped model file and ``perez_command`` otherwise."""
+                  looped_command: Callable[[argparse.Namespace], int],
+                  kind: str = "looped") -> Callable[[argparse.Namespace], int]:
+    """A command that runs ``looped_command`` on a model file of ``kind`` and ``perez_command`` otherwise."""
     def command(args: argparse.Namespace) -> int:
-        return looped_command(args) if is_looped_model(args.model) else perez_command(args)
+        return looped_command(args) if is_looped_model(args.model, kind) else perez_command(args)
     command.__doc__ = perez_command.__doc__
     return command
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from turingformer.cli.common import load, machine_and_input, non_negative, note
 from turingformer.cli.machines import simulate_arguments
-from turingformer.cli.tables import print_table_or_note, steps_text, summary_line, write_json_lines
+from turingformer.cli.tables import print_run, steps_text
 from turingformer.errors import FormatError
 from turingformer.tm.formats import prepare_input
 from turingformer.tm.machine import TuringMachine
@@ -90,15 +89,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     word = args.input or ""
     trace, _ = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args))
-    out = sys.stdout
-    if args.json:
-        write_json_lines(trace, out, configurations=not args.quiet)
-    else:
-        name = model.labels.machine_name or Path(args.model).stem
-        out.write(f"{name} (decoded by the transformer in {args.model}), input {word!r}\n")
-        if not args.quiet:
-            print_table_or_note(trace, model.labels.blank, out)
-        out.write(summary_line(None, trace) + "\n")
+    name = model.labels.machine_name or Path(args.model).stem
+    print_run(args, trace, model.labels.blank, f"{name} (decoded by the transformer in {args.model}), input {word!r}")
     if not trace.halted:
         note(f"the machine did not halt within {args.max_steps:,} steps (verdict: running); raise --max-steps")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TextIO
 
 from turingformer.cli.common import note
@@ -24,6 +25,18 @@ def write_json_lines(result, out: TextIO, *, configurations: bool) -> None:
             out.write(json.dumps({"step": conf.step, "state": conf.state, "head": conf.head,
                                   "tape": tape, "tape_offset": offset}, ensure_ascii=False) + "\n")
     out.write(json.dumps(result.summary(), ensure_ascii=False) + "\n")
+
+
+def print_run(args, trace, blank: str, heading: str, out: TextIO | None = None) -> None:
+    """What ``run MODEL`` prints: JSON Lines with ``--json``, else the heading, the table and the summary."""
+    out = out or sys.stdout
+    if args.json:
+        write_json_lines(trace, out, configurations=not args.quiet)
+        return
+    out.write(heading + "\n")
+    if not args.quiet:
+        print_table_or_note(trace, blank, out)
+    out.write(summary_line(None, trace) + "\n")
 
 
 def print_table_or_note(trace, blank: str, out: TextIO) -> None:

@@ -4,7 +4,8 @@
 A :class:`LoopedMachineModel` is a :class:`~turingformer.compiler.looped.layout.LoopedModel`
 (weights that depend only on M and N, and the punch card X₀ holding the program and the tape)
 plus the :class:`~turingformer.compiler.bridge.layout.TapeLayout`. Running it uses the weights,
-the card and the layout only: :func:`card_states` reads (pc, memory) from X after every loop of
+the card and the layout only (this module never imports the machine, the simulator, the
+compiler or the interpreter): :func:`card_states` reads (pc, memory) from X after every loop of
 the exact integer path (or a float dtype), and :func:`~.decoding.machine_trace` turns those into
 the machine's trace. A different input is written into the card's tape block by
 :func:`with_input`, from the card and the layout alone.
@@ -17,20 +18,13 @@ from typing import Iterator
 
 from turingformer.compiler.bridge.decoding import machine_trace
 from turingformer.compiler.bridge.layout import TapeLayout
-from turingformer.compiler.bridge.tm_to_subleq import DEFAULT_TAPE_CELLS, CompiledMachine, compile_machine
-from turingformer.compiler.looped.construction import compile_program
 from turingformer.compiler.looped.decoding import read_array
 from turingformer.compiler.looped.layout import LoopedModel
 from turingformer.compiler.looped.subleq_u import encode
 from turingformer.errors import InputError
 from turingformer.programs.program import SubleqU
 from turingformer.runtime.looped import IntegerLoop
-from turingformer.tm.machine import TuringMachine
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, Trace
-
-#: The looped construction a machine's program runs on (self-modifying code needs SUBLEQ-U).
-CONSTRUCTION = "subleq-u3"
-
 
 @dataclass(frozen=True)
 class LoopedMachineModel:
@@ -38,13 +32,6 @@ class LoopedMachineModel:
 
     looped: LoopedModel
     layout: TapeLayout
-
-
-def compile_looped(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
-                   head_offset: int | None = None) -> tuple[CompiledMachine, LoopedMachineModel]:
-    """``machine`` on ``word`` as a SUBLEQ-U program and the SUBLEQ-U/3L model that runs it."""
-    compiled = compile_machine(machine, word, tape_cells=tape_cells, head_offset=head_offset)
-    return compiled, LoopedMachineModel(compile_program(compiled.program, CONSTRUCTION), compiled.layout)
 
 
 def card_states(model: LoopedModel, *, dtype: str | None = None) -> Iterator[tuple[int, tuple[int, ...]]]:

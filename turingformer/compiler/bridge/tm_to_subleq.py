@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from turingformer.compiler.bridge.layout import STATUS_CODES, TapeLayout
+from turingformer.compiler.bridge.model import LoopedMachineModel
+from turingformer.compiler.looped.construction import compile_program
 from turingformer.errors import InputError
 from turingformer.programs.program import SubleqU
 from turingformer.tm.machine import Move, TuringMachine
@@ -48,6 +50,8 @@ from turingformer.tm.trace import HaltReason
 
 #: The tape block's size when none is given.
 DEFAULT_TAPE_CELLS = 64
+#: The looped construction a machine's program runs on (self-modifying code needs SUBLEQ-U).
+CONSTRUCTION = "subleq-u3"
 
 Operand = Union[int, str]   # a cell number, or a label resolved when the program is placed
 
@@ -268,3 +272,10 @@ def compile_machine(machine: TuringMachine, word: str = "", *, tape_cells: int =
     program = SubleqU(bits=bits, memory=memory, labels=asm.cells, pc=layout.entries[machine.states.index(machine.start)],
                       instruction_cells=tuple(code), name=machine.name)
     return CompiledMachine(program, layout, tuple(lines))
+
+
+def compile_looped(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
+                   head_offset: int | None = None) -> tuple[CompiledMachine, LoopedMachineModel]:
+    """``machine`` on ``word`` as a SUBLEQ-U program and the SUBLEQ-U/3L model that runs it."""
+    compiled = compile_machine(machine, word, tape_cells=tape_cells, head_offset=head_offset)
+    return compiled, LoopedMachineModel(compile_program(compiled.program, CONSTRUCTION), compiled.layout)
