@@ -3,8 +3,8 @@
     python benchmarks/two_transformers.py [--quick] [--sample-loops L] [--output docs/two-transformers.md] [--no-write]
     python benchmarks/two_transformers.py --corpus [--max-cells M]
 
-For every teaching machine (machines/*.yaml, on its first example) and the busy beavers BB(2)-BB(4)
-(the teaching files) it compiles the machine both ways and measures, on the fast exact paths:
+For every teaching machine (machines/*.yaml, on its longest-running example; BB(2)-BB(4) are the
+teaching files busy_beaver_*.yaml) it compiles the machine both ways and measures, on the fast exact paths:
 
 * Pérez (compiler/perez, decoded by runtime.fast.decode_fast): layers, width d, non-zero
   weights, decoder positions (one per step plus the prelude), the largest numerator/denominator
@@ -116,7 +116,8 @@ def machines(quick: bool):
         paths = [p for p in paths if p.stem in ("binary_increment", "busy_beaver_2", "busy_beaver_3")]
     for path in paths:
         machine = load_machine(path)
-        runnable, word = prepare_input(machine, machine.examples[0].input if machine.examples else "")
+        runs = [prepare_input(machine, example.input) for example in machine.examples] or [(machine, "")]
+        runnable, word = max(runs, key=lambda run: simulator.run(*run).steps)
         yield path.stem, runnable, word
 
 

@@ -104,7 +104,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     if args.input is not None:
         model = with_input(model, args.input)
-    trace, loops = run_machine_model(model, max_steps=args.max_steps)
+    progress = progress_bar()
+    try:
+        trace, loops = run_machine_model(model, max_steps=args.max_steps, progress=progress)
+    finally:
+        if progress:
+            progress.done()
     name = model.layout.machine_name or Path(args.model).stem
     print_run(args, trace, model.layout.blank,
               f"{name} (run by the looped transformer in {args.model}: {loops:,} loops), input {trace.input!r}")

@@ -17,7 +17,7 @@ naming the loop otherwise, so a wrong memory can never pass for a configuration.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from turingformer.compiler.bridge.layout import STATUS_REASONS, TapeLayout
 from turingformer.errors import TapeDecodingError
@@ -45,12 +45,14 @@ def _head(layout: TapeLayout, memory: Sequence[int], loop: int) -> int:
 
 
 def machine_trace(layout: TapeLayout, loops: Iterable[tuple[int, Sequence[int]]], *,
-                  max_steps: int = DEFAULT_MAX_STEPS) -> tuple[Trace, int]:
+                  max_steps: int = DEFAULT_MAX_STEPS,
+                  progress: Callable[[int], None] | None = None) -> tuple[Trace, int]:
     """The machine's trace of a run whose loop states are ``loops`` ((pc, memory) for loop 0, 1, ...),
     and the last loop it read.
 
     Stops after ``max_steps`` machine steps (reason ``step limit``: the loop that read is the one
-    that entered step ``max_steps`` + 1) or at the loop where the program halted.
+    that entered step ``max_steps`` + 1) or at the loop where the program halted. ``progress`` is
+    called with the step count every 4,096 machine steps.
     """
     entry_state = dict(zip(layout.entries, layout.states))
     states: list[str] = []
@@ -83,6 +85,8 @@ def machine_trace(layout: TapeLayout, loops: Iterable[tuple[int, Sequence[int]]]
             states.append(state)
             heads.append(head)
             since = 0
+            if progress is not None and not len(states) & 0xFFF:
+                progress(len(states) - 1)
         elif pc == -1:
             if not states:
                 raise _fail(loop, "the program halted before it entered a state")

@@ -14,7 +14,7 @@ the machine's trace. A different input is written into the card's tape block by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from turingformer.compiler.bridge.decoding import machine_trace
 from turingformer.compiler.bridge.layout import TapeLayout
@@ -51,9 +51,10 @@ def card_states(model: LoopedModel, *, dtype: str | None = None) -> Iterator[tup
 
 
 def run_machine_model(model: LoopedMachineModel, *, max_steps: int = DEFAULT_MAX_STEPS,
-                      dtype: str | None = None) -> tuple[Trace, int]:
-    """The machine's trace decoded from the looped transformer's runs, and the loops it took."""
-    return machine_trace(model.layout, card_states(model.looped, dtype=dtype), max_steps=max_steps)
+                      dtype: str | None = None, progress: Callable[[int], None] | None = None) -> tuple[Trace, int]:
+    """The machine's trace decoded from the looped transformer's run, and the loops it took."""
+    return machine_trace(model.layout, card_states(model.looped, dtype=dtype), max_steps=max_steps,
+                         progress=progress)
 
 
 def with_input(model: LoopedMachineModel, word: str) -> LoopedMachineModel:
