@@ -30,6 +30,7 @@ The CLI prints ``str(error)`` and exits with status 2; nothing else reaches the 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -153,9 +154,7 @@ class ProgramSizeError(ProgramError):
 
 
 def did_you_mean(word: str, choices) -> str | None:
-    """A did-you-mean phrase for ``word`` among ``choices``, or None."""
-    import difflib
-
+    """A did-you-mean phrase for ``word`` among ``choices``, or None (for an error's hint)."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
 

@@ -85,14 +85,13 @@ def load(path: str | Path, bits: int | None = None) -> SubleqH:
     scratch = min(commands[-1][0][2], commands[-1][1][2])
     code = []
     for row in commands:
-        (source, _, _) = row[0]
         fields = []
-        for name_, (source, token, value), low, high in zip(
+        for field, (source, token, value), low, high in zip(
                 "abc", row, (scratch, scratch, scratch + m), (scratch + m, scratch + m, scratch + m + s)):
             if not low <= value < high:
-                what = "memory" if name_ != "c" else "command"
+                what = "memory" if field != "c" else "command"
                 raise AddressError(
-                    f"{name_} = {value} is not a {what} column: they are {low}..{high - 1} "
+                    f"{field} = {value} is not a {what} column: they are {low}..{high - 1} "
                     f"({scratch} scratchpad columns, from the last command, then {m} memory and {s} command columns)",
                     location=source.at(token), hint="a and b point at memory columns, c at a command column")
             fields.append(value - low)
