@@ -101,7 +101,7 @@ def looped(machine, word: str, reference, sample_loops: int) -> dict:
     sample = min(loops, sample_loops) if model.looped.n <= 300 else 0
     num, den = sampled_bits(model, sample) if sample else (None, None)
     t = model.looped.transformer
-    return {"layers": len(t.blocks), "d": t.d, "parameters": t.nonzero_weights(), "positions": model.looped.n,
+    return {"layers": len(t.blocks), "d": len(t.space), "parameters": t.nonzero_weights(), "positions": model.looped.n,
             "tape_cells": model.layout.tape_cells, "N": compiled.program.bits, "M": compiled.program.cells,
             "loops": loops, "loops_per_step": loops / max(1, reference.steps), "max_loops_per_step": max(per_step, default=0),
             "entry_bits": precision.entry_bits, "integer_bits": precision.integer_bits,

@@ -67,7 +67,7 @@ _, looped = compile_looped(increment, word, tape_cells=6, head_offset=1)
 trace, loops = run_machine_model(looped)
 assert trace == reference
 t = looped.looped.transformer
-print(f"looped: {len(t.blocks)} blocks, d = {t.d}, {t.nonzero_weights()} non-zero weights, "
+print(f"looped: {len(t.blocks)} blocks, d = {len(t.space)}, {t.nonzero_weights()} non-zero weights, "
       f"n = {looped.looped.n} columns; {loops} loops for {trace.steps} machine steps")
 for conf in trace:
     print(conf.step, conf.state, conf.head, conf.tape.span(conf.head))
@@ -143,6 +143,6 @@ assert cut.states == bb3_ref.states[:cut.steps + 1] and cut.heads == bb3_ref.hea
 
 # %%
 assert trace == reference and ptrace == reference
-assert len(t.blocks) == 3 and t.d == 23
+assert len(t.blocks) == 3 and len(t.space) == 23
 assert max(card_bits) <= bb3_looped.looped.labels.bits + 1
 assert growth.denominator[-1] > growth.denominator[0]
