@@ -341,8 +341,9 @@ class _MLP:
     """A σ-net on sparse vectors, recording ``{prefix}.hidden[.k]`` exactly as :class:`MLP`.
 
     A σ-net is a pure function of the input entries its first layer reads, so while no hidden
-    activation is recorded its outputs are **memoised** on those entries (exact rationals,
-    compared exactly by the dict). The memo holds at most :data:`MEMO` entries and is dropped
+    activation is recorded its outputs are **memoised** on those entries (each as index,
+    numerator, denominator in lowest terms: equal keys are equal rationals; hashing fmpz is fast,
+    hashing an fmpq is not). The memo holds at most :data:`MEMO` entries and is dropped
     for good once fewer than half of the first ``MEMO`` calls hit (a net whose input differs at
     every step, such as one reading positions). Outputs are shared: callers only read them.
     """
@@ -360,7 +361,7 @@ class _MLP:
         memo = self.memo
         if record is None and memo is not None:
             reads = self.reads
-            key = tuple([(i, v) for i, v in x.items() if i in reads])
+            key = tuple([(i, v.p, v.q) for i, v in x.items() if i in reads])
             out = memo.get(key)
             self.calls += 1
             if out is not None:
@@ -494,7 +495,7 @@ class _IndexCache(_Cache):
         self.vertical: _Group | None = None    # P k = (0, y), y ≠ 0: λ = y
         self.slopes: list[fmpq] = []           # finite directions (1, t), sorted by t
         self.groups: list[_Group] = []         # their groups, in the same order
-        self.by_slope: dict[fmpq, _Group] = {}
+        self.by_slope: dict[tuple, _Group] = {}   # (numerator, denominator) of t -> group
         self.lam_min = None                    # min |λ| over the finite groups
         self.rmax = [_ZERO_Q] * self.rest      # max |R k_e| over the finite groups
 
@@ -525,9 +526,9 @@ class _IndexCache(_Cache):
         else:
             x = key[0]
             t = key[1] / x
-            group = self.by_slope.get(t)
+            group = self.by_slope.get((t.p, t.q))
             if group is None:
-                group = self.by_slope[t] = _Group(self.rest)
+                group = self.by_slope[(t.p, t.q)] = _Group(self.rest)
                 k = bisect_left(self.slopes, t)
                 self.slopes.insert(k, t)
                 self.groups.insert(k, group)
