@@ -25,7 +25,8 @@ def bb4():
 
 def test_plain_reprs_are_short(bb4):
     model = compile_machine(bb4)
-    trace, steps = run_model(model, "", decoder=decode_fast, capture=None)
+    result = run_model(model, "", decoder=decode_fast, capture=None)
+    trace, steps = result.trace, result.decoder_steps
     assert len(repr(model)) < 200 and "d=39" in repr(model)            # was 51,558 characters
     assert len(repr(model.transformer)) < 200
     assert len(repr(steps)) < 40 * len(steps)                          # a list of steps was 73,228

@@ -91,7 +91,7 @@ def _agreement(machine: TuringMachine, word: str, model: CompiledModel, max_step
                positions: Sequence[int]) -> tuple[list[int], bool, str]:
     """Per machine step t: 1 when the simulator's configuration t equals the decoded one and every
     slot :func:`~turingformer.analysis.verify.verify` checks agrees at the positions of step t."""
-    verification = verify(machine, word, max_steps=max_steps, model=model, decoder=decode_fast)
+    verification = verify(machine, word, max_steps=max_steps, model=model, decoder=decode_fast, keep_rows=None)
     checks = verification.positions
     agree = []
     for t, (ref, got) in enumerate(zip(verification.reference, verification.decoded)):
@@ -112,9 +112,10 @@ def player_data(machine: TuringMachine, word: str = "", *, max_steps: int = 10_0
     """Run ``machine`` compiled on ``word`` for at most ``max_steps`` machine steps; the compact
     dict the page reads (see the module docstring)."""
     model = model or compile_machine(machine)
-    trace, steps = run_model(model, word, max_steps=max_steps, capture=PLAYER_HOOKS, decoder=decode_fast)
-    cache = ActivationCache(model, word, trace, tuple(steps))
-    del steps
+    result = run_model(model, word, max_steps=max_steps, capture=PLAYER_HOOKS, decoder=decode_fast)
+    trace = result.trace
+    cache = ActivationCache(model, word, trace, result.decoder_steps)
+    del result
     states = list(machine.states)
     symbols = list(machine.tape_alphabet)
     positions = cache.positions()
