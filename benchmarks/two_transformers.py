@@ -66,9 +66,9 @@ def timed(fn):
 
 def perez(machine, word: str, steps: int) -> dict:
     model = compile_machine(machine)
-    (trace, decoded), wall, cpu = timed(lambda: run_model(model, word, decoder=decode_fast))
-    assert trace == simulator.run(machine, word), machine.name
-    positions = len(decoded)
+    result, wall, cpu = timed(lambda: run_model(model, word, decoder=decode_fast, keep_steps=False))
+    assert result.trace == simulator.run(machine, word), machine.name
+    positions = result.positions
     growth = bit_growth(model, word, max_steps=positions, decoder=decode_fast)
     floats = {dtype: compare(model, word, dtype=dtype, max_steps=positions).first_divergence is None
               for dtype in ("float32", "float64")}

@@ -77,11 +77,12 @@ for conf in trace:
 
 # %%
 perez = to_perez(increment)
-ptrace, positions = run_model(perez, word, decoder=decode_fast)
+ran = run_model(perez, word, decoder=decode_fast)
+ptrace = ran.trace
 assert ptrace == reference
 pt = perez.transformer
 print(f"Pérez: {len(pt.encoder)} encoder + {len(pt.decoder)} decoder layers, d = {pt.d}, "
-      f"{pt.nonzero_weights()} non-zero weights, {len(positions)} decoder positions")
+      f"{pt.nonzero_weights()} non-zero weights, {ran.positions} decoder positions")
 
 # %% [markdown]
 # ## What grows: bits per step

@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from turingformer.modelfile import load_model
     model = load_model(args.model)
     word = args.input or ""
-    trace, _ = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args))
+    trace = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args), keep_steps=False).trace
     name = model.labels.machine_name or Path(args.model).stem
     print_run(args, trace, model.labels.blank, f"{name} (decoded by the transformer in {args.model}), input {word!r}")
     if not trace.halted:
@@ -113,7 +113,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(result.table(limit=args.limit))
     decoded = result.decoded
     return verdict(result.ok, f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} "
-                   f"of the machine, {len(result.positions):,} decoder positions, verdict {decoded.verdict.value}, "
+                   f"of the machine, {result.checked:,} decoder positions, verdict {decoded.verdict.value}, "
                    "no attention ties in layers 1 and 3", result.divergence)
 
 
