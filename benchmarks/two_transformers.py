@@ -1,7 +1,7 @@
 """One machine, two transformers (issue 14): the Pérez decoder and the looped computer side by side.
 
     python benchmarks/two_transformers.py [--quick] [--sample-loops L] [--output docs/two-transformers.md] [--no-write]
-    python benchmarks/two_transformers.py --corpus [--max-cells M]
+    python benchmarks/two_transformers.py --corpus [--teaching] [--verify] [--max-cells M]
 
 For every teaching machine (machines/*.yaml, on its longest-running example; BB(2)-BB(4) are the
 teaching files busy_beaver_*.yaml) it compiles the machine both ways and measures, on the fast exact paths:
@@ -23,7 +23,9 @@ teaching files busy_beaver_*.yaml) it compiles the machine both ways and measure
 2,000 steps and fits a tape block of 300 cells: ``compile --target looped`` on its tightest block,
 then ``turingformer run MODEL --json`` in a fresh process against ``simulate --json`` (the outputs
 must be equal), for programs of at most ``--max-cells`` cells (each loop attends over all M + 1
-columns; larger programs are listed with their size and not run).
+columns; larger programs are listed with their size and not run). ``--teaching`` does the same for
+every example of machines/*.yaml; ``--verify`` also runs ``turingformer verify FILE --target
+looped`` on each (every machine step against the simulator, every loop against the interpreter).
 
 And, for BB(5), that the looped run on a block of 300 cells stops with ``tape bound``. Every run is
 checked against the simulator first. The Markdown table replaces the block between the markers in
@@ -156,20 +158,30 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def corpus(max_cells: int) -> int:
+def campaign_cases(teaching: bool):
+    """(file, input) of every corpus case that halts within 2,000 steps, or of every teaching example."""
+    if teaching:
+        for path in sorted((ROOT / "machines").glob("*.yaml")):
+            for example in load_machine(path).examples:
+                yield path, example.input
+        return
+    seen = set()
+    for case in json.loads((ROOT.parent / "shared" / "corpus" / "EXPECTED.json").read_text(encoding="utf-8")):
+        key = (case["file"], case["input"])
+        if case["expected"]["halts"] and case["expected"]["steps"] <= 2000 and key not in seen:
+            seen.add(key)
+            yield ROOT.parent / "shared" / "corpus" / case["file"], case["input"]
+
+
+def corpus(max_cells: int, teaching: bool, verify: bool) -> int:
     import subprocess
     import tempfile
-    cases = json.loads((ROOT.parent / "shared" / "corpus" / "EXPECTED.json").read_text(encoding="utf-8"))
-    seen, failed, ran, skipped = set(), 0, 0, []
+    failed, ran, skipped = 0, 0, []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for case in cases:
-            key = (case["file"], case["input"])
-            if not case["expected"]["halts"] or case["expected"]["steps"] > 2000 or key in seen:
-                continue
-            seen.add(key)
-            path = ROOT.parent / "shared" / "corpus" / case["file"]
-            machine, word = prepare_input(load_machine(path), case["input"])
+        for path, given in campaign_cases(teaching):
+            case = {"file": str(path.relative_to(path.parents[1])), "input": given}
+            machine, word = prepare_input(load_machine(path), given)
             reference = simulator.run(machine, word)
             low, high = min(0, *reference.heads), max(len(word) - 1, *reference.heads)
             if high - low + 1 > 300:
@@ -193,12 +205,18 @@ def corpus(max_cells: int) -> int:
             sim_out = subprocess.run([*cli, "simulate", str(path), *common, "--json"], capture_output=True,
                                      text=True).stdout
             same = ran_out == sim_out
+            if verify and same:
+                checked = subprocess.run([*cli, "verify", str(path), *common, "--target", "looped", "--tape-cells",
+                                          str(high - low + 1), "--head-offset", str(-low), "--quiet"],
+                                         capture_output=True, text=True)
+                same = checked.returncode == 0
+                ran_out = checked.stdout + checked.stderr
             failed += not same
             ran += 1
             print(f"{'same' if same else 'DIFFERENT'}  {case['file']} {case['input']!r}: {reference.steps} steps, "
                   f"M = {cells}" + ("" if same else f" ({ran_out[:300]})"), flush=True)
-    print(f"{ran} corpus cases run from model files in fresh processes, {failed} different, "
-          f"{time.perf_counter() - started:.0f} s; not run:")
+    print(f"{ran} cases run from model files in fresh processes{' and verified' if verify else ''}, "
+          f"{failed} different, {time.perf_counter() - started:.0f} s; not run:")
     for line in skipped:
         print(f"  {line}")
     return 1 if failed else 0
@@ -216,9 +234,12 @@ def main(argv=None) -> int:
                         help="run the corpus from model files in fresh processes instead (see above)")
     parser.add_argument("--max-cells", type=int, default=2500, metavar="M",
                         help="--corpus: the largest program run (default 2,500 cells)")
+    parser.add_argument("--teaching", action="store_true", help="--corpus: every teaching example instead")
+    parser.add_argument("--verify", action="store_true",
+                        help="--corpus: also 'verify --target looped' every case (every step and every loop)")
     args = parser.parse_args(argv)
     if args.corpus:
-        return corpus(args.max_cells)
+        return corpus(args.max_cells, args.teaching, args.verify)
     rows = []
     for name, machine, word in machines(args.quick):
         reference = simulator.run(machine, word)

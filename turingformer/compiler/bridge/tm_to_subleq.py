@@ -96,7 +96,6 @@ class CompiledMachine:
             out.append(f"{line.cell:>5}  {label:<18} {operands:<34}{comment}".rstrip())
         return "\n".join(out) + "\n"
 
-
     def _operand(self, cell: int, cells: dict[int, str]) -> str:
         """An operand as the listing shows it: its label, ``tape+i`` in the tape block, else the number."""
         layout = self.layout
