@@ -137,3 +137,27 @@ def test_integer_path_refuses_non_integers_exactly():
     assert IntegerLoop.to_columns(fast.step(fast.to_array(card([4])))[0])[0][3] == 1     # σ(4/4) = 1
     with pytest.raises(LoopedRuntimeError, match="non-integer entry in t"):
         fast.to_array((SPACE.vector({"t": Fraction(1, 2)}),))
+
+
+def float_run_leaves_the_card(model, dtype: str, loops: int) -> int | None:
+    """The first loop whose float card differs from the exact one (None: stayed exact)."""
+    exact, flt = IntegerLoop(model.transformer), IntegerLoop(model.transformer, dtype=dtype, single_winner=False)
+    A, F = exact.to_array(model.card), flt.to_array(model.card)
+    for t in range(1, loops + 1):
+        (A, _), (F, _) = exact.step(A), flt.step(F)
+        if not (F == A.astype(dtype)).all():
+            return t
+    return None
+
+
+def test_float32_is_exact_for_small_words_and_breaks_for_24_bit_words():
+    r = random.Random(4)
+    for _ in range(20):          # spec §11.3: float32 stays bit-exact for N ≤ 8, M, s ≤ 16
+        assert float_run_leaves_the_card(compile_program(looped_random.subleq_h(r)), "float32", 20) is None
+    # expected failure, documented: N = 24, s = 64 needs more than float32's 24-bit mantissa in FFN3
+    r = random.Random(24)
+    M, s, B = 8, 64, 2 ** 23
+    code = tuple(SubleqInstruction(r.randrange(M), r.randrange(M), r.randrange(s)) for _ in range(s))
+    wide = SubleqH(bits=24, memory=tuple(r.randint(-B, B - 1) for _ in range(M)), code=code)
+    assert float_run_leaves_the_card(compile_program(wide), "float32", 5) == 1
+    assert float_run_leaves_the_card(compile_program(wide), "float64", 5) is None
