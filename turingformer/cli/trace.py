@@ -9,7 +9,7 @@ from turingformer.views.figures import (
     FIGURE_SUFFIXES, RESIDUAL_STAGES, attention_patterns, residual, save, spacetime, state_diagram,
     verification_table,
 )
-VIEWS = ("spacetime", "attention", "residual", "diagram", "verification")
+VIEWS = ("spacetime", "attention", "residual", "diagram", "verification", "card")
 
 
 TRACE_HELP = "draw a run: space-time diagram, attention patterns, residual stream, state diagram"
@@ -17,7 +17,9 @@ TRACE_DESCRIPTION = (
     "Compile FILE, run it on --input with every activation recorded, and draw one view: spacetime (the "
     "tape over time), attention (the three attention patterns over the steps), residual (the residual "
     "stream at decoder position --step), diagram (the state diagram) or verification (machine vs "
-    "transformer, step by step). Without -o a text version is printed.")
+    "transformer, step by step). Without -o a text version is printed. For a program (.subleq, .usubleq, "
+    ".fleq): card (the punch card after every block of loop --step, a labelled heat map), attention (the "
+    "column each column attended to), spacetime (memory over the loops) or verification.")
 #: The default step limit of ``trace``: every activation of every step is kept in memory.
 TRACE_MAX_STEPS = 500
 
