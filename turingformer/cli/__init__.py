@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from turingformer.cli import looped, machines, model, programs
+from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
 from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
@@ -110,6 +111,7 @@ COMMANDS: dict[str, Command] = {
     "trace": Command(TRACE_HELP, programs.on_file_kind(run_trace, looped.run_trace),
                      arguments=lambda p: (trace_arguments(p), looped.construction_argument(p)),
                      description=TRACE_DESCRIPTION),
+    "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
     "demo": Command(
