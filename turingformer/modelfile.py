@@ -33,6 +33,7 @@ is a :class:`~turingformer.compiler.looped.layout.LoopedModel`.
 from __future__ import annotations
 
 import json
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -121,8 +122,16 @@ def _looped_json(model: LoopedModel) -> dict:
 
 
 def save_model(model: CompiledModel | LoopedModel, path: str | Path) -> None:
-    """Write ``model`` to ``path`` (JSON, UTF-8)."""
-    Path(path).write_text(json.dumps(to_json(model), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    """Write ``model`` to ``path`` (JSON, UTF-8): to a temporary file beside it, then renamed, so a
+    failure never leaves a half-written file or destroys a previous one."""
+    path = Path(path)
+    text = json.dumps(to_json(model), ensure_ascii=False, indent=1) + "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_model(path: str | Path) -> CompiledModel | LoopedModel:

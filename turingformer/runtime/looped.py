@@ -163,10 +163,13 @@ INT64_LIMIT = 2 ** 62
 
 @dataclass(frozen=True)
 class _Affine:
-    """``x W + b`` as (A, c, L): A = L·Wᵀ (target × source), c = L·b, both integer (or float)."""
+    """``x W + b`` as (A, c, L): A = L·Wᵀ (target × source), c = L·b, both integer (or float).
 
-    A: np.ndarray
-    c: np.ndarray
+    ``forms`` holds A and c once per entry type the path uses (Python-int object arrays, and int64
+    copies when every entry fits; a float path has only its float arrays).
+    """
+
+    forms: dict
     L: int
     rho: int      # max row sum of |A|
     beta: int     # max |c|
@@ -188,16 +191,18 @@ class _Affine:
         rho = max([sum(abs(int(v)) for v in row) for row in A] or [0])
         beta = max([abs(int(v)) for v in c] or [0])
         if dtype is not None:
-            A, c = (A / L).astype(dtype), (c / L).astype(dtype)
-            L = 1
-        return cls(A, c, L, rho, beta)
+            return cls({dtype: ((A / L).astype(dtype), (c / L).astype(dtype))}, 1, rho, beta)
+        forms = {np.dtype(object): (A, c)}
+        if max(rho, beta) < INT64_LIMIT:
+            forms[np.dtype(np.int64)] = (A.astype(np.int64), c.astype(np.int64))
+        return cls(forms, L, rho, beta)
 
     def bound(self, nmax: int, den: int) -> int:
         return self.rho * nmax + self.beta * den
 
     def apply(self, N: np.ndarray, den: int) -> np.ndarray:
-        out = self.A.astype(N.dtype) @ N
-        return out + (self.c.astype(N.dtype) * den)[:, None]
+        A, c = self.forms[N.dtype]
+        return A @ N + (c * den)[:, None]
 
 
 @dataclass(frozen=True)
@@ -255,7 +260,7 @@ class IntegerLoop:
         for l, (heads, ffn) in enumerate(self.blocks):
             if not self.float:
                 small = self._largest(heads, ffn, _max_abs(X)) < INT64_LIMIT
-                X = X.astype(np.int64 if small else object)
+                X = X.astype(np.int64 if small else object, copy=False)
             X, winners = self._block(l, heads, ffn, X)
             winners_per_block.append(winners)
         return X, winners_per_block

@@ -21,6 +21,7 @@ copies stay equal (decoding checks that they do).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 
 from ...runtime.looped import LoopedTransformer
@@ -103,6 +104,17 @@ class LoopedModel:
         return len(self.card)
 
 
+@lru_cache(maxsize=4096)
+def _exact(value: int) -> Fraction:
+    return Fraction(value)
+
+
 def column(space: Space, entries: dict[str, int]) -> Vector:
-    """One punch-card column with the given named entries (zeros elsewhere)."""
-    return space.vector({k: Fraction(v) for k, v in entries.items() if v})
+    """One punch-card column with the given named integer entries (exact Fractions; zeros elsewhere)."""
+    values = [_ZERO] * len(space)
+    for name, value in entries.items():
+        values[space.index(name)] = _exact(value)
+    return tuple(values)
+
+
+_ZERO = Fraction(0)

@@ -17,6 +17,10 @@ entry (:func:`encode`): windows, validity bits and targets included.
   G5 + G2) are recomputed.
 * block 2 (read the new b, T = cur:b + 1; branch): pc ← valid ? (vb ≤ 0 ? ce : nx) : −1 (G3, G4, G6).
 
+Widths 10, 34, 10. Deviation: the spec's prototype reports 36 units for FFN2 (not itemised); the
+§6 formulas built here need 34: 3 × 4 for the writes, 2 × 4 for the validity bits, 6 + 1 for the
+canonical target and 7 clears (docs/looped.md). Checked by the random and stress suites.
+
 A read of an invalid address is unique (the nearest end column) but its score is not 0; its
 value is never used because all gates are 0 then.
 """
