@@ -17,6 +17,8 @@ demo: $(STAMP)
 	$(BIN)/turingformer demo
 
 test: $(STAMP)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  echo "NOTE: no chromium/chromedriver here: the browser test will be SKIPPED (apt-get install -y chromium chromium-driver)"
 	$(BIN)/python -m pytest -n 2 -q --nbmake tests notebooks
 
 # JupyterLab on the notebooks; jupytext keeps each .ipynb and its .py (percent format) in sync on save.

@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from turingformer.compiler.perez.decoding import run_model
     from turingformer.modelfile import load_model
     model = load_model(args.model)
-    trace, _ = run_model(model, args.input, max_steps=args.max_steps, decoder=_decoder(args))
+    trace = run_model(model, args.input, max_steps=args.max_steps, decoder=_decoder(args), keep_steps=False).trace
     out = sys.stdout
     if args.json:
         write_json_lines(trace, out, configurations=not args.quiet)
@@ -120,7 +120,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     decoded = result.decoded
     if result.ok:
         print(f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} of the machine, "
-              f"{len(result.positions):,} decoder positions, verdict {decoded.verdict.value}, "
+              f"{result.checked:,} decoder positions, verdict {decoded.verdict.value}, "
               f"no attention ties in layers 1 and 3")
         return 0
     print(f"DIVERGENCE: {result.divergence}")

@@ -15,7 +15,9 @@ is drawn both as SVG here (:func:`to_svg`: the notebooks' rich display, the HTML
 with matplotlib (:func:`turingformer.views.figures.state_diagram`), so every drawing agrees.
 
 This module sits in ``tm/`` because a machine's rich display (:meth:`TuringMachine._repr_svg_`)
-needs it and a layer never imports a higher one.
+needs it and a layer never imports a higher one; it reads machines through their public
+attributes and does not import :mod:`.machine` (annotations name ``TuringMachine`` as text), so
+the two never form an import cycle.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from typing import Sequence
-
-from turingformer.tm.machine import TuringMachine
 
 Point = tuple[float, float]
 

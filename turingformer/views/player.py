@@ -15,8 +15,8 @@ moves to), the residual stream at i as a labelled column of exact values (five s
 whether simulator and transformer agree there.
 
 The encoding, per machine step t = 0..T: the state index, head cell, symbol read, decoder
-position, agreement bit (flat integer arrays); the cross-attention and layer-3 winners and the
-layer-2 winner count at that position; and the residual stream as one string per step, the
+position, agreement bit (flat integer arrays); the cross-attention and layer-3 winners at that
+position (layer 2 is uniform over j = 0..i by construction, see :data:`PLAYER_HOOKS`); and the residual stream as one string per step, the
 input stage sparse (``index:value`` for its non-zero entries) and each later stage as the entries
 that changed, values exact rationals (``p/q``). A page holds O(T) numbers and the browser builds
 O(d + window) DOM nodes once: rendering a step rewrites them, it never adds nodes. Tapes are
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
 from typing import Sequence
@@ -46,9 +45,11 @@ __all__ = ["PLAYER_HOOKS", "STAGES", "player_data", "player_html", "asset"]
 
 #: The five stages of the residual column, in the order the page offers them.
 STAGES = RESIDUAL_STAGES
-#: What the player captures at every decoder position.
-PLAYER_HOOKS = tuple(h for h, _ in STAGES) + (
-    "decoder.1.cross.winners", "decoder.2.attn.winners", "decoder.3.attn.winners")
+#: What the player captures at every decoder position. Not layer 2's winners: its query is zero,
+#: so every score ties and the winners are all of j = 0..i (Lemma 9); keeping them would cost
+#: O(T²) memory (2 GB at T = 10,000). The page draws that row uniform and shows the network's
+#: result of the average, x4 = c(i+1)/(i+1), in the residual column.
+PLAYER_HOOKS = tuple(h for h, _ in STAGES) + ("decoder.1.cross.winners", "decoder.3.attn.winners")
 #: The page replays the tape from a snapshot taken every SNAPSHOT steps (see player.js).
 SNAPSHOT = 256
 
@@ -86,32 +87,24 @@ def _winners(value) -> int | list[int]:
     return won[0] if len(won) == 1 else won
 
 
-@dataclass(frozen=True)
-class _Run:
-    cache: ActivationCache
-    agree: tuple[bool, ...]
-    ok: bool
-    summary: str
-
-
-def _run(machine: TuringMachine, word: str, model: CompiledModel, max_steps: int) -> _Run:
-    trace, steps = run_model(model, word, max_steps=max_steps, capture=PLAYER_HOOKS, decoder=decode_fast)
-    cache = ActivationCache(model, word, trace, tuple(steps))
-    verification = verify(machine, word, max_steps=max_steps, model=model, decoder=decode_fast)
-    positions = cache.positions()
+def _agreement(machine: TuringMachine, word: str, model: CompiledModel, max_steps: int,
+               positions: Sequence[int]) -> tuple[list[int], bool, str]:
+    """Per machine step t: 1 when the simulator's configuration t equals the decoded one and every
+    slot :func:`~turingformer.analysis.verify.verify` checks agrees at the positions of step t."""
+    verification = verify(machine, word, max_steps=max_steps, model=model, decoder=decode_fast, keep_rows=None)
     checks = verification.positions
     agree = []
     for t, (ref, got) in enumerate(zip(verification.reference, verification.decoded)):
         last = positions[t + 1] if t + 1 < len(positions) else len(checks)
         same = (ref.state, ref.head, ref.tape.span(ref.head)) == (got.state, got.head, got.tape.span(got.head))
-        agree.append(same and all(p.agrees for p in checks[positions[t]:last]))
-    agree += [False] * (len(positions) - len(agree))
+        agree.append(int(same and all(p.agrees for p in checks[positions[t]:last])))
+    agree += [0] * (len(positions) - len(agree))
     if verification.ok:
         summary = (f"the transformer is the machine at every step: {len(checks)} decoder positions, "
-                   f"every checked slot agrees")
+                   "every checked slot agrees")
     else:
         summary = str(verification.divergence)
-    return _Run(cache, tuple(agree), verification.ok, summary)
+    return agree, verification.ok, summary
 
 
 def player_data(machine: TuringMachine, word: str = "", *, max_steps: int = 10_000,
@@ -119,32 +112,33 @@ def player_data(machine: TuringMachine, word: str = "", *, max_steps: int = 10_0
     """Run ``machine`` compiled on ``word`` for at most ``max_steps`` machine steps; the compact
     dict the page reads (see the module docstring)."""
     model = model or compile_machine(machine)
-    run = _run(machine, word, model, max_steps)
-    cache, trace = run.cache, run.cache.trace
+    result = run_model(model, word, max_steps=max_steps, capture=PLAYER_HOOKS, decoder=decode_fast)
+    trace = result.trace
+    cache = ActivationCache(model, word, trace, result.decoder_steps)
+    del result
     states = list(machine.states)
     symbols = list(machine.tape_alphabet)
-    reads = [conf.symbol for conf in trace]
     positions = cache.positions()
-    residual, cross, layer2, layer3 = [], [], [], []
+    residual, cross, layer3 = [], [], []
     for i in positions:
         residual.append(_residual([cache.get(hook, i) for hook, _ in STAGES]))
         acts = cache.steps[i].activations
         cross.append(_winners(acts.get("decoder.1.cross.winners")))
-        layer2.append(len(acts.get("decoder.2.attn.winners") or ()))
         layer3.append(_winners(acts.get("decoder.3.attn.winners")))
-    return {
+    data = {
         "format": 1, "machine": machine.name or "machine", "input": word, "blank": machine.blank,
         "states": states, "symbols": symbols, "start": machine.start,
-        "roles": {s: machine.role(s) for s in states if machine.role(s)},
         "steps": trace.steps, "verdict": trace.verdict.value, "reason": trace.reason.value,
         "state": [states.index(s) for s in trace.states], "head": list(trace.heads),
-        "read": [symbols.index(s) for s in reads], "write": [symbols.index(s) for s in trace.writes],
+        "read": [symbols.index(conf.symbol) for conf in trace], "write": [symbols.index(s) for s in trace.writes],
         "n": len(word), "prelude": cache.prelude, "decoder_steps": len(cache),
-        "position": list(positions), "cross": cross, "layer2": layer2, "layer3": layer3,
+        "position": list(positions), "cross": cross, "layer3": layer3,
         "tokens": cache.tokens, "dims": list(cache.space.names), "stages": [label for _, label in STAGES],
-        "residual": residual, "agree": [int(a) for a in run.agree], "ok": run.ok, "summary": run.summary,
-        "snapshot": SNAPSHOT,
+        "residual": residual, "snapshot": SNAPSHOT,
     }
+    del cache  # the activations go before verification decodes the run again
+    data["agree"], data["ok"], data["summary"] = _agreement(machine, word, model, max_steps, positions)
+    return data
 
 
 def _script_json(data: dict) -> str:

@@ -145,6 +145,7 @@ function mountPlayer(root, data, options) {
     const ctx = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
     ctx.clearRect(0, 0, w, h);
     if (!count) { ctx.fillStyle = "#999"; ctx.font = "11px sans-serif"; ctx.fillText("no positions to attend to", 6, 15); return; }
+    if (winners === "all") winners = Array.from({length: count}, (_, j) => j + first);
     const cw = w / count, weight = 1 / winners.length;
     ctx.fillStyle = "#f2f2f2"; ctx.fillRect(0, 0, w, h);
     ctx.fillStyle = weight === 1 ? "#d62728" : "rgba(31,119,180," + Math.max(0.25, weight) + ")";
@@ -198,9 +199,9 @@ function mountPlayer(root, data, options) {
     rows[0].caption.textContent = n ? (cross.length === 1 ? "attends to encoder position " + (cross[0] + 1) +
       " (w = '" + show(data.tokens[cross[0]]) + "'), weight 1" + (i + 1 > n ? ": past the input, F ignores it" : "")
       : "ties over " + cross.length + " positions") : "empty input: nothing to attend to";
-    strip(rows[1].canvas, i + 1, Array.from({length: data.layer2[t]}, (_, j) => j), 0);
-    rows[1].caption.textContent = "weight 1/" + data.layer2[t] + " on each of j = 0.." + i +
-      " (average-hard attention with equal scores)";
+    strip(rows[1].canvas, i + 1, "all", 0);
+    rows[1].caption.textContent = "weight 1/" + (i + 1) + " on each of j = 0.." + i +
+      ": the query is zero, every score ties; the average, x4 = c(i+1)/(i+1), is in the residual column";
     strip(rows[2].canvas, i + 1, l3, 0);
     rows[2].caption.textContent = l3.length === 1 ? "attends to j = " + l3[0] + " (" + where(l3[0]) +
       "), weight 1: the last visit to the next head cell" : "ties over " + l3.length + " positions";
