@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
-from turingformer.cli.common import note, progress_bar
+from turingformer.cli.common import note, verdict, with_progress
+from turingformer.cli.model import print_maps
 from turingformer.cli.programs import _table, heading, load
 from turingformer.cli.tables import TABLE_ROW_LIMIT
-from turingformer.errors import FormatError, InputError, TuringformerError
+from turingformer.errors import InputError, TuringformerError
 
 CONSTRUCTION_CHOICES = ("subleq-h3", "subleq-h2", "subleq-u3", "fleq-h")
 
@@ -73,16 +74,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError("--input is for Turing machines: a looped model's input is its punch card",
                          hint="recompile the program with other .data values")
     model = _load_looped(args.model)
-    progress = progress_bar()
-    try:
-        trace = run_looped(model, max_loops=args.max_steps, record=not args.quiet, progress=progress)
-    finally:
-        if progress:
-            progress.done()
+    trace = with_progress(run_looped, model, max_loops=args.max_steps, record=not args.quiet)
     out = sys.stdout
     if args.json:
-        for line in json_lines(trace, loops=not args.quiet):
-            out.write(line + "\n")
+        out.writelines(line + "\n" for line in json_lines(trace, loops=not args.quiet))
     else:
         lab = model.labels
         out.write(f"{lab.name or Path(args.model).stem} (run by the looped transformer in {args.model}, "
@@ -116,12 +111,7 @@ def _summary(trace) -> str:
 def cmd_verify(args: argparse.Namespace) -> int:
     from turingformer.analysis.looped import verify_looped
     program = load(args)
-    progress = progress_bar()
-    try:
-        result = verify_looped(program, args.construction, max_loops=args.max_steps, progress=progress)
-    finally:
-        if progress:
-            progress.done()
+    result = with_progress(verify_looped, program, args.construction, max_loops=args.max_steps)
     lab = result.model.labels
     if not args.quiet:
         print(heading(program, args.file))
@@ -130,14 +120,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _table(sys.stdout, ["loop", "pc", "memory (decoded from the card)", "E(reference)"], rows[:limit])
         if len(rows) > limit:
             print(f"  ... {len(rows) - limit:,} more loops")
-    if result.ok:
-        halted = "halted" if result.reference.halted else "not halted (loop limit)"
-        print(f"the looped transformer ({lab.construction}) agrees with the interpreter after every loop: "
-              f"{result.loops_checked:,} loops, {halted}; every punch card equal to E(state) entry for entry, "
-              f"one winner per head and column")
-        return 0
-    print(f"DIVERGENCE: {result.divergence}")
-    return 1
+    halted = "halted" if result.reference.halted else "not halted (loop limit)"
+    return verdict(result.ok, f"the looped transformer ({lab.construction}) agrees with the interpreter after every "
+                   f"loop: {result.loops_checked:,} loops, {halted}; every punch card equal to E(state) entry for "
+                   "entry, one winner per head and column", result.divergence)
 
 
 # ---------------------------------------------------------------------------- inspect
@@ -148,22 +134,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"looped model {args.model}: {model.labels.name or '(unnamed)'}")
     for line in summary(model).lines():
         print(f"  {line}")
-    maps = dict(t.linears())
-    print("maps (name: source -> target, non-zero weights + biases):")
-    for name, linear in maps.items():
-        print(f"  {name:<24} {len(linear.source):>4} -> {len(linear.target):<4} {len(linear.weights) + len(linear.bias):>6}")
-    if args.dimensions:
-        print("residual dimensions:")
-        for k, name in enumerate(t.space.names):
-            print(f"  {k:>4}  {name}")
-    for name in args.weights:
-        if name not in maps:
-            raise FormatError(f"no map named {name!r}", hint=f"choose one of: {', '.join(maps)}")
-        print(f"{name}: x W + b")
-        for src, dst, w in maps[name].named_weights():
-            print(f"  {src:<28} -> {dst:<28} {w}")
-        for dst, b in maps[name].named_bias():
-            print(f"  {'(bias)':<28} -> {dst:<28} {b}")
+    print_maps(t, args)
     return 0
 
 

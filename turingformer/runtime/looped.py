@@ -50,7 +50,7 @@ import numpy as np
 
 from ..errors import AttentionTieError, LoopedRuntimeError
 from .space import Linear, Space, Vector
-from .transformer import MLP, SCORES, Attention, Recorder, encoder_layer, head_names
+from .transformer import MLP, Attention, Recorder, check_score, encoder_layer, head_names
 
 #: Hook names of one loop, ``{l}`` = block index within the loop (the loop counter is the driver's);
 #: ``attn`` is ``attn.{h}`` when a block has several heads.
@@ -92,12 +92,7 @@ class LoopedTransformer:
     score: str = "abs"
 
     def __post_init__(self) -> None:
-        if self.score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}, not {self.score!r}")
-
-    @property
-    def d(self) -> int:
-        return len(self.space)
+        check_score(self.score)
 
     def step(self, X: Sequence[Vector], capture: Collection[str] | None = (), *,
              single_winner: bool = True) -> tuple[tuple[Vector, ...], dict[str, object]]:

@@ -60,6 +60,12 @@ HOOKS = {
 }
 
 
+def check_score(score: str) -> None:
+    """Refuse an unknown attention score name (one of :data:`SCORES`)."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, not {score!r}")
+
+
 def phi(score: str, x):
     """The attention score of a dot product: −|x| or the clipped −min(|x|, 1)."""
     magnitude = -x if x < 0 else x
@@ -169,8 +175,7 @@ class Transformer:
     score: str = "abs"
 
     def __post_init__(self) -> None:
-        if self.score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}, not {self.score!r}")
+        check_score(self.score)
 
     def __repr__(self) -> str:
         return (f"Transformer(d={self.d}, encoder_layers={len(self.encoder)}, decoder_layers={len(self.decoder)}, "

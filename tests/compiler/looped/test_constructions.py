@@ -149,7 +149,7 @@ def test_subleq_u_fetch_block_sets_validity_and_the_three_write_gates():
 # ---------------------------------------------------------------------------- sizes
 def sizes(model):
     t = model.transformer
-    return t.d, tuple(len(b.heads) for b in t.blocks), tuple(b.ffn.hidden_sizes[0] for b in t.blocks)
+    return len(t.space), tuple(len(b.heads) for b in t.blocks), tuple(b.ffn.hidden_sizes[0] for b in t.blocks)
 
 
 def test_sizes_match_the_spec_table():

@@ -130,7 +130,7 @@ def summary(model: LoopedModel) -> LoopedSummary:
     description = CONSTRUCTIONS[lab.construction].description if lab.construction in CONSTRUCTIONS else ""
     return LoopedSummary(
         construction=lab.construction, description=description, machine=lab.machine, cells=lab.cells,
-        bits=lab.bits, instructions=lab.instructions, functions=lab.functions, columns=model.n, d=t.d,
+        bits=lab.bits, instructions=lab.instructions, functions=lab.functions, columns=model.n, d=len(t.space),
         heads=tuple(len(b.heads) for b in t.blocks),
         hidden=tuple(b.ffn.hidden_sizes[0] if b.ffn else 0 for b in t.blocks),
         nonzero_weights=t.nonzero_weights(), largest_integer=IntegerLoop(t).largest_integer(lab.entry_bound))

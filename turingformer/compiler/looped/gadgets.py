@@ -118,12 +118,14 @@ class FFN:
     name: str
     units: list[tuple[str, Form, int, dict[str, Fraction]]] = field(default_factory=list)
     out_bias: dict[str, Fraction] = field(default_factory=dict)
+    labels: set[str] = field(default_factory=set)
 
     def unit(self, label: str, arg: Form, scale: int, readout: Mapping[str, Number]) -> None:
         """One hidden unit σ(arg/scale) whose value times ``readout[dim]`` is added to ``dim``."""
         label = f"{self.name}:{label}"
-        if any(u[0] == label for u in self.units):
+        if label in self.labels:
             raise ValueError(f"duplicate hidden unit {label!r}")
+        self.labels.add(label)
         self.units.append((label, arg, scale, {k: Fraction(v) for k, v in readout.items()}))
 
     def bias(self, readout: Mapping[str, Number]) -> None:
