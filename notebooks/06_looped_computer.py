@@ -622,7 +622,7 @@ plt.show()
 # %%
 M, s = countdown.cells, countdown.size
 # the punch card and the sizes
-assert (model.n, model.transformer.d) == (M + s + 1, 16) and summary(model).hidden == (3, 7, 8)
+assert (model.n, len(model.space)) == (M + s + 1, 16) and summary(model).hidden == (3, 7, 8)
 # loop 1 block by block: fetch column M + pc, read cell a = #1, read cell b = n; n 5 → 4, pc 0 → 1
 assert [acts[f"loop.{l}.attn.winners"][0][0] for l in range(3)] == [M + 0, countdown.labels["#1"], countdown.labels["n"]]
 assert all(max(acts["loop.0.attn.scores"][j]) == 0 for j in range(model.n))          # winners score exactly 0
@@ -642,7 +642,7 @@ assert sum_trace.states == sum_reference.states and sum_trace.value("SUM") == 14
 LIST = sum_ptr.labels["LIST"]
 assert sorted({s.memory[p_cell] for s in sum_trace}) == list(range(LIST, LIST + 6))   # p walked over the list
 # FLEQ: only the used functions are compiled; shr works; mul adds a block
-assert summary(bitlen_model).functions == ("sub", "add", "shr") and bitlen_model.transformer.d == 23 + 3
+assert summary(bitlen_model).functions == ("sub", "add", "shr") and len(bitlen_model.space) == 23 + 3
 assert len(bitlen_model.transformer.blocks) == 4 and bitlen_check.ok and bitlen_trace.value("k") == 7
 assert [fleq_loop.cards[0][0][bitlen_model.space.index(n)] for n in onehot] == [0, 0, 1]
 assert all((d == 23 + len(f) + ("mul" in f)) and (blocks == 4 + ("mul" in f)) for _, _, f, d, blocks, _, _ in fleq_rows)
