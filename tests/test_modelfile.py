@@ -63,7 +63,9 @@ def test_a_fresh_process_decodes_from_the_file_without_the_machine_or_the_simula
     ("not json", "not JSON"),
     ('{"format": "something else"}', "not a turingformer model file"),
     ('{"format": "turingformer-model", "version": 99}', "version 99"),
-    ('{"format": "turingformer-model", "version": 1, "spaces": {}}', "damaged"),
+    ('{"format": "turingformer-model", "version": 1}', "version 1; this turingformer reads version 2"),
+    ('{"format": "turingformer-model", "version": 2, "kind": "perez", "digest": "sha256:' + "0" * 64 + '", '
+     '"spaces": {}}', "damaged: the document: missing 'source', 'score'"),
 ])
 def test_bad_model_files_give_a_clear_error(tmp_path, content, message):
     path = tmp_path / "bad.json"

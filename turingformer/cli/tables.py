@@ -6,6 +6,7 @@ import json
 from typing import TextIO
 
 from turingformer.cli.common import note
+from turingformer.errors import shorten
 from turingformer.tm.formats import reported_final_state, reported_steps
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.simulator import HaltReason
@@ -66,13 +67,6 @@ def steps_text(n: int) -> str:
     return f"{n:,} step" + ("" if n == 1 else "s")
 
 
-def _short(tape: str, limit: int = 80) -> str:
-    if len(tape) <= limit:
-        return repr(tape)
-    half = limit // 2 - 2
-    return f"{tape[:half]!r}...{tape[-half:]!r} ({len(tape):,} cells)"
-
-
 def summary_line(machine: TuringMachine | None, result) -> str:
     final = result.final
     offset, tape = final.tape.span(final.head)
@@ -82,7 +76,7 @@ def summary_line(machine: TuringMachine | None, result) -> str:
                 f"verdict: {result.verdict.value}")
     else:
         text = f"still running after {steps_text(result.steps)} in state {final.state} (step limit); verdict: running"
-    text += (f"; tape {_short(tape)} from cell {offset}, head on cell {final.head}, "
+    text += (f"; tape {shorten(tape, 80, 'cells')} from cell {offset}, head on cell {final.head}, "
              f"{final.tape.nonblank():,} non-blank")
     if machine is None:
         return text
