@@ -423,11 +423,28 @@ def save_model(model, path: str | Path, *, machine=None) -> None:
 
 def read_model(path: str | Path) -> ModelFile:
     """Read and fully validate a model file (see the module docstring)."""
-    source = str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        raise ModelFileError(f"cannot read the model file {path}: {e.strerror}", location=Location(source)) from None
+        raise ModelFileError(f"cannot read the model file {path}: {e.strerror}", location=Location(str(path))) from None
+    return parse_model(raw, str(path))
+
+
+def is_model_file(path: str | Path) -> bool:
+    """True when ``path`` holds a JSON object whose ``format`` is a model file's (a machine file,
+    an automata-lib DTM included, is not). Unreadable or non-JSON files are not model files."""
+    try:
+        raw = Path(path).read_bytes()
+        if not raw.lstrip()[:1] == b"{" or FORMAT.encode() not in raw:
+            return False
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
+def parse_model(raw: bytes, source: str) -> ModelFile:
+    """Read and fully validate the bytes of a model file; ``source`` names it in errors."""
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:

@@ -17,14 +17,15 @@ TABLE_ROW_LIMIT = 10_000
 TABLE_WINDOW = 60
 
 
-def write_json_lines(result, out: TextIO, *, configurations: bool) -> None:
-    """JSON Lines: one object per configuration (unless not wanted), then the summary object."""
+def write_json_lines(result, out: TextIO, *, configurations: bool, extra: dict | None = None) -> None:
+    """JSON Lines: one object per configuration (unless not wanted), then the summary object
+    (with the ``extra`` entries, e.g. ``"modified"`` for a model file)."""
     if configurations:
         for conf in result:
             offset, tape = conf.tape.span(conf.head)
             out.write(json.dumps({"step": conf.step, "state": conf.state, "head": conf.head,
                                   "tape": tape, "tape_offset": offset}, ensure_ascii=False) + "\n")
-    out.write(json.dumps(result.summary(), ensure_ascii=False) + "\n")
+    out.write(json.dumps({**result.summary(), **(extra or {})}, ensure_ascii=False) + "\n")
 
 
 def print_table_or_note(trace, blank: str, out: TextIO) -> None:

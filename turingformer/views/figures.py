@@ -34,6 +34,7 @@ from typing import Sequence
 
 from turingformer.views.diagram import edge_labels, visible
 from turingformer.errors import FormatError, TuringformerError
+from turingformer.files import atomic_path
 from turingformer.analysis.inspect import ActivationCache, _text_table
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.trace import Trace
@@ -71,7 +72,8 @@ def save(fig, path: str | Path, *, dpi: int = 150) -> Path:
     if path.suffix.lower() not in FIGURE_SUFFIXES:
         raise TuringformerError(f"cannot write a figure to {path.name!r}: unknown extension {path.suffix!r}",
                                 hint=f"use one of {', '.join(FIGURE_SUFFIXES)}")
-    fig.savefig(path, dpi=dpi)
+    with atomic_path(path) as temporary:   # never a half-written figure over an old one
+        fig.savefig(temporary, dpi=dpi, format=path.suffix.lower()[1:])
     return path
 
 
