@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from turingformer.cli import machines, model
-from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
+from turingformer.cli.common import INTERRUPTED, PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
 from turingformer.errors import TuringformerError, shorten
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except Exception as error:  # the last line of defence: a bug, never a user's fault
         if debug:
             traceback.print_exc()

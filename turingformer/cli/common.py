@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,6 +21,8 @@ from turingformer.tm.machine import TuringMachine
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS
 
 PROG = "turingformer"
+#: The exit status after Ctrl-C (128 + SIGINT), partial output or not.
+INTERRUPTED = 130
 
 # ---------------------------------------------------------------------------- shared options
 def non_negative(text: str) -> int:
@@ -148,23 +152,47 @@ PROGRESS_DELAY = 1.0
 
 
 @contextlib.contextmanager
-def progress_bar(total: int | None = None, unit: str = "step") -> Iterator[Callable[[int], None] | None]:
-    """A progress callback ``update(done)`` drawing a tqdm bar on stderr, or None when stderr is not
-    a terminal. The bar appears only after a second (short runs stay quiet) and is cleared at the end."""
-    if not getattr(sys.stderr, "isatty", lambda: False)():
-        yield None
-        return
-    from tqdm import tqdm
-    bar = tqdm(total=total, unit=unit, unit_scale=True, delay=PROGRESS_DELAY, leave=False, file=sys.stderr,
-               dynamic_ncols=True, desc=PROG)
+def progress_bar(total: int | None = None, unit: str = "step", *,
+                 stoppable: bool = False) -> Iterator[Callable[[int], bool] | None]:
+    """A progress callback ``update(done)`` drawing a tqdm bar on stderr (None when stderr is not a
+    terminal and nothing is ``stoppable``). The bar appears only after :data:`PROGRESS_DELAY`
+    seconds and is cleared at the end.
 
-    def update(done: int) -> None:
-        bar.update(done - bar.n)
+    ``stoppable``: the work polls the callback at consistent points and stops when it returns True;
+    then the first Ctrl-C only asks it to stop (it returns what it has, marked as interrupted), and
+    a second one interrupts at once.
+    """
+    stop = {"asked": False}
+    previous = None
+    if stoppable and threading.current_thread() is threading.main_thread():
+        def ask(signum, frame):
+            if stop["asked"]:
+                raise KeyboardInterrupt
+            stop["asked"] = True
+        previous = signal.signal(signal.SIGINT, ask)
+    bar = None
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit=unit, unit_scale=True, delay=PROGRESS_DELAY, leave=False, file=sys.stderr,
+                   dynamic_ncols=True, desc=PROG)
+
+    def update(done: int) -> bool:
+        if bar is not None:
+            bar.update(done - bar.n)
+        return stop["asked"]
 
     try:
-        yield update
+        yield update if (bar is not None or stoppable) else None
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def interrupted_note(steps: int) -> None:
+    """The note after a run stopped by Ctrl-C: what was printed is partial."""
+    note(f"interrupted after {steps:,} steps: the output above is the partial run (verdict: running)")
 
 
 def output_argument(parser: argparse.ArgumentParser, what: str, default: str | None = "-") -> None:

@@ -76,7 +76,8 @@ def summary_line(machine: TuringMachine | None, result) -> str:
         text = (f"halted after {steps_text(result.steps)} in state {final.state} ({why}); "
                 f"verdict: {result.verdict.value}")
     else:
-        text = f"still running after {steps_text(result.steps)} in state {final.state} (step limit); verdict: running"
+        text = (f"still running after {steps_text(result.steps)} in state {final.state} "
+                f"({result.reason.value}); verdict: running")
     text += (f"; tape {shorten(tape, 80, 'cells')} from cell {offset}, head on cell {final.head}, "
              f"{final.tape.nonblank():,} non-blank")
     if machine is None:

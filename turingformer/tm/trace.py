@@ -19,6 +19,11 @@ class HaltReason(str, Enum):
     HALTING_STATE = "halting state"
     NO_RULE = "no rule"
     STEP_LIMIT = "step limit"
+    INTERRUPTED = "interrupted"     # stopped by the user (Ctrl-C): a partial run, verdict running
+
+
+#: The reasons of a run that stopped before the machine halted.
+_UNFINISHED = (HaltReason.STEP_LIMIT, HaltReason.INTERRUPTED)
 
 
 class Verdict(str, Enum):
@@ -95,7 +100,7 @@ class Trace:
 
     @property
     def halted(self) -> bool:
-        return self.reason is not HaltReason.STEP_LIMIT
+        return self.reason not in _UNFINISHED
 
     def __len__(self) -> int:
         return len(self.states)
@@ -153,14 +158,14 @@ class FinalResult:
 
     @property
     def halted(self) -> bool:
-        return self.reason is not HaltReason.STEP_LIMIT
+        return self.reason not in _UNFINISHED
 
     summary = Trace.summary
 
 
 def verdict_of(state: str, reason: HaltReason, accept: Collection[str], reject: Collection[str]) -> Verdict:
     """The verdict rule of the module docstring, from the halting roles alone."""
-    if reason is HaltReason.STEP_LIMIT:
+    if reason in _UNFINISHED:
         return Verdict.RUNNING
     if state in accept:
         return Verdict.ACCEPT
