@@ -164,10 +164,12 @@ last move) and rebuilds the machine's run from them. The first 2n + 3 outputs ar
     code('''
 from turingformer.compiler.perez.decoding import run_model
 
-decoded, steps = run_model(model, word)
-print(f"{len(steps)} decoder steps = {2 * len(word) + 3} prelude steps + {decoded.steps + 1} configurations of the machine")
-print("first output y_1 =", {name: str(value) for name, value in zip(space.names, steps[0].y_out) if value})
-print(decoded.summary())
+result = run_model(model, word)
+decoded = result.trace
+print(result)
+print(f"{result.positions} decoder steps = {2 * len(word) + 3} prelude steps + {result.steps + 1} configurations of the machine")
+print("first output y_1 =", {name: str(value) for name, value in zip(space.names, result.decoder_steps[0].y_out) if value})
+print(result.summary)
 '''),
     code('''
 views.spacetime(decoded, title="The transformer's run, read back from its outputs")

@@ -151,9 +151,9 @@ def test_random_machines_equal_the_plain_decoder(case, cross_attention, score, s
 def test_a_zig_zag_run_of_3000_steps_decodes_to_the_simulator_trace(cross_attention, score):
     machine = binary_counter()
     model = compile_machine(machine, cross_attention=cross_attention, score=score)
-    decoded, steps = run_model(model, "", max_steps=3000, decoder=decode_fast)
-    assert len(steps) > 3000
-    assert compare_traces(run(machine, "", max_steps=3000), decoded) is None
+    result = run_model(model, "", max_steps=3000, decoder=decode_fast, keep_steps=False)
+    assert result.positions > 3000 and result.decoder_steps == ()
+    assert compare_traces(run(machine, "", max_steps=3000), result.trace) is None
 
 
 @pytest.mark.slow
@@ -163,7 +163,7 @@ def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3(monke
     simulator's."""
     seen = _count_inconclusive(monkeypatch)
     model = compile_machine(BB5)
-    decoded, steps = run_model(model, "", max_steps=12_000, decoder=decode_fast)
+    decoded = run_model(model, "", max_steps=12_000, decoder=decode_fast, keep_steps=False).trace
     assert compare_traces(run(BB5, "", max_steps=12_000), decoded) is None
     assert any(c > 1 for _, c in seen)
 
@@ -342,7 +342,7 @@ def test_corpus_case_decodes_to_the_simulator_trace(case):
         pytest.skip("TURINGFORMER_SKIP_SLOW=1")
     machine, word = prepare_input(load_machine(SHARED / case["file"]), case["input"])
     limit = max(2 * case["expected"]["steps"], 1000)
-    decoded, _ = run_model(compile_machine(machine), word, max_steps=limit, decoder=decode_fast)
+    decoded = run_model(compile_machine(machine), word, max_steps=limit, keep_steps=False).trace
     assert compare_traces(run(machine, word, max_steps=limit), decoded) is None
     final = decoded.final
     assert final.head == case["expected"]["head"]

@@ -418,8 +418,8 @@ def run_with_cache(
         from turingformer.compiler.perez.construction import compile_machine
 
         model = compile_machine(model, **compile_options)
-    trace, steps = run_model(model, word, max_steps=max_steps, capture=names)
-    return ActivationCache(model, word, trace, tuple(steps))
+    result = run_model(model, word, max_steps=max_steps, capture=names)
+    return ActivationCache(model, word, result.trace, result.decoder_steps)
 
 
 # ---------------------------------------------------------------------------------- weights

@@ -13,21 +13,28 @@ Two levels are compared:
 
 The first difference is reported with its step, the layer (hook name) and the named slot.
 Verification is the only stage that looks at the machine; decoding itself never does.
+
+Verification **streams**: it runs the fast exact decoder by default (bit for bit the plain one,
+:mod:`turingformer.runtime.fast`) through :class:`~turingformer.compiler.perez.decoding.ModelRun`
+and checks each decoder position as it is produced, so no decoder step is kept; besides the
+decoder's own cache, memory is the two compact traces (O(1) per step) and at most ``keep_rows``
+table rows. Comparing the traces costs O(T): equal inputs, heads and writes give equal tapes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from array import array
 from typing import Callable, Iterator, Sequence
 
 from turingformer.compiler.perez.construction import compile_machine
-from turingformer.compiler.perez.decoding import run_model
+from turingformer.compiler.perez.decoding import ModelRun
 from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
 from turingformer.tm.machine import TuringMachine
 from turingformer.compiler.perez.normalize import normalize
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS, Trace, run
-from turingformer.runtime.transformer import decode
+from turingformer.runtime.fast import decode_fast
 
 #: The hooks verification reads at every position.
 CHECKED_HOOKS = (
@@ -70,13 +77,22 @@ class PositionCheck:
     agrees: bool
 
 
+#: How many table rows (:class:`PositionCheck`) :func:`verify` keeps by default.
+KEEP_ROWS = 10_000
+
+
 @dataclass(frozen=True)
 class Verification:
+    """The outcome of :func:`verify`: both traces, the first divergence (None: they agree), the
+    number of decoder positions ``checked``, and the table rows of the first ones (``positions``,
+    at most ``keep_rows`` of them; all of them for a run that short)."""
+
     reference: Trace
     decoded: Trace
     positions: tuple[PositionCheck, ...]
     divergence: Divergence | None
     ties: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -97,8 +113,9 @@ class Verification:
                 f"{'' if p.position_next is None else p.position_next:>6} "
                 f"{'' if p.last_visit is None else p.last_visit:>6} {int(p.past_input):>2} "
                 f"{'' if p.first_visit is None else int(p.first_visit):>2}  {'yes' if p.agrees else 'NO'}")
-        if limit is not None and len(self.positions) > limit:
-            rows.append(f"... {len(self.positions) - limit} more positions")
+        hidden = self.checked - len(shown)
+        if hidden > 0:
+            rows.append(f"... {hidden:,} more positions")
         return "\n".join(rows)
 
 
@@ -111,6 +128,7 @@ class _Reference:
     writes: tuple[str, ...]
     reads: tuple[str, ...]
     tokens: tuple[str, ...]
+    last: Sequence[int]          # ℓ(t) for every t
 
     def move(self, t: int) -> int:
         """m⁽ᵗ⁾ (0 for t < 0 and where M' has stopped)."""
@@ -119,54 +137,77 @@ class _Reference:
         return self.heads[t + 1] - self.heads[t]
 
     def last_visit(self, t: int) -> int:
-        """ℓ(t): the largest j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3)."""
-        cell = self.heads[t] if t < len(self.heads) else self.heads[-1]
-        for j in range(t - 1, -1, -1):
-            if self.heads[j] == cell:
-                return j
-        return t - 1
+        """ℓ(t): the largest j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3), for t < len(heads)."""
+        return self.last[t]
 
 
 def _reference(model_machine: TuringMachine, tape: str, tokens: Sequence[str], steps: int) -> _Reference:
     trace = run(model_machine, tape, max_steps=steps)
     cells = {c: s for c, s in enumerate(tape)}
     reads = []
+    last = array("q")
+    seen: dict[int, int] = {}
     for t, head in enumerate(trace.heads):
         reads.append(cells.get(head, model_machine.blank))
+        last.append(seen.get(head, t - 1))
+        seen[head] = t
         if t < len(trace.writes):
             cells[head] = trace.writes[t]
-    return _Reference(trace.states, trace.heads, trace.writes, tuple(reads), tuple(tokens))
+    return _Reference(trace.states, trace.heads, trace.writes, tuple(reads), tuple(tokens), last)
 
 
 def verify(
     machine: TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS,
-    model: CompiledModel | None = None, decoder: Callable[..., Iterator] = decode,
-    cross_attention: str = "per-layer", score: str = "abs",
+    model: CompiledModel | None = None, decoder: Callable[..., Iterator] = decode_fast,
+    cross_attention: str = "per-layer", score: str = "abs", keep_rows: int | None = KEEP_ROWS,
+    progress: Callable[[int], None] | None = None,
 ) -> Verification:
-    """Compile ``machine`` (unless ``model`` is given), decode ``word`` and compare everything."""
+    """Compile ``machine`` (unless ``model`` is given), decode ``word`` and compare everything.
+
+    Streams (module docstring): each decoder position is checked as it is decoded and dropped;
+    the first ``keep_rows`` rows of the table are kept (``None``: all). ``progress`` is called
+    with the number of machine steps decoded so far, as in :class:`ModelRun`.
+    """
     model = model or compile_machine(machine, cross_attention=cross_attention, score=score)
     machine.check_input(word)
     reference = run(machine, word, max_steps=max_steps)
-    decoded, steps = run_model(model, word, max_steps=max_steps, capture=CHECKED_HOOKS, decoder=decoder)
     nm = normalize(machine)
     tokens = model.labels.encoder_input(word)
-    ref = _reference(nm.machine, nm.tape_input(word), tokens, len(steps))
+    budget = model.labels.prelude_steps(len(tokens)) + 2 * (max_steps + 1) + 1
+    ref = _reference(nm.machine, nm.tape_input(word), tokens, budget)
     checker = _PositionChecker(model, ref)
-    positions, divergence = [], None
-    for step in steps:
+    stream = ModelRun(model, word, max_steps=max_steps, capture=CHECKED_HOOKS, decoder=decoder, progress=progress)
+    positions, divergence, checked = [], None, 0
+    for step, _ in stream:
         found = checker.check(step.i, step.activations)
         if found and divergence is None:
             divergence = found
-        positions.append(checker.row(step.i, found is None))
+        if keep_rows is None or checked < keep_rows:
+            positions.append(checker.row(step.i, found is None))
+        checked += 1
+    decoded = stream.trace
     machine_divergence = compare_traces(reference, decoded)
     if divergence is None:
         divergence = machine_divergence
-    return Verification(reference, decoded, tuple(positions), divergence, checker.ties)
+    return Verification(reference, decoded, tuple(positions), divergence, checker.ties, checked)
 
 
 def compare_traces(reference: Trace, decoded: Trace) -> Divergence | None:
-    """The first machine step where the two traces differ (state, head, symbol, tape, outcome)."""
-    for expected, got in zip(reference, decoded):
+    """The first machine step where the two traces differ (state, head, symbol, tape, outcome).
+
+    O(T): the tapes are replays of the same input by the writes, so the first step whose state,
+    head or previous write differs is the first step where any of the four can differ; only that
+    step's configurations are built.
+    """
+    if reference.input != decoded.input or reference.blank != decoded.blank:
+        pairs = zip(reference, decoded)          # different inputs: compare every configuration
+    else:
+        pairs = ()
+        for t, (a, b) in enumerate(zip(reference.states, decoded.states)):
+            if a != b or reference.heads[t] != decoded.heads[t] or (t and reference.writes[t - 1] != decoded.writes[t - 1]):
+                pairs = ((reference[t], decoded[t]),)
+                break
+    for expected, got in pairs:
         for slot, a, b in (("state", expected.state, got.state), ("head", expected.head, got.head),
                            ("symbol under the head", expected.symbol, got.symbol),
                            ("tape", expected.tape.span(expected.head), got.tape.span(got.head))):

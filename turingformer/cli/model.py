@@ -8,7 +8,7 @@ from pathlib import Path
 
 from turingformer.cli.common import (
     MODEL_DEFAULT, STDIO, given_input, input_arguments, input_header, load, machine_and_input, max_steps_argument, non_negative,
-    note, read_source, refuse_same_file, step_limit_note,
+    note, progress_bar, read_source, refuse_same_file, step_limit_note,
 )
 from turingformer.cli.machines import simulate_arguments
 from turingformer.cli.tables import print_table_or_note, steps_text, summary_line, write_json_lines
@@ -113,7 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     word = given_input(args)
     default = word is None and bool(model_file.source and model_file.source.examples)
     word = model_file.default_input() if word is None else word
-    trace, _ = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args))
+    with progress_bar(args.max_steps) as progress:
+        trace = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args), keep_steps=False,
+                          progress=progress).trace
     out = sys.stdout
     if args.json:
         write_json_lines(trace, out, configurations=not args.quiet, extra={"modified": model_file.modified})
@@ -175,7 +177,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1
     from turingformer.compiler.perez.decoding import DecodingError
     try:
-        result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args))
+        with progress_bar(args.max_steps) as progress:
+            result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args),
+                            progress=progress)
     except DecodingError as error:      # only an edited model gets here: its outputs are no configurations
         print(f"DIVERGENCE: the transformer's outputs are not configurations of the machine: {error}")
         return 1
@@ -186,7 +190,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         step_limit_note(args.max_steps)
     if result.ok:
         print(f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} of the machine, "
-              f"{len(result.positions):,} decoder positions, verdict {decoded.verdict.value}, "
+              f"{result.checked:,} decoder positions, verdict {decoded.verdict.value}, "
               f"no attention ties in layers 1 and 3")
         return 0
     print(f"DIVERGENCE: {result.divergence}")

@@ -399,7 +399,7 @@ class VerificationTable:
     def _caption(self) -> str:
         v = self.verification
         verdict = "the transformer IS the machine at every step" if v.ok else str(v.divergence)
-        return (f"{v.reference.machine_name or 'machine'} on {v.reference.input!r}: {len(v.positions)} "
+        return (f"{v.reference.machine_name or 'machine'} on {v.reference.input!r}: {v.checked} "
                 f"decoder positions, {v.reference.steps} machine steps; {verdict}")
 
     def __str__(self) -> str:
@@ -482,7 +482,7 @@ def verification_table(verification, *, limit: int | None = None) -> Verificatio
                   "" if p.last_visit is None else str(p.last_visit), str(int(p.past_input)),
                   "" if p.first_visit is None else str(int(p.first_visit)), "yes" if p.agrees else "NO"]
         rows.append(tuple(cells))
-    hidden = len(v.positions) - len(shown)
+    hidden = v.checked - len(shown)
     return VerificationTable(v, tuple(rows), limit, hidden)
 
 
