@@ -273,7 +273,7 @@ def dumps(machine: TuringMachine) -> str:
     for state in machine.states:
         if state not in by_state:
             continue
-        lines.append(f"  {q(state)}:")
+        lines.append(Y.block_key(q(state), "  "))
         for rule in by_state[state]:
             lines.append(f"    {q(rule.read, quote=True)}: "
                          f"[{q(rule.write, quote=True)}, {rule.move.value}, {q(rule.next_state)}]")
