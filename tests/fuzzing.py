@@ -104,29 +104,19 @@ _ODD_VALUES = [None, True, 0, -1, 1e308, "", "x", "1/0", "1e400", "٣", [], {}, 
 
 
 def _mutate_json(rng: random.Random, value, depth: int = 0):
-    """A copy of a JSON value with one node replaced, deleted, nested or swapped."""
-    if isinstance(value, dict) and value and rng.random() < 0.85 and depth < 12:
-        key = rng.choice(list(value))
-        out = dict(value)
+    """A copy of a JSON value with one node replaced, deleted, nested or two swapped."""
+    if isinstance(value, (dict, list)) and value and rng.random() < 0.85 and depth < 12:
+        out = dict(value) if isinstance(value, dict) else list(value)
+        keys = list(out) if isinstance(out, dict) else list(range(len(out)))
+        key = rng.choice(keys)
         roll = rng.random()
         if roll < 0.1:
             del out[key]
-        elif roll < 0.15:
-            out[key + "x"] = out[key]
+        elif roll < 0.2:
+            other = rng.choice(keys)
+            out[key], out[other] = out[other], out[key]
         else:
             out[key] = _mutate_json(rng, value[key], depth + 1)
-        return out
-    if isinstance(value, list) and value and rng.random() < 0.85 and depth < 12:
-        k = rng.randrange(len(value))
-        out = list(value)
-        roll = rng.random()
-        if roll < 0.1:
-            del out[k]
-        elif roll < 0.2:
-            j = rng.randrange(len(value))
-            out[k], out[j] = out[j], out[k]
-        else:
-            out[k] = _mutate_json(rng, value[k], depth + 1)
         return out
     roll = rng.random()
     if roll < 0.1:

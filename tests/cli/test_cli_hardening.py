@@ -144,10 +144,17 @@ def test_an_edited_model_is_named_modified_and_verify_finds_it(tmp_path, capsys,
     assert "DIVERGENCE" in capsys.readouterr().out
 
 
-def test_an_unedited_model_verifies_against_its_recorded_machine(tmp_path, capsys):
+@pytest.fixture
+def increment_model(tmp_path, capsys):
+    """binary increment compiled by the CLI (its first example is '1011')."""
     model = tmp_path / "inc.json"
     assert main(["compile", INCREMENT, "-o", str(model)]) == 0
     capsys.readouterr()
+    return model
+
+
+def test_an_unedited_model_verifies_against_its_recorded_machine(increment_model, capsys):
+    model = increment_model
     assert main(["verify", str(model), "-q"]) == 0
     out, err = capsys.readouterr()
     assert "agrees with the simulator at every step: 8 steps" in out and "warning" not in err
@@ -156,11 +163,8 @@ def test_an_unedited_model_verifies_against_its_recorded_machine(tmp_path, capsy
     assert "DIVERGENCE: the model's labels are not the machine's" in capsys.readouterr().out
 
 
-def test_run_defaults_to_the_recorded_first_example(tmp_path, capsys):
-    model = tmp_path / "inc.json"
-    assert main(["compile", INCREMENT, "-o", str(model)]) == 0
-    capsys.readouterr()
-    assert main(["run", str(model), "-q"]) == 0
+def test_run_defaults_to_the_recorded_first_example(increment_model, capsys):
+    assert main(["run", str(increment_model), "-q"]) == 0
     run_out = capsys.readouterr().out
     assert main(["simulate", INCREMENT, "-q"]) == 0
     sim_out = capsys.readouterr().out
