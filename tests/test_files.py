@@ -38,6 +38,12 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
     assert path.read_text() == "the previous model" and [p.name for p in tmp_path.iterdir()] == ["model.json"]
 
 
+def test_an_unwritable_destination_names_the_file_asked_for(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught:
+        write_atomic(tmp_path / "missing" / "m.json", "x")
+    assert caught.value.filename == str(tmp_path / "missing" / "m.json")
+
+
 def test_same_file_sees_links_and_ignores_stdio(tmp_path):
     a = tmp_path / "a"
     a.write_text("x")
