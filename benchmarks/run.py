@@ -400,9 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         corpus_section = ""
         if args.output.exists():
             old = args.output.read_text(encoding="utf-8")
-            marker = "\n## Corpus verification"
-            if marker in old:
-                corpus_section = old[old.index(marker):]
+            # keep the sections other scripts write (million.py, corpus.py)
+            kept = [old.index(m) for m in ("\n## A million exact steps", "\n## Corpus verification") if m in old]
+            if kept:
+                corpus_section = old[min(kept):]
         args.output.write_text(text.rstrip() + "\n" + corpus_section, encoding="utf-8")
         print(f"wrote {args.output}")
     return 0

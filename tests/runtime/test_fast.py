@@ -5,14 +5,17 @@
   BB(4), a zig-zag binary counter, stay moves, left moves, random machines, under both
   cross-attention options and both scores; and the same outputs as the naive oracle.
 * A hand-made transformer whose keys differ (or tie) below float resolution, where the float
-  filter cannot decide and exact arithmetic must, plus keys outside the filter's safe range.
+  filter cannot decide and exact arithmetic must, plus keys outside the filter's safe range;
+  its self-attention keys go through the exact key index (tests/runtime/test_key_index.py).
 * Through :func:`turingformer.compiler.perez.decoding.run_model` it reproduces the reference simulator on the
   halting corpus cases up to ~25,000 machine steps (the longest are marked ``slow``).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections import Counter
 from fractions import Fraction
 
 import pytest
@@ -157,15 +160,17 @@ def test_a_zig_zag_run_of_3000_steps_decodes_to_the_simulator_trace(cross_attent
 
 
 @pytest.mark.slow
-def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3(monkeypatch):
+def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3():
     """Around 10⁴ decoder steps the layer-3 recency margin (~4/(3i⁵), spec §7) falls below the
-    certified float error, so some decisions must go to exact arithmetic; the trace is still the
-    simulator's."""
-    seen = _count_inconclusive(monkeypatch)
+    certified float error, so a float filter would leave several candidates; the exact index
+    decides every layer-3 query itself, scoring a few keys each, and the trace is the simulator's."""
     model = compile_machine(BB5)
-    decoded = run_model(model, "", max_steps=12_000, decoder=decode_fast, keep_steps=False).trace
-    assert compare_traces(run(BB5, "", max_steps=12_000), decoded) is None
-    assert any(c > 1 for _, c in seen)
+    stats = Counter()
+    decoder = functools.partial(decode_fast, stats=stats)
+    result = run_model(model, "", max_steps=12_000, decoder=decoder, keep_steps=False)
+    assert compare_traces(run(BB5, "", max_steps=12_000), result.trace) is None
+    assert stats["index: exact"] == result.positions
+    assert stats["index: keys scored exactly"] < 3 * result.positions
 
 
 # ------------------------------------------------------------------ where the float filter fails
@@ -244,11 +249,13 @@ def test_exact_arithmetic_decides_where_the_float_filter_cannot(score, monkeypat
     model = tiny_transformer(score)
     steps = 40
     plain = list(decode(model, word, max_steps=steps, capture=None))
-    quick = list(decode_fast(model, word, max_steps=steps, capture=None))
+    stats = Counter()
+    quick = list(decode_fast(model, word, max_steps=steps, capture=None, stats=stats))
     assert_same_steps(plain, quick)
-    # the filter saw every encoder key and (after SMALL positions) every decoder key as a candidate
+    # the cross-attention filter saw every encoder key as a candidate; the decoder's own keys,
+    # apart below float resolution, were told apart by the exact index (2 layers, every step)
     assert any(n == len(word) and c == len(word) for n, c in seen)
-    assert any(n > fast.SMALL and c == n for n, c in seen)
+    assert stats["index: exact"] == 2 * steps
     tie = (word.index("b"), word.index("c"))
     for step in quick:
         i = step.i

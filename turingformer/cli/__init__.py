@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from turingformer.cli import machines, model, programs
+from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
 from turingformer.cli.common import INTERRUPTED, PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
@@ -102,6 +103,7 @@ COMMANDS: dict[str, Command] = {
         "show a model file: layers, named dimensions, weight matrices", model.cmd_inspect, parents=(),
         arguments=model.inspect_arguments),
     "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
+    "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
     "demo": Command(

@@ -114,7 +114,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- graph
 def cmd_graph(args: argparse.Namespace) -> int:
-    from turingformer.views import diagram, figures
+    from turingformer.tm import diagram
+    from turingformer.views import figures
 
     refuse_same_file(args.file, args.output)
     machine = load(args)

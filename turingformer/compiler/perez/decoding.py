@@ -58,6 +58,13 @@ class Reader:
 
     def _one_hot(self, vector: Sequence, slots, what: str, t: int) -> str | None:
         """The label whose slot is 1 with all others 0; None for an all-zero block."""
+        if not self.tolerance:      # exact: the non-zero slots must be a single 1
+            nonzero = [(name, vector[k]) for name, k in slots if vector[k]]
+            if not nonzero:
+                return None
+            if len(nonzero) == 1 and nonzero[0][1] == 1:
+                return nonzero[0][0]
+            raise DecodingError(f"step {t}: the {what} block is not one-hot: {dict(nonzero)}")
         ones, zeros = [], 0
         for name, k in slots:
             value = vector[k]
@@ -74,6 +81,8 @@ class Reader:
 
     def halted(self, y: Sequence) -> bool:
         """True when the state block of y is all zero: M' had no rule, the machine halted."""
+        if not self.tolerance:
+            return not any(y[k] for _, k in self._q1)
         return all(self._is(y[k], 0) for _, k in self._q1)
 
     def read(self, step: Step) -> DecodedStep:
