@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from turingformer.cli.common import load, machine_and_input, non_negative, note, progress_bar
+from turingformer.cli.common import (
+    given_input, input_header, load, machine_and_input, non_negative, note, progress_bar, refuse_same_file,
+    step_limit_note,
+)
 from turingformer.cli.tables import print_run, steps_text
 from turingformer.errors import InputError
 
@@ -71,6 +74,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from turingformer.compiler.bridge.tm_to_subleq import compile_looped
     from turingformer.compiler.looped import summary
     from turingformer.modelfile import save_model
+    refuse_same_file(args.file, args.output, "the model file")
     machine, runnable, word = machine_and_input(args)
     compiled, model = compile_looped(runnable, word, **_block(args))
     save_model(model, args.output)
@@ -99,20 +103,20 @@ def _check_examples(args: argparse.Namespace, machine) -> int:
 # ---------------------------------------------------------------------------- run
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a looped-machine model from its file alone: weights, punch card and tape layout."""
+    from turingformer.cli.model import read_model_file
     from turingformer.compiler.bridge.model import run_machine_model, with_input
-    from turingformer.modelfile import load_model
-    model = load_model(args.model)
-    if args.input is not None:
-        model = with_input(model, args.input)
-    progress = progress_bar()
-    try:
+    model_file = read_model_file(args.model)
+    model = model_file.model
+    word = given_input(args)
+    if word is not None:
+        model = with_input(model, word)
+    with progress_bar(args.max_steps) as progress:
         trace, loops = run_machine_model(model, max_steps=args.max_steps, progress=progress)
-    finally:
-        if progress:
-            progress.done()
     name = model.layout.machine_name or Path(args.model).stem
-    print_run(args, trace, model.layout.blank,
-              f"{name} (run by the looped transformer in {args.model}: {loops:,} loops), input {trace.input!r}")
+    modified = ", MODIFIED after compiling" if model_file.modified else ""
+    print_run(args, trace, model.layout.blank, f"{name} (run by the looped transformer in {args.model}{modified}: "
+                                               f"{loops:,} loops), {input_header(trace.input)}",
+              extra={"modified": True} if model_file.modified else None)
     _notes(trace, args.max_steps, model.layout.tape_cells)
     return 0
 
@@ -123,19 +127,15 @@ def _notes(trace, max_steps: int, tape_cells: int) -> None:
         note(f"the head left the tape block of {tape_cells} cells after {steps_text(trace.steps)} (tape bound); "
              f"recompile with a larger --tape-cells or another --head-offset")
     elif not trace.halted:
-        note(f"the machine did not halt within {max_steps:,} steps (verdict: running); raise --max-steps")
+        step_limit_note(max_steps)
 
 
 # ---------------------------------------------------------------------------- verify
 def cmd_verify(args: argparse.Namespace) -> int:
     from turingformer.analysis.bridge import verify_machine_looped
     _, runnable, word = machine_and_input(args)
-    progress = progress_bar()
-    try:
+    with progress_bar(None, "loop") as progress:
         result = verify_machine_looped(runnable, word, max_steps=args.max_steps, progress=progress, **_block(args))
-    finally:
-        if progress:
-            progress.done()
     if not args.quiet and result.rows:
         print(result.table(limit=args.limit))
     if not result.ok:

@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from turingformer.errors import ModelFileError
 from turingformer.tm.trace import HaltReason
 
 #: What a halted program's ``status_cell`` says: −code for each reason (0 = still running).
@@ -98,11 +97,3 @@ class TapeLayout:
     # ------------------------------------------------------------------ the model file
     def to_json(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "TapeLayout":
-        try:
-            return cls(**data)
-        except TypeError as error:
-            raise ModelFileError(f"the tape layout of a looped Turing-machine model is malformed: {error}",
-                                 hint="recompile the machine with 'turingformer compile FILE --target looped'") from None
