@@ -45,6 +45,11 @@ def on_target(perez_command: Callable[[argparse.Namespace], int],
               looped_command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A command that runs ``looped_command`` for ``--target looped`` and ``perez_command`` otherwise."""
     def command(args: argparse.Namespace) -> int:
+        from turingformer.cli.looped import is_looped_model
+        if is_looped_model(args.file, MODEL_KIND):
+            raise InputError(f"{args.file} is a model of a machine on the looped computer, not a machine file",
+                             hint="run it with 'turingformer run MODEL'; verify the machine's own file with "
+                                  "--target looped")
         if args.target == "looped":
             return looped_command(args)
         if args.tape_cells is not None or args.head_offset is not None:
