@@ -599,6 +599,35 @@ ax.set_title("Same weights in floating point: the Pérez decoder breaks, the loo
 plt.show()
 
 # %% [markdown]
+# ## 7. One machine, two transformers: a Turing machine on the looped computer
+#
+# A Turing machine can run here too. `compile_looped` turns it into a **self-modifying SUBLEQ-U
+# program**: the tape is a block of K memory cells between two sentinels, the head a cell holding
+# −H, and each state a block of code that copies H into the operand of its own read instruction
+# (self-modification is what indirect addressing needs), dispatches on the symbol, writes through a
+# patched operand, moves the pointer and jumps to the next state's block. The machine's
+# configurations are read back from the memory after every loop, with the program's layout alone.
+# (Details, the cost per step and the full comparison with the Pérez decoder: notebook 09 and
+# `docs/two-transformers.md`.)
+
+# %%
+from turingformer.tm import simulator
+from turingformer.tm.formats import load_machine
+from turingformer.compiler.bridge.tm_to_subleq import compile_looped
+from turingformer.compiler.bridge.model import run_machine_model
+
+bb3 = load_machine(ROOT / "machines" / "busy_beaver_3.yaml")
+bb3_reference = simulator.run(bb3, "")
+bb3_program, bb3_model = compile_looped(bb3, "", tape_cells=16)
+bb3_trace, bb3_loops = run_machine_model(bb3_model)
+print(f"{bb3.name}: a SUBLEQ-U program of M = {bb3_program.program.cells} cells of N = {bb3_program.program.bits} bits; "
+      f"the same 3 blocks (d = {len(bb3_model.looped.space)}) ran {bb3_loops} loops for {bb3_trace.steps} machine steps")
+print("the simulator's trace, configuration for configuration:", bb3_trace == bb3_reference)
+_, bb3_small = compile_looped(bb3, "", tape_cells=3, head_offset=1)
+bb3_cut, _ = run_machine_model(bb3_small)
+print(f"on a block of 3 cells: stops after {bb3_cut.steps} steps with the reason {bb3_cut.reason.value!r}")
+
+# %% [markdown]
 # ## Conclusions (for a student)
 #
 # * A looped transformer is a **programmable computer**: fixed weights (3 blocks, d = 16 for SUBLEQ),
@@ -662,6 +691,9 @@ for bits in (8, 16):
     slope = np.diff(measured_) / np.diff(np.log2(n_))
     assert (slope >= 0).all() and (slope <= 2).all(), (bits, slope)
 assert all(growth[16, size][1] - growth[8, size][1] == 8 for size in sizes)     # one bit per bit of word
+# a Turing machine compiled to SUBLEQ-U runs on the SUBLEQ-U weights and gives the simulator's trace
+assert bb3_trace == bb3_reference and len(bb3_model.looped.space) == 23
+assert bb3_cut.reason.value == "tape bound" and bb3_cut.states == bb3_reference.states[:bb3_cut.steps + 1]
 print("all checks passed")
 
 # %%
