@@ -124,3 +124,22 @@ def test_a_fresh_process_runs_the_model_file_without_the_machine_the_simulator_o
         assert not any(m.startswith(f"turingformer.{forbidden}") for m in result["loaded"]), forbidden
     assert result["summary"] == reference.summary()
     assert [tuple(t) for t in result["tapes"]] == [c.tape.span(c.head) for c in reference]
+
+
+def test_a_damaged_tape_layout_is_one_clear_error(tmp_path):
+    import json
+
+    from turingformer.errors import ModelFileError
+    from turingformer.modelfile import load_model, save_model
+    path = tmp_path / "m.json"
+    _, model = compile_looped(load_machine(MACHINES / "binary_increment.yaml"), "1", tape_cells=4)
+    save_model(model, path)
+    assert load_model(path) == model
+    data = json.loads(path.read_text())
+    for change, message in ((lambda d: d["tape_layout"].pop("entries"), "tape_layout"),
+                            (lambda d: d["tape_layout"].update(head_cell=10**6), "does not fit the program")):
+        broken = json.loads(json.dumps(data))
+        change(broken)
+        path.write_text(json.dumps(broken))
+        with pytest.raises(ModelFileError, match=message):
+            load_model(path)

@@ -96,4 +96,5 @@ class TapeLayout:
 
     # ------------------------------------------------------------------ the model file
     def to_json(self) -> dict:
-        return asdict(self)
+        """The layout as JSON values (tuples as lists), for the model file."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
