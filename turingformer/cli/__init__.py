@@ -2,7 +2,8 @@
 
 Every subcommand is one small function ``cmd_<name>(args) -> int`` in the module of its group
 (:mod:`~turingformer.cli.machines`: simulate, show, convert, graph; :mod:`~turingformer.cli.model`:
-compile, run, verify, inspect; :mod:`~turingformer.cli.trace`; :mod:`~turingformer.cli.precision`)
+compile, run, verify, inspect; :mod:`~turingformer.cli.trace`; :mod:`~turingformer.cli.precision`;
+:mod:`~turingformer.cli.census`)
 plus an entry in :data:`COMMANDS`; options shared by several commands live in parent parsers
 (:data:`~turingformer.cli.common.PARENTS`): ``machine`` gives ``FILE --format F`` and ``run`` gives
 ``--input W --max-steps N``. All argparse code of the package lives in this subpackage; the library
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from turingformer.cli import machines, model
+from turingformer.cli.census import CENSUS_DESCRIPTION, CENSUS_HELP, census_arguments, cmd_census
 from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
@@ -95,6 +97,8 @@ COMMANDS: dict[str, Command] = {
     "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
+    "census": Command(CENSUS_HELP, cmd_census, parents=(), arguments=census_arguments,
+                      description=CENSUS_DESCRIPTION),
     "demo": Command(
         "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
         parents=(), arguments=_demo_arguments),
