@@ -420,7 +420,7 @@ def run_census(
     todo = ((number, items) for number, items in census.chunks() if number not in done)
     with _executor(workers, scheduler) as (executor, slots):
         _create_shards(folder, census)
-        where = (f"the Dask cluster at {scheduler} ({slots} threads)" if scheduler else
+        where = (f"the Dask cluster at {scheduler}, {slots} worker threads" if scheduler else
                  "this process" if executor is None else f"{slots} local worker process{'es' if slots > 1 else ''}")
         if executor is None:
             for number, items in todo:
