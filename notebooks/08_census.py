@@ -88,9 +88,9 @@ print("S(3) =", halting.steps.max(), "by", halting.loc[halting.steps.idxmax(), "
 print("Σ(3) =", halting.nonblank.max(), "by", halting.loc[halting.nonblank.idxmax(), "machine"])
 
 # %% [markdown]
-# How long do the machines run, and how wide is the compiled residual stream? d = 2|Q'| + 4|Σ'| + 11
-# depends only on how many states the normalised machine has (a machine that never reaches C has
-# fewer).
+# How wide is the compiled residual stream? d = 2|Q'| + 4|Σ'| + 11 depends only on the states of
+# the table: a machine with a halting transition has the extra state Z, so every halting machine
+# compiles to d = 37 and every other one to d = 35.
 
 # %%
 pd.crosstab(bb3.d, bb3.halted, margins=True)
@@ -101,9 +101,10 @@ pd.crosstab(bb3.d, bb3.halted, margins=True)
 # `first_divergence_float32` is the first *decoder* step at which the float32 run of the same
 # weights reads a different configuration than the exact run (null: none within the steps
 # compared). These are **measurements of rounding, not of the construction**: the exact runtime
-# is the model. Within 100 machine steps float64 never diverges; float32 does on about one
-# machine in nine, always between decoder steps 70 and 105 — the point where layer 3 can no
-# longer tell the latest write to a cell from an older one (docs/precision.md).
+# is the model. Within 100 machine steps float64 never diverges. float32 diverges on about one
+# machine in nine, always a machine that does not halt (the halting ones stop within 25 decoder
+# steps), and always between decoder steps 70 and 105. That is where layer 3 can no longer tell the
+# latest write to a cell from an older one (docs/precision.md).
 
 # %%
 divergence_histogram(bb3, title="TNF machines with 3 states, 2 symbols, 100 machine steps")
@@ -121,4 +122,6 @@ assert (summary.S, summary.sigma) == (6, 4)
 assert len(bb3) == 4057 and bool(bb3.agrees.all())
 assert halting.steps.max() == 21 and halting.nonblank.max() == 6
 assert bb3.first_divergence_float64.isna().all()
+assert set(bb3.d) == {35, 37} and bool((bb3.d == 37).eq(bb3.halted).all())
+assert not diverging.halted.any()
 assert diverging.first_divergence_float32.between(1, 2 * 100 + 4).all()

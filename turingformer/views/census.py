@@ -18,7 +18,7 @@ def divergence_histogram(census, *, ax=None, bins: int = 30, title: str | None =
     dtypes = [name[len(PREFIX):] for name in columns if name.startswith(PREFIX)]
     machines = sum(1 for error in columns["error"] if error is None) if "error" in columns else None
     fig, ax = _axes(ax, (7.0, 3.6))
-    values = {dt: [int(v) for v in columns[PREFIX + dt] if v is not None and v == v] for dt in dtypes}
+    values = {dt: [int(v) for v in columns[PREFIX + dt] if v is not None] for dt in dtypes}
     found = [v for vs in values.values() for v in vs]
     edges = None
     if found:
@@ -42,10 +42,11 @@ def divergence_histogram(census, *, ax=None, bins: int = 30, title: str | None =
 
 def _columns(census) -> dict[str, list]:
     """Column name -> values, from a Parquet path, a pyarrow Table or a pandas DataFrame."""
-    if isinstance(census, (str, Path)):
-        import pyarrow.parquet as pq
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    if isinstance(census, (str, Path)):
         census = pq.read_table(census)
-    if hasattr(census, "to_pydict"):
-        return census.to_pydict()
-    return {name: [None if v != v else v for v in census[name].tolist()] for name in census.columns}
+    elif not isinstance(census, pa.Table):       # a DataFrame: NaN / NA become nulls
+        census = pa.Table.from_pandas(census, preserve_index=False)
+    return census.to_pydict()
