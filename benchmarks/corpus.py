@@ -80,7 +80,8 @@ def verify_case(corpus: Path, case: dict) -> dict:
     model = compile_machine(machine)
     compiled = time.perf_counter()
     timed = _Timed()
-    decoded, steps = run_model(model, word, max_steps=limit, decoder=timed)
+    result = run_model(model, word, max_steps=limit, decoder=timed, keep_steps=False)
+    decoded = result.trace
     run_model_time = time.perf_counter() - compiled
     reference = run(machine, word, max_steps=limit)
     problems = []
@@ -99,7 +100,7 @@ def verify_case(corpus: Path, case: dict) -> dict:
     return {
         "case": f"{case['file']} {case['input']!r}",
         "d": model.transformer.d,
-        "decoder_steps": len(steps),
+        "decoder_steps": result.positions,
         "machine_steps": decoded.steps,
         "compile_s": compiled - start,
         "decode_s": timed.seconds,

@@ -218,9 +218,9 @@ def end_to_end_bb4() -> dict:
     bb4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA", "BB(4)")
     start = time.perf_counter()
     model = compile_machine(bb4)
-    decoded, steps = run_model(model, "", decoder=decode_fast)
-    ok = compare_traces(run(bb4, ""), decoded) is None and decoded.steps == 107
-    return {"seconds": time.perf_counter() - start, "ok": ok, "decoder_steps": len(steps)}
+    result = run_model(model, "", decoder=decode_fast, keep_steps=False)
+    ok = compare_traces(run(bb4, ""), result.trace) is None and result.steps == 107
+    return {"seconds": time.perf_counter() - start, "ok": ok, "decoder_steps": result.positions}
 
 
 # ---------------------------------------------------------------------------------- report
@@ -400,9 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         corpus_section = ""
         if args.output.exists():
             old = args.output.read_text(encoding="utf-8")
-            marker = "\n## Corpus verification"
-            if marker in old:
-                corpus_section = old[old.index(marker):]
+            # keep the sections other scripts write (million.py, corpus.py)
+            kept = [old.index(m) for m in ("\n## A million exact steps", "\n## Corpus verification") if m in old]
+            if kept:
+                corpus_section = old[min(kept):]
         args.output.write_text(text.rstrip() + "\n" + corpus_section, encoding="utf-8")
         print(f"wrote {args.output}")
     return 0

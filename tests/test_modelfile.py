@@ -39,7 +39,7 @@ DECODE_IN_A_FRESH_PROCESS = """
 import json, sys
 from turingformer.modelfile import load_model
 from turingformer.compiler.perez.decoding import run_model
-trace, _ = run_model(load_model(sys.argv[1]), "")
+trace = run_model(load_model(sys.argv[1]), "").trace
 loaded = sorted(m for m in sys.modules if m.startswith("turingformer."))
 print(json.dumps({"summary": trace.summary(), "tapes": [c.tape.span(c.head) for c in trace], "loaded": loaded}))
 """

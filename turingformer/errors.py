@@ -179,3 +179,11 @@ def check_word(word: str, alphabet, blank: str, *, owner: str, hint: str, what: 
             raise InputError(
                 f"{what} {word!r}: symbol {symbol!r} at position {position} is not in the input "
                 f"alphabet {sorted(alphabet)} {owner}", hint=hint)
+
+
+class LoopedRuntimeError(TuringformerError):
+    """The looped runtime met a violated precondition (a tie, a non-integer on the integer path)."""
+
+
+class AttentionTieError(LoopedRuntimeError):
+    """An attention head of a looped model had more than one winner for some query column."""

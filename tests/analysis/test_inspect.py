@@ -167,7 +167,7 @@ def test_traces(flip_cache, reference):
 
 def test_stay_states_and_empty_input():
     cache = run_with_cache(increment(), "1011")
-    trace, _ = run_model(compile_machine(increment()), "1011")
+    trace = run_model(compile_machine(increment()), "1011").trace
     assert cache.trace.states == trace.states
     stay = [i for i in range(len(cache)) if cache.decoded(i).state.startswith("⟨stay")]
     assert stay and all(cache.machine_step(i) is None for i in stay)

@@ -63,8 +63,8 @@ def test_float64_agrees_with_exact_on_a_short_run(walker_model):
         assert result.first_layer3 is None and result.first_divergence is None and result.first_broken is None
         for stats in result.hooks.values():
             assert stats.first_broken is None and stats.max_ratio < 1e-9
-        trace, _ = run_model(walker_model, "0110", max_steps=140,
-                             decoder=partial(decode_float, dtype="float64", averaging=averaging), tolerance=1e-9)
+        trace = run_model(walker_model, "0110", max_steps=140,
+                          decoder=partial(decode_float, dtype="float64", averaging=averaging), tolerance=1e-9).trace
         assert _same(trace, run(walker(), "0110", max_steps=140))
 
 
@@ -157,8 +157,8 @@ def test_float32_outlasts_float16_and_a_float16_trace_diverges(walker_model):
     assert f32.first_layer3 >= predicted_window(margins, "float32")[0]
     # the stale read shows in the trace: the Reader refuses an output, or reads another trace
     try:
-        trace, _ = run_model(walker_model, "", max_steps=150, tolerance=0.25,
-                             decoder=partial(decode_float, dtype="float16"))
+        trace = run_model(walker_model, "", max_steps=150, tolerance=0.25,
+                          decoder=partial(decode_float, dtype="float16")).trace
         diverged = not _same(trace, run(walker(), "", max_steps=150))
     except DecodingError:
         diverged = True

@@ -132,7 +132,7 @@ def test_stay_moves_left_moves_and_blanks_inside_the_input():
 
 
 def test_the_step_limit_is_counted_in_machine_steps():
-    trace, _ = run_model(compile_machine(BB4), "", max_steps=50)
+    trace = run_model(compile_machine(BB4), "", max_steps=50).trace
     reference = run(BB4, "", max_steps=50)
     assert trace.steps == 50 and trace.verdict.value == "running" and trace.summary() == reference.summary()
 

@@ -5,14 +5,17 @@
   BB(4), a zig-zag binary counter, stay moves, left moves, random machines, under both
   cross-attention options and both scores; and the same outputs as the naive oracle.
 * A hand-made transformer whose keys differ (or tie) below float resolution, where the float
-  filter cannot decide and exact arithmetic must, plus keys outside the filter's safe range.
+  filter cannot decide and exact arithmetic must, plus keys outside the filter's safe range;
+  its self-attention keys go through the exact key index (tests/runtime/test_key_index.py).
 * Through :func:`turingformer.compiler.perez.decoding.run_model` it reproduces the reference simulator on the
   halting corpus cases up to ~25,000 machine steps (the longest are marked ``slow``).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections import Counter
 from fractions import Fraction
 
 import pytest
@@ -151,21 +154,23 @@ def test_random_machines_equal_the_plain_decoder(case, cross_attention, score, s
 def test_a_zig_zag_run_of_3000_steps_decodes_to_the_simulator_trace(cross_attention, score):
     machine = binary_counter()
     model = compile_machine(machine, cross_attention=cross_attention, score=score)
-    decoded, steps = run_model(model, "", max_steps=3000, decoder=decode_fast)
-    assert len(steps) > 3000
-    assert compare_traces(run(machine, "", max_steps=3000), decoded) is None
+    result = run_model(model, "", max_steps=3000, decoder=decode_fast, keep_steps=False)
+    assert result.positions > 3000 and result.decoder_steps == ()
+    assert compare_traces(run(machine, "", max_steps=3000), result.trace) is None
 
 
 @pytest.mark.slow
-def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3(monkeypatch):
+def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3():
     """Around 10⁴ decoder steps the layer-3 recency margin (~4/(3i⁵), spec §7) falls below the
-    certified float error, so some decisions must go to exact arithmetic; the trace is still the
-    simulator's."""
-    seen = _count_inconclusive(monkeypatch)
+    certified float error, so a float filter would leave several candidates; the exact index
+    decides every layer-3 query itself, scoring a few keys each, and the trace is the simulator's."""
     model = compile_machine(BB5)
-    decoded, steps = run_model(model, "", max_steps=12_000, decoder=decode_fast)
-    assert compare_traces(run(BB5, "", max_steps=12_000), decoded) is None
-    assert any(c > 1 for _, c in seen)
+    stats = Counter()
+    decoder = functools.partial(decode_fast, stats=stats)
+    result = run_model(model, "", max_steps=12_000, decoder=decoder, keep_steps=False)
+    assert compare_traces(run(BB5, "", max_steps=12_000), result.trace) is None
+    assert stats["index: exact"] == result.positions
+    assert stats["index: keys scored exactly"] < 3 * result.positions
 
 
 # ------------------------------------------------------------------ where the float filter fails
@@ -244,11 +249,13 @@ def test_exact_arithmetic_decides_where_the_float_filter_cannot(score, monkeypat
     model = tiny_transformer(score)
     steps = 40
     plain = list(decode(model, word, max_steps=steps, capture=None))
-    quick = list(decode_fast(model, word, max_steps=steps, capture=None))
+    stats = Counter()
+    quick = list(decode_fast(model, word, max_steps=steps, capture=None, stats=stats))
     assert_same_steps(plain, quick)
-    # the filter saw every encoder key and (after SMALL positions) every decoder key as a candidate
+    # the cross-attention filter saw every encoder key as a candidate; the decoder's own keys,
+    # apart below float resolution, were told apart by the exact index (2 layers, every step)
     assert any(n == len(word) and c == len(word) for n, c in seen)
-    assert any(n > fast.SMALL and c == n for n, c in seen)
+    assert stats["index: exact"] == 2 * steps
     tie = (word.index("b"), word.index("c"))
     for step in quick:
         i = step.i
@@ -342,7 +349,7 @@ def test_corpus_case_decodes_to_the_simulator_trace(case):
         pytest.skip("TURINGFORMER_SKIP_SLOW=1")
     machine, word = prepare_input(load_machine(SHARED / case["file"]), case["input"])
     limit = max(2 * case["expected"]["steps"], 1000)
-    decoded, _ = run_model(compile_machine(machine), word, max_steps=limit, decoder=decode_fast)
+    decoded = run_model(compile_machine(machine), word, max_steps=limit, keep_steps=False).trace
     assert compare_traces(run(machine, word, max_steps=limit), decoded) is None
     final = decoded.final
     assert final.head == case["expected"]["head"]

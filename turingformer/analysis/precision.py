@@ -571,8 +571,8 @@ def soft_reproduces(model: CompiledModel, word: str, steps: int, beta: float, *,
     if reference is None:
         reference = exact_trace(model, word, steps)
     try:
-        trace, _ = run_model(model, word, max_steps=steps, tolerance=reader_tolerance,
-                             decoder=partial(decode_float, dtype=dtype, attention="soft", beta=beta))
+        trace = run_model(model, word, max_steps=steps, tolerance=reader_tolerance, keep_steps=False,
+                          decoder=partial(decode_float, dtype=dtype, attention="soft", beta=beta)).trace
     except DecodingError:
         return False
     return _same_trace(trace, reference)
@@ -580,7 +580,7 @@ def soft_reproduces(model: CompiledModel, word: str, steps: int, beta: float, *,
 
 def exact_trace(model: CompiledModel, word: str, steps: int):
     _, decoder = reference_decoder("auto")
-    return run_model(model, word, max_steps=steps, decoder=decoder)[0]
+    return run_model(model, word, max_steps=steps, decoder=decoder, keep_steps=False).trace
 
 
 @dataclass
@@ -610,7 +610,8 @@ def beta_threshold(model: CompiledModel, word: str, steps: int, *, rel: float = 
     brackets by factors of 10 from ``beta_min``.
     """
     started = time.perf_counter()
-    reference, decoder_steps = run_model(model, word, max_steps=steps, decoder=reference_decoder("auto")[1])
+    exact = run_model(model, word, max_steps=steps, decoder=reference_decoder("auto")[1], keep_steps=False)
+    reference = exact.trace
     evaluations = 0
 
     def ok(beta: float) -> bool:
@@ -623,7 +624,7 @@ def beta_threshold(model: CompiledModel, word: str, steps: int, *, rel: float = 
     while not ok(hi):
         lo, hi = hi, hi * 10
         if hi > beta_max:
-            return SoftThreshold(model.labels.machine_name, word, steps, len(decoder_steps), None, lo,
+            return SoftThreshold(model.labels.machine_name, word, steps, exact.positions, None, lo,
                                  evaluations, reader_tolerance, time.perf_counter() - started)
     if lo is not None:
         while hi / lo > 1 + rel:
@@ -632,7 +633,7 @@ def beta_threshold(model: CompiledModel, word: str, steps: int, *, rel: float = 
                 hi = mid
             else:
                 lo = mid
-    return SoftThreshold(model.labels.machine_name, word, steps, len(decoder_steps), hi, lo, evaluations,
+    return SoftThreshold(model.labels.machine_name, word, steps, exact.positions, hi, lo, evaluations,
                          reader_tolerance, time.perf_counter() - started)
 
 
@@ -667,8 +668,9 @@ def verify_scores(machine, word: str = "", *, max_steps: int = 200, cross_attent
     for score in ("abs", "clipped"):
         model = compile_machine(machine, cross_attention=cross_attention, score=score)
         n = len(model.labels.encoder_input(word))
-        trace, steps = run_model(model, word, max_steps=max_steps, decoder=decoder,
-                                 capture=("decoder.1.cross.winners", LAYER3))
+        result = run_model(model, word, max_steps=max_steps, decoder=decoder,
+                           capture=("decoder.1.cross.winners", LAYER3))
+        trace, steps = result.trace, result.decoder_steps
         inside, outside, ties3 = True, 0, 0
         for step in steps:
             cross = step.activations.get("decoder.1.cross.winners", ())

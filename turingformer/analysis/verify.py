@@ -13,21 +13,30 @@ Two levels are compared:
 
 The first difference is reported with its step, the layer (hook name) and the named slot.
 Verification is the only stage that looks at the machine; decoding itself never does.
+
+Verification **streams**: it runs the fast exact decoder by default (bit for bit the plain one,
+:mod:`turingformer.runtime.fast`) through :class:`~turingformer.compiler.perez.decoding.ModelRun`
+and checks each decoder position as it is produced, so no decoder step is kept; besides the
+decoder's own cache, memory is the two compact traces (O(1) per step) and at most ``keep_rows``
+table rows. Comparing the traces costs O(T): equal inputs, heads and writes give equal tapes.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from fractions import Fraction
+from array import array
 from typing import Callable, Iterator, Sequence
 
+from turingformer.analysis.inspect import _text_table
 from turingformer.compiler.perez.construction import compile_machine
-from turingformer.compiler.perez.decoding import run_model
+from turingformer.compiler.perez.decoding import ModelRun
 from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
 from turingformer.tm.machine import TuringMachine
 from turingformer.compiler.perez.normalize import normalize
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS, Trace, run
-from turingformer.runtime.transformer import decode
+from turingformer.runtime.fast import decode_fast
 
 #: The hooks verification reads at every position.
 CHECKED_HOOKS = (
@@ -70,17 +79,42 @@ class PositionCheck:
     agrees: bool
 
 
+#: How many table rows (:class:`PositionCheck`) :func:`verify` keeps by default.
+KEEP_ROWS = 10_000
+
+
 @dataclass(frozen=True)
 class Verification:
+    """The outcome of :func:`verify`: both traces, the first divergence (None: they agree), the
+    number of decoder positions ``checked``, and the table rows of the first ones (``positions``,
+    at most ``keep_rows`` of them; all of them for a run that short)."""
+
     reference: Trace
     decoded: Trace
     positions: tuple[PositionCheck, ...]
     divergence: Divergence | None
     ties: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
 
     @property
     def ok(self) -> bool:
         return self.divergence is None
+
+    def __repr__(self) -> str:
+        where = "ok" if self.ok else str(self.divergence)
+        return (f"Verification({self.reference.machine_name!r} on {self.reference.input!r}: "
+                f"{self.reference.steps} machine steps, {self.checked} decoder positions, {where})")
+
+    def _repr_html_(self) -> str:
+        """A colour-coded table of the machine's first steps, or around the first divergence."""
+        if self.divergence is None or self.divergence.where == "machine":
+            step = self.divergence.step if self.divergence is not None else 0
+            return verification_table(self, start=max(step - 5, 0), limit=HTML_ROWS)._repr_html_()
+        first = max(self.divergence.step - HTML_ROWS // 2, 0)
+        table = verification_table(self)
+        window = VerificationTable(self, table.rows[first:first + HTML_ROWS], first,
+                                   len(table.rows) - len(table.rows[first:first + HTML_ROWS]))
+        return window._repr_html_()
 
     def table(self, *, limit: int | None = None) -> str:
         """The side-by-side table: one row per decoder position."""
@@ -97,8 +131,9 @@ class Verification:
                 f"{'' if p.position_next is None else p.position_next:>6} "
                 f"{'' if p.last_visit is None else p.last_visit:>6} {int(p.past_input):>2} "
                 f"{'' if p.first_visit is None else int(p.first_visit):>2}  {'yes' if p.agrees else 'NO'}")
-        if limit is not None and len(self.positions) > limit:
-            rows.append(f"... {len(self.positions) - limit} more positions")
+        hidden = self.checked - len(shown)
+        if hidden > 0:
+            rows.append(f"... {hidden:,} more positions")
         return "\n".join(rows)
 
 
@@ -111,6 +146,7 @@ class _Reference:
     writes: tuple[str, ...]
     reads: tuple[str, ...]
     tokens: tuple[str, ...]
+    last: Sequence[int]          # ℓ(t) for every t
 
     def move(self, t: int) -> int:
         """m⁽ᵗ⁾ (0 for t < 0 and where M' has stopped)."""
@@ -119,54 +155,77 @@ class _Reference:
         return self.heads[t + 1] - self.heads[t]
 
     def last_visit(self, t: int) -> int:
-        """ℓ(t): the largest j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3)."""
-        cell = self.heads[t] if t < len(self.heads) else self.heads[-1]
-        for j in range(t - 1, -1, -1):
-            if self.heads[j] == cell:
-                return j
-        return t - 1
+        """ℓ(t): the largest j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3), for t < len(heads)."""
+        return self.last[t]
 
 
 def _reference(model_machine: TuringMachine, tape: str, tokens: Sequence[str], steps: int) -> _Reference:
     trace = run(model_machine, tape, max_steps=steps)
     cells = {c: s for c, s in enumerate(tape)}
     reads = []
+    last = array("q")
+    seen: dict[int, int] = {}
     for t, head in enumerate(trace.heads):
         reads.append(cells.get(head, model_machine.blank))
+        last.append(seen.get(head, t - 1))
+        seen[head] = t
         if t < len(trace.writes):
             cells[head] = trace.writes[t]
-    return _Reference(trace.states, trace.heads, trace.writes, tuple(reads), tuple(tokens))
+    return _Reference(trace.states, trace.heads, trace.writes, tuple(reads), tuple(tokens), last)
 
 
 def verify(
     machine: TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS,
-    model: CompiledModel | None = None, decoder: Callable[..., Iterator] = decode,
-    cross_attention: str = "per-layer", score: str = "abs",
+    model: CompiledModel | None = None, decoder: Callable[..., Iterator] = decode_fast,
+    cross_attention: str = "per-layer", score: str = "abs", keep_rows: int | None = KEEP_ROWS,
+    progress: Callable[[int], None] | None = None,
 ) -> Verification:
-    """Compile ``machine`` (unless ``model`` is given), decode ``word`` and compare everything."""
+    """Compile ``machine`` (unless ``model`` is given), decode ``word`` and compare everything.
+
+    Streams (module docstring): each decoder position is checked as it is decoded and dropped;
+    the first ``keep_rows`` rows of the table are kept (``None``: all). ``progress`` is called
+    with the number of machine steps decoded so far, as in :class:`ModelRun`.
+    """
     model = model or compile_machine(machine, cross_attention=cross_attention, score=score)
     machine.check_input(word)
     reference = run(machine, word, max_steps=max_steps)
-    decoded, steps = run_model(model, word, max_steps=max_steps, capture=CHECKED_HOOKS, decoder=decoder)
     nm = normalize(machine)
     tokens = model.labels.encoder_input(word)
-    ref = _reference(nm.machine, nm.tape_input(word), tokens, len(steps))
+    budget = model.labels.prelude_steps(len(tokens)) + 2 * (max_steps + 1) + 1
+    ref = _reference(nm.machine, nm.tape_input(word), tokens, budget)
     checker = _PositionChecker(model, ref)
-    positions, divergence = [], None
-    for step in steps:
+    stream = ModelRun(model, word, max_steps=max_steps, capture=CHECKED_HOOKS, decoder=decoder, progress=progress)
+    positions, divergence, checked = [], None, 0
+    for step, _ in stream:
         found = checker.check(step.i, step.activations)
         if found and divergence is None:
             divergence = found
-        positions.append(checker.row(step.i, found is None))
+        if keep_rows is None or checked < keep_rows:
+            positions.append(checker.row(step.i, found is None))
+        checked += 1
+    decoded = stream.trace
     machine_divergence = compare_traces(reference, decoded)
     if divergence is None:
         divergence = machine_divergence
-    return Verification(reference, decoded, tuple(positions), divergence, checker.ties)
+    return Verification(reference, decoded, tuple(positions), divergence, checker.ties, checked)
 
 
 def compare_traces(reference: Trace, decoded: Trace) -> Divergence | None:
-    """The first machine step where the two traces differ (state, head, symbol, tape, outcome)."""
-    for expected, got in zip(reference, decoded):
+    """The first machine step where the two traces differ (state, head, symbol, tape, outcome).
+
+    O(T): the tapes are replays of the same input by the writes, so the first step whose state,
+    head or previous write differs is the first step where any of the four can differ; only that
+    step's configurations are built.
+    """
+    if reference.input != decoded.input or reference.blank != decoded.blank:
+        pairs = zip(reference, decoded)          # different inputs: compare every configuration
+    else:
+        pairs = ()
+        for t, (a, b) in enumerate(zip(reference.states, decoded.states)):
+            if a != b or reference.heads[t] != decoded.heads[t] or (t and reference.writes[t - 1] != decoded.writes[t - 1]):
+                pairs = ((reference[t], decoded[t]),)
+                break
+    for expected, got in pairs:
         for slot, a, b in (("state", expected.state, got.state), ("head", expected.head, got.head),
                            ("symbol under the head", expected.symbol, got.symbol),
                            ("tape", expected.tape.span(expected.head), got.tape.span(got.head))):
@@ -266,3 +325,113 @@ class _PositionChecker:
             position_next=ref.heads[i + 1] if running else None, last_visit=last,
             first_visit=None if last is None else last == i, past_input=i + 1 > self.n, agrees=agrees,
         )
+
+
+# ---------------------------------------------------------------------------------- the table
+_COLUMNS = ("i", "M step", "machine: state", "head", "symbol", "transformer: state", "head ", "symbol ",
+            "c(i)", "c(i+1)", "ℓ(i+1)", "b1", "b2", "agrees")
+#: Rows a notebook shows of a verification by default (the table's HTML is windowed).
+HTML_ROWS = 60
+
+
+@dataclass(frozen=True)
+class VerificationTable:
+    """Machine vs transformer side by side, one row per decoder position of a window (see
+    :func:`verification_table`); ``str`` gives text, ``_repr_html_`` a colour-coded table
+    (grey: positions of M' only, red: the first divergence). The figure is
+    :func:`turingformer.views.figures.verification_figure`."""
+
+    verification: Verification
+    rows: tuple[tuple[str, ...], ...]
+    first: int                   # the decoder position of rows[0]
+    hidden: int                  # positions of the run outside the window
+
+    @property
+    def ok(self) -> bool:
+        return self.verification.ok
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return _COLUMNS
+
+    def caption(self) -> str:
+        v = self.verification
+        verdict = "the transformer IS the machine at every step" if v.ok else str(v.divergence)
+        window = (f"; positions {self.first}..{self.first + len(self.rows) - 1} shown"
+                  if self.hidden and self.rows else "")
+        return (f"{v.reference.machine_name or 'machine'} on {v.reference.input!r}: {v.checked} "
+                f"decoder positions, {v.reference.steps} machine steps; {verdict}{window}")
+
+    def __str__(self) -> str:
+        text = self.caption() + "\n" + _text_table(_COLUMNS, self.rows)
+        if self.hidden:
+            text += f"\n... {self.hidden} more positions"
+        return text
+
+    def __repr__(self) -> str:
+        return f"VerificationTable(rows={len(self.rows)}, first={self.first}, hidden={self.hidden}, ok={self.ok})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        divergence = self.verification.divergence
+        bad = divergence.step if divergence is not None and divergence.where != "machine" else None
+        head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in _COLUMNS)
+        group = ('<tr><th colspan="2"></th><th colspan="3" style="background:#eef">machine (simulator)</th>'
+                 '<th colspan="3" style="background:#efe">transformer (decoded)</th>'
+                 '<th colspan="6" style="background:#ffe">§9 quantities of M\' at position i</th></tr>')
+        body = []
+        for row in self.rows:
+            style = ""
+            if (bad is not None and row[0] == str(bad)) or row[-1] != "yes":
+                style = ' style="background:#fbb"'
+            elif not row[1]:
+                style = ' style="color:#888"'
+            body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+        more = f"<p>… {self.hidden} more positions outside this window</p>" if self.hidden else ""
+        colour = "#1b5e20" if self.ok else "#b71c1c"
+        return (f"<div><p style='color:{colour}'><b>{html.escape(self.caption())}</b></p>"
+                '<table style="font-family:monospace;font-size:85%;border-collapse:collapse">'
+                f"<thead>{group}<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+                "<p style='font-size:85%'>Grey rows (M' …): the prelude and the stay halves, which exist only in the "
+                "normalised machine M'. c = head position of M', ℓ(i+1) = the last time that cell was visited, "
+                "b1 = [i+1 &gt; n], b2 = [first visit]. Red: a disagreement.</p></div>")
+
+
+def verification_table(verification: Verification, *, limit: int | None = None, start: int | None = None,
+                       stop: int | None = None) -> VerificationTable:
+    """The rows of decoder positions ``start ..`` (at most ``limit`` of them, up to machine step
+    ``stop``): M's configuration from the simulator and from the decoded trace (at the positions
+    that are M steps) and the §9 quantities of the normalised machine (c(i), c(i+1), ℓ(i+1), b1, b2).
+
+    ``start`` and ``stop`` are *machine* steps (as ``--from`` / ``--to``); the window runs from the
+    position reading step ``start`` to the last position before step ``stop + 1``.
+    """
+    v = verification
+    positions = v.positions
+    first, last = 0, len(positions)
+    at = {p.machine_step: p.i for p in positions if p.machine_step is not None}
+    if start is not None:
+        first = at.get(start, last)
+    if stop is not None:
+        last = at.get(stop + 1, last)
+    shown = positions[first:last] if limit is None else positions[first:last][:limit]
+    configurations = (list(v.reference), list(v.decoded))
+    rows = []
+    for p in shown:
+        k = p.machine_step
+        cells: list[str] = [str(p.i), "" if k is None else str(k)]
+        for confs in configurations:
+            if k is not None and k < len(confs):
+                conf = confs[k]
+                cells += [conf.state, str(conf.head), repr(conf.symbol)]
+            elif k is None:
+                cells += [f"M' {p.state}", "", ""]
+            else:
+                cells += ["—", "", ""]
+        cells += [str(p.head), "" if p.position_next is None else str(p.position_next),
+                  "" if p.last_visit is None else str(p.last_visit), str(int(p.past_input)),
+                  "" if p.first_visit is None else str(int(p.first_visit)), "yes" if p.agrees else "NO"]
+        rows.append(tuple(cells))
+    return VerificationTable(v, tuple(rows), first, v.checked - len(shown))

@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from turingformer.cli import machines, model, programs
+from turingformer.cli import looped, machines, model, programs
+from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
 from turingformer.cli.census import CENSUS_DESCRIPTION, CENSUS_HELP, census_arguments, cmd_census
 from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
@@ -81,26 +82,38 @@ COMMANDS: dict[str, Command] = {
         arguments=lambda p: output_argument(p, "the output: .dot/.gv (Graphviz text), .png/.svg/.pdf "
                                                 "(matplotlib) or - (DOT on standard output, the default)")),
     "compile": Command(
-        "compile a machine into the weights of a transformer (a model file)", model.cmd_compile,
-        parents=("machine", "run"), arguments=model.compile_arguments,
+        "compile a machine (or a program) into the weights of a transformer (a model file)",
+        programs.on_file_kind(model.cmd_compile, looped.cmd_compile),
+        parents=("machine", "run"), arguments=lambda p: (model.compile_arguments(p), looped.construction_argument(p)),
         description="Normalise the machine (spec 2b), build every weight of the one-layer encoder and "
                     "three-layer hard-attention decoder exactly, write them to MODEL (JSON, exact rationals, "
-                    "named dimensions) and print the compile summary. --check verifies every example."),
+                    "named dimensions) and print the compile summary. --check verifies every example. A program "
+                    "(.subleq, .usubleq, .fleq) compiles into a looped transformer and its punch card "
+                    "(--construction; docs/looped.md)."),
     "run": Command(
-        "decode a model file on an input: the trace, from the weights alone", model.cmd_run, parents=(),
+        "decode a model file on an input: the trace, from the weights alone",
+        looped.on_model_kind(model.cmd_run, looped.cmd_run), parents=(),
         arguments=model.run_model_arguments,
         description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
-                    "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing)."),
+                    "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing). A "
+                    "looped model runs its punch card and decodes pc and memory after every loop; --max-steps "
+                    "counts loops."),
     "verify": Command(
-        "compile, decode and compare with the simulator at every step and layer", model.cmd_verify,
-        parents=("machine", "run"), arguments=model.verify_arguments,
+        "compile, decode and compare with the simulator at every step and layer",
+        programs.on_file_kind(model.cmd_verify, looped.cmd_verify),
+        parents=("machine", "run"), arguments=lambda p: (model.verify_arguments(p), looped.construction_argument(p)),
         description="Prints one row per decoder position with the spec-9 quantities (c(i), l(i+1), b1, b2) and "
                     "whether every layer agrees; exits 1 and names the step, layer and slot of the first "
-                    "divergence."),
+                    "divergence. A program is compared with its interpreter after every loop, entry for entry "
+                    "(loop, block, column and dimension of the first divergence)."),
     "inspect": Command(
-        "show a model file: layers, named dimensions, weight matrices", model.cmd_inspect, parents=(),
+        "show a model file: layers, named dimensions, weight matrices",
+        looped.on_model_kind(model.cmd_inspect, looped.cmd_inspect), parents=(),
         arguments=model.inspect_arguments),
-    "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
+    "trace": Command(TRACE_HELP, programs.on_file_kind(run_trace, looped.run_trace),
+                     arguments=lambda p: (trace_arguments(p), looped.construction_argument(p)),
+                     description=TRACE_DESCRIPTION),
+    "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
     "census": Command(CENSUS_HELP, cmd_census, parents=(), arguments=census_arguments,

@@ -7,7 +7,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, TextIO, TypeVar
 
 from turingformer.programs.formats import PROGRAM_FORMATS
 from turingformer.tm.formats import FORMATS, load_machine, prepare_input
@@ -15,6 +15,7 @@ from turingformer.tm.machine import TuringMachine
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS
 
 PROG = "turingformer"
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------- shared options
 def non_negative(text: str) -> int:
@@ -123,6 +124,22 @@ def progress_bar() -> _Progress | None:
     stream = sys.stderr
     return _Progress(stream) if getattr(stream, "isatty", lambda: False)() else None
 
+
+def with_progress(run: Callable[..., T], *args, **kwargs) -> T:
+    """``run(*args, progress=..., **kwargs)`` with a progress bar on a terminal (erased afterwards)."""
+    progress = progress_bar()
+    try:
+        return run(*args, progress=progress, **kwargs)
+    finally:
+        if progress:
+            progress.done()
+
+
+
+def verdict(ok: bool, agreement: str, divergence: object) -> int:
+    """Print the closing line of a verification and return its exit status (1 on a divergence)."""
+    print(agreement if ok else f"DIVERGENCE: {divergence}")
+    return 0 if ok else 1
 
 
 def output_argument(parser: argparse.ArgumentParser, what: str, default: str | None = "-") -> None:

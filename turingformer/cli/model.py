@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from turingformer.cli.common import load, machine_and_input, non_negative, note
+from turingformer.cli.common import load, machine_and_input, non_negative, note, verdict
 from turingformer.cli.machines import simulate_arguments
 from turingformer.cli.tables import print_table_or_note, steps_text, summary_line, write_json_lines
 from turingformer.errors import FormatError
@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from turingformer.compiler.perez.decoding import run_model
     from turingformer.modelfile import load_model
     model = load_model(args.model)
-    trace, _ = run_model(model, args.input, max_steps=args.max_steps, decoder=_decoder(args))
+    trace = run_model(model, args.input, max_steps=args.max_steps, decoder=_decoder(args), keep_steps=False).trace
     out = sys.stdout
     if args.json:
         write_json_lines(trace, out, configurations=not args.quiet)
@@ -118,13 +118,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(result.table(limit=args.limit))
     decoded = result.decoded
-    if result.ok:
-        print(f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} of the machine, "
-              f"{len(result.positions):,} decoder positions, verdict {decoded.verdict.value}, "
-              f"no attention ties in layers 1 and 3")
-        return 0
-    print(f"DIVERGENCE: {result.divergence}")
-    return 1
+    return verdict(result.ok, f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} "
+                   f"of the machine, {result.checked:,} decoder positions, verdict {decoded.verdict.value}, "
+                   "no attention ties in layers 1 and 3", result.divergence)
 
 
 def inspect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,14 +137,21 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"model {args.model}: {model.labels.machine_name or '(unnamed)'}")
     for line in model.summary().lines():
         print(f"  {line}")
-    maps = dict(t.linears())
+    print_maps(t, args)
+    return 0
+
+
+def print_maps(transformer, args: argparse.Namespace) -> None:
+    """``inspect``'s listing of every map, the named dimensions (``--dimensions``) and the weights of
+    chosen maps (``--weights``); shared by the Pérez and the looped models."""
+    maps = dict(transformer.linears())
     print("maps (name: source -> target, non-zero weights + biases):")
     for name, linear in maps.items():
         print(f"  {name:<24} {len(linear.source):>4} -> {len(linear.target):<4} "
               f"{len(linear.weights) + len(linear.bias):>6}" + ("  (zero)" if linear.is_zero() else ""))
     if args.dimensions:
         print("residual dimensions:")
-        for k, name in enumerate(t.space.names):
+        for k, name in enumerate(transformer.space.names):
             print(f"  {k:>4}  {name}")
     for name in args.weights:
         if name not in maps:
@@ -159,4 +162,3 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             print(f"  {src:<28} -> {dst:<28} {w}")
         for dst, b in linear.named_bias():
             print(f"  {'(bias)':<28} -> {dst:<28} {b}")
-    return 0

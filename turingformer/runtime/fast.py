@@ -5,7 +5,7 @@ Same contract, same outputs, bit for bit: every :class:`~turingformer.runtime.tr
 decoder yields, and every number in it is a :class:`fractions.Fraction` (winner lists are tuples
 of ints, as in the plain path). Like the plain runtime it is **generic**: it runs any
 :class:`~turingformer.runtime.transformer.Transformer` and knows nothing about Turing machines or about
-which layer does what. It is fast for five reasons, each exact for the reason given.
+which layer does what. It is fast for seven reasons, each exact for the reason given.
 
 1. **Exact arithmetic in FLINT, Fractions only at the edges.** Internally an activation is a
    *sparse* vector ``{index: fmpq}`` (python-flint rationals, about 8x faster than ``Fraction``)
@@ -36,7 +36,8 @@ which layer does what. It is fast for five reasons, each exact for the reason gi
    so this equals the plain ``average`` (sum first, divide once). The same sum answers any
    decision whose exact winners turn out to be every cached key.
 
-5. **A certified floating-point filter for the argmax** (:meth:`_Attention.decide`). Every key
+5. **A certified floating-point filter for the argmax** over a fixed key set (the encoder's
+   keys of a cross-attention; :class:`_ScanCache`, :meth:`_Attention.decide`). Every key
    is also stored as float64 rows k̂_j and |k̂_j| (arrays grown by doubling, with preallocated work
    buffers). For an exact query q with float image q̂, two matrix-vector products give, for all
    n cached keys at once, ŝ_j = fl(⟨q̂, k̂_j⟩) and P̂_j = fl(⟨|q̂|, |k̂_j|⟩). Invariant:
@@ -68,8 +69,41 @@ which layer does what. It is fast for five reasons, each exact for the reason gi
    decides. Under the clipped score a candidate with lo_j = 1 has μ_j = 1 exactly and is not
    recomputed. Caches of at most :data:`SMALL` keys are decided exactly outright.
 
-Per step the work is O(1) exact operations for a single-winner or uniform attention plus O(i·m)
-vectorised float work; no Python loop runs over the cache. Captured hooks that are O(i) by
+6. **An exact index over the self-attention keys** (:class:`_IndexCache`), built from the key
+   vectors alone, so that a decision does not scan the cache. Split the support coordinates into
+   a projection P (the first two; none when m = 1) and the rest R. Group the keys by the exact
+   direction of P k: the zero group (P k = 0), the vertical group (P k = (0, y), λ = y) and, for
+   each exact rational slope t, the keys with P k = λ(1, t), λ = k_0; the finite groups are kept
+   sorted by t. Each group keeps its members by decreasing |λ|, max |R k_e| and (when R has one
+   coordinate) the members of least |R k|. For a query q and a key of a finite group g,
+   ⟨q, k⟩ = λ·a_g + ⟨R q, R k⟩ with a_g = q_0 + q_1 t_g, hence for **any** weights
+
+       |⟨q, k⟩| ≥ |λ|·|a_g| − Σ_e |R q_e|·max |R k_e|                                   (∗)
+
+   With q_1 ≠ 0, |a_g| = |q_1|·|t_g − t*| for t* = −q_0/q_1, so with Λ = min |λ| over all
+   finite groups the bound |q_1|·|t − t*|·Λ − Σ_e |R q_e|·max_all |R k_e| only grows as t moves
+   away from t* on either side. The decision visits the groups outwards from t* (a binary
+   search) and stops on a side as soon as that bound *strictly* exceeds the best exact
+   |⟨q, k⟩| found: every key beyond has a larger magnitude, so it neither wins nor ties.
+   Inside a visited group, members are scored exactly in increasing |λ| until (∗) with that
+   group's own maxima strictly exceeds the best; a group with a_g = 0 and a one-coordinate rest
+   has |⟨q, k⟩| = |R q|·|R k|, least exactly at its stored members of least |R k| (every member
+   when R q = 0). With q_1 = 0 every finite group is visited (still bounded by (∗)); the zero and
+   vertical groups are always visited. Every value compared is an exact fmpq, so the result is
+   the set of all keys of least |⟨q, k⟩|, ties included, which is the plain argmax of
+   −|⟨q, k⟩|; under the clipped score, a least magnitude ≥ 1 means every key scores −1 (all
+   tie). Nothing here depends on what the weights mean: on the Pérez layer 3 (keys
+   (ε_j, −c_j ε_j, ε_j²), one group per tape cell) it visits the current cell's group and its
+   two neighbours, O(log W) comparisons for W visited cells, and scores O(1) keys.
+
+7. **BLAS on one thread.** numpy's BLAS switches to several threads for large products, which
+   costs more than it gains at these sizes on a shared machine (×33 CPU past ~150,000 rows);
+   :func:`decode_fast` runs under ``threadpoolctl.threadpool_limits(1, "blas")``.
+
+Per step the work is O(1) exact operations for a single-winner or uniform attention plus an
+O(n_enc·m) float filter over the encoder keys, and nothing allocates an array as long as the
+cache. Memory per position is the exact key (a tuple of m rationals), the value dict when the
+attention is not uniform-only, and one entry of the index. Captured hooks that are O(i) by
 nature (``*.attn.scores``, ``*.attn.pattern``, ``*.attn.winners`` of a uniform attention) are
 built, exactly, only when asked for. Encoding reuses :func:`turingformer.runtime.transformer.encode`
 (it runs once per input), so its hooks are the plain path's own.
@@ -78,12 +112,14 @@ built, exactly, only when asked for. Encoding reuses :func:`turingformer.runtime
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Sequence
 
 import numpy as np
 from flint import fmpq
+from threadpoolctl import threadpool_limits
 
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
@@ -94,6 +130,8 @@ __all__ = ["decode_fast", "SMALL"]
 SMALL = 8
 #: σ layers whose non-zero inputs reach at least this many units use numpy int64.
 FANOUT = 64
+#: The most outputs a σ-net memoises (see :class:`_MLP`).
+MEMO = 1024
 
 _U = 2.0 ** -53
 _INT_LIMIT = 2 ** 62
@@ -172,17 +210,23 @@ class _Map:
                      if out is None or o in out]
         self.size = len(out) if out is not None else len(linear.target)
 
+    def _read(self, x: dict[int, fmpq]) -> list:
+        """The (x_i, W_i) pairs with x_i ≠ 0, looked up from the smaller of x and the map's rows."""
+        rows = self.rows
+        if len(rows) < len(x):
+            get = x.get
+            return [(xi, row) for i, row in rows.items() if (xi := get(i)) is not None]
+        get = rows.get
+        return [(xi, row) for i, xi in x.items() if (row := get(i)) is not None]
+
     def contributions(self, x: dict[int, fmpq]) -> dict[int, fmpq]:
         """Σ_{i: x_i ≠ 0} x_i W_i (no bias), as a sparse dict (entries may be 0)."""
         acc: dict[int, fmpq] = {}
-        rows = self.rows
         get = acc.get
-        for i, xi in x.items():
-            row = rows.get(i)
-            if row:
-                for o, w in row:
-                    prev = get(o)
-                    acc[o] = xi * w if prev is None else prev + xi * w
+        for xi, row in self._read(x):
+            for o, w in row:
+                prev = get(o)
+                acc[o] = xi * w if prev is None else prev + xi * w
         return acc
 
     def __call__(self, x: dict[int, fmpq]) -> dict[int, fmpq]:
@@ -197,12 +241,9 @@ class _Map:
         out = [_ZERO_Q] * self.size
         for o, b in self.bias:
             out[o] += b
-        rows = self.rows
-        for i, xi in x.items():
-            row = rows.get(i)
-            if row:
-                for o, w in row:
-                    out[o] += xi * w
+        for xi, row in self._read(x):
+            for o, w in row:
+                out[o] += xi * w
         return out
 
 
@@ -297,15 +338,44 @@ class _SigmaMap:
 
 
 class _MLP:
-    """A σ-net on sparse vectors, recording ``{prefix}.hidden[.k]`` exactly as :class:`MLP`."""
+    """A σ-net on sparse vectors, recording ``{prefix}.hidden[.k]`` exactly as :class:`MLP`.
+
+    A σ-net is a pure function of the input entries its first layer reads, so while no hidden
+    activation is recorded its outputs are **memoised** on those entries (each as index,
+    numerator, denominator in lowest terms: equal keys are equal rationals; hashing fmpz is fast,
+    hashing an fmpq is not). The memo holds at most :data:`MEMO` entries and is dropped
+    for good once fewer than half of the first ``MEMO`` calls hit (a net whose input differs at
+    every step, such as one reading positions). Outputs are shared: callers only read them.
+    """
 
     def __init__(self, mlp: MLP):
         n = len(mlp.layers)
         self.layers = [(_SigmaMap(layer) if k < n - 1 else _Map(layer)) for k, layer in enumerate(mlp.layers)]
         self.hidden_sizes = [len(layer.target) for layer in mlp.layers[:-1]]
         self.suffixes = [("hidden" if n == 2 else f"hidden.{k}") for k in range(n - 1)]
+        self.reads = frozenset(mlp.layers[0].used_inputs())
+        self.memo: dict | None = {}
+        self.calls = self.hits = 0
 
     def __call__(self, x, record, prefix: str):
+        memo = self.memo
+        if record is None and memo is not None:
+            reads = self.reads
+            key = tuple([(i, v.p, v.q) for i, v in x.items() if i in reads])
+            out = memo.get(key)
+            self.calls += 1
+            if out is not None:
+                self.hits += 1
+                return out
+            out = self._run(x, None, prefix)
+            if len(memo) < MEMO:
+                memo[key] = out
+            elif 2 * self.hits < self.calls:
+                self.memo = None
+            return out
+        return self._run(x, record, prefix)
+
+    def _run(self, x, record, prefix: str):
         last = len(self.layers) - 1
         for k, layer in enumerate(self.layers):
             x = layer(x)
@@ -321,20 +391,54 @@ _ALL = None  # "every cached key wins"
 
 
 class _Cache:
-    """Keys (exact and float), values and a lazy exact running sum of one attention's cache.
+    """Values of one attention's cache and a lazy exact running sum of them.
+
+    With an empty support (``m == 0``) every decision is uniform, so the values are not kept:
+    each is added to the running sum as it arrives (O(1) memory per position).
+    """
+
+    def __init__(self, m: int):
+        self.m = m
+        self.n = 0
+        self.keys: list[tuple] = []
+        self.values: list[dict[int, fmpq]] = []
+        self.keep_values = m > 0
+        self.total: dict[int, fmpq] = {}
+        self.total_n = 0
+
+    def _append_value(self, value: dict[int, fmpq]) -> None:
+        if self.keep_values:
+            self.values.append(value)
+        else:
+            _accumulate(self.total, value)
+            self.total_n += 1
+        self.n += 1
+
+    def sum_all(self) -> dict[int, fmpq]:
+        """Σ_j v_j over the whole cache (exact), bringing the running sum up to date."""
+        total = self.total
+        for value in self.values[self.total_n:self.n]:
+            _accumulate(total, value)
+        self.total_n = self.n
+        return total
+
+
+def _accumulate(total: dict[int, fmpq], value: dict[int, fmpq]) -> None:
+    for k, v in value.items():
+        prev = total.get(k)
+        total[k] = v if prev is None else prev + v
+
+
+class _ScanCache(_Cache):
+    """A cache decided by a scan of every key under the certified float filter (5.).
 
     The float image of the keys lives in ``floats`` (k̂, row per key) and ``absolute`` (|k̂|),
     with work buffers of the same capacity, so a decision allocates nothing of size O(i).
     """
 
     def __init__(self, m: int, capacity: int = 64):
-        self.m = m
-        self.n = 0
-        self.keys: list[tuple] = []
-        self.values: list[dict[int, fmpq]] = []
+        super().__init__(m)
         self.unsafe: list[int] = []
-        self.total: dict[int, fmpq] = {}
-        self.total_n = 0
         self._allocate(capacity)
 
     def _allocate(self, capacity: int) -> None:
@@ -353,7 +457,6 @@ class _Cache:
         if n == len(self.floats):
             self._allocate(2 * n)
         self.keys.append(tuple(key))
-        self.values.append(value)
         try:
             row = [_float(k) for k in key]
         except _Unsafe:
@@ -361,17 +464,204 @@ class _Cache:
         else:
             self.floats[n] = row
             self.absolute[n] = [abs(r) for r in row]
-        self.n = n + 1
+        self._append_value(value)
 
-    def sum_all(self) -> dict[int, fmpq]:
-        """Σ_j v_j over the whole cache (exact), bringing the running sum up to date."""
-        total = self.total
-        for value in self.values[self.total_n:self.n]:
-            for k, v in value.items():
-                prev = total.get(k)
-                total[k] = v if prev is None else prev + v
-        self.total_n = self.n
-        return total
+
+class _Group:
+    """The keys of one exact direction of the projection P k (see :class:`_IndexCache`).
+
+    ``members`` holds key ids in order of decreasing |λ| (so the smallest |λ| is last);
+    ``rmax[e]`` = max |R k_e| over the members; with a one-dimensional rest, ``rmin`` = min |R k|
+    and ``rmin_keys`` the members that reach it.
+    """
+
+    __slots__ = ("members", "rmax", "rmin", "rmin_keys")
+
+    def __init__(self, rest: int):
+        self.members: list[int] = []
+        self.rmax = [_ZERO_Q] * rest
+        self.rmin = None
+        self.rmin_keys: list[int] = []
+
+
+class _IndexCache(_Cache):
+    """A self-attention cache decided by an exact index over the key vectors alone (6.)."""
+
+    def __init__(self, m: int):
+        super().__init__(m)
+        self.p = 2 if m >= 2 else 0            # the projection P: the first two support coordinates
+        self.rest = m - self.p                 # R: the others
+        self.zero: _Group | None = None        # P k = 0
+        self.vertical: _Group | None = None    # P k = (0, y), y ≠ 0: λ = y
+        self.slopes: list[fmpq] = []           # finite directions (1, t), sorted by t
+        self.groups: list[_Group] = []         # their groups, in the same order
+        self.by_slope: dict[tuple, _Group] = {}   # (numerator, denominator) of t -> group
+        self.lam_min = None                    # min |λ| over the finite groups
+        self.rmax = [_ZERO_Q] * self.rest      # max |R k_e| over the finite groups
+
+    def _lam(self, j: int) -> fmpq:
+        """|λ_j|: |k_0| in a finite group, |k_1| in the vertical one (0 in the zero group)."""
+        if not self.p:
+            return _ZERO_Q
+        k = self.keys[j]
+        x = k[0]
+        return abs(x) if x else abs(k[1])
+
+    def append(self, key: Sequence[fmpq], value: dict[int, fmpq]) -> None:
+        j = self.n
+        key = tuple(key)
+        self.keys.append(key)
+        self._append_value(value)
+        if not self.m:          # every decision is uniform: nothing to index
+            return
+        rest = key[self.p:]
+        if self.p == 0 or not (key[0] or key[1]):
+            if self.zero is None:
+                self.zero = _Group(self.rest)
+            group, lam = self.zero, _ZERO_Q
+        elif not key[0]:
+            if self.vertical is None:
+                self.vertical = _Group(self.rest)
+            group, lam = self.vertical, abs(key[1])
+        else:
+            x = key[0]
+            t = key[1] / x
+            group = self.by_slope.get((t.p, t.q))
+            if group is None:
+                group = self.by_slope[(t.p, t.q)] = _Group(self.rest)
+                k = bisect_left(self.slopes, t)
+                self.slopes.insert(k, t)
+                self.groups.insert(k, group)
+            lam = abs(x)
+            if self.lam_min is None or lam < self.lam_min:
+                self.lam_min = lam
+            rmax = self.rmax
+            for e, r in enumerate(rest):
+                r = abs(r)
+                if r > rmax[e]:
+                    rmax[e] = r
+        members = group.members
+        if not members or lam <= self._lam(members[-1]):
+            members.append(j)
+        else:   # a larger |λ| than the smallest so far: insert in order (ties after their equals)
+            lo, hi = 0, len(members)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self._lam(members[mid]) >= lam:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            members.insert(lo, j)
+        rmax = group.rmax
+        for e, r in enumerate(rest):
+            r = abs(r)
+            if r > rmax[e]:
+                rmax[e] = r
+        if self.rest == 1:
+            r = abs(rest[0])
+            if group.rmin is None or r < group.rmin:
+                group.rmin, group.rmin_keys = r, [j]
+            elif r == group.rmin:
+                group.rmin_keys.append(j)
+
+    def decide(self, q: Sequence[fmpq], stats) -> list[int]:
+        """Every key of least |⟨q, k⟩|, exactly (the module docstring, 6.); ``q`` is not zero."""
+        p = self.p
+        keys = self.keys
+        rq = [abs(v) for v in q[p:]]
+        rest_zero = not any(rq)
+        nz = [(e, v) for e, v in enumerate(q) if v]
+        state = [None, []]          # best |⟨q, k⟩| so far, its keys
+        scored = 0
+
+        def consider(j: int, mag: fmpq) -> None:
+            best = state[0]
+            if best is None or mag < best:
+                state[0], state[1] = mag, [j]
+            elif mag == best:
+                state[1].append(j)
+
+        def slack(rmax) -> fmpq:
+            total = _ZERO_Q
+            for r, m in zip(rq, rmax):
+                if r:
+                    total += r * m
+            return total
+
+        def visit(group: _Group, a: fmpq) -> None:
+            nonlocal scored
+            best = state[0]
+            room = slack(group.rmax)
+            abs_a = abs(a)
+            members = group.members
+            if best is not None and abs_a * self._lam(members[-1]) - room > best:
+                return
+            if not a:
+                if rest_zero:                       # every member scores exactly 0
+                    for j in members:
+                        consider(j, _ZERO_Q)
+                elif self.rest == 1:                # |⟨q, k_j⟩| = |b|·|r_j|: least at rmin
+                    mag = rq[0] * group.rmin
+                    for j in group.rmin_keys:
+                        consider(j, mag)
+                else:
+                    for j in members:
+                        consider(j, _exact_magnitude(nz, keys[j]))
+                        scored += 1
+                return
+            for j in reversed(members):             # increasing |λ|: the bound only grows
+                best = state[0]
+                if best is not None and abs_a * self._lam(j) - room > best:
+                    break
+                consider(j, _exact_magnitude(nz, keys[j]))
+                scored += 1
+
+        if self.zero is not None:
+            visit(self.zero, _ZERO_Q)
+        if self.vertical is not None:
+            visit(self.vertical, q[1])
+        slopes, groups = self.slopes, self.groups
+        if slopes:
+            q0, q1 = q[0], q[1]
+            if not q1:
+                for group in groups:
+                    visit(group, q0)
+            else:
+                tstar = -q0 / q1
+                scale = abs(q1) * self.lam_min
+                room = slack(self.rmax)
+                k = bisect_left(slopes, tstar)
+                right, left = k, k - 1
+                while right < len(slopes) or left >= 0:
+                    best = state[0]
+                    if right < len(slopes):
+                        t = slopes[right]
+                        if best is not None and scale * (t - tstar) - room > best:
+                            right = len(slopes)
+                        else:
+                            visit(groups[right], q0 + q1 * t)
+                            right += 1
+                    best = state[0]
+                    if left >= 0:
+                        t = slopes[left]
+                        if best is not None and scale * (tstar - t) - room > best:
+                            left = -1
+                        else:
+                            visit(groups[left], q0 + q1 * t)
+                            left -= 1
+        if stats is not None:
+            stats["index: exact"] += 1
+            stats["index: keys scored exactly"] += scored
+        best, winners = state
+        return winners, best
+
+
+def _exact_magnitude(nz, key) -> fmpq:
+    """|⟨q, k⟩| exactly, over the non-zero query coordinates ``nz``."""
+    s = _ZERO_Q
+    for e, qe in nz:
+        s += qe * key[e]
+    return -s if s.p < 0 else s
 
 
 def _magnitude(x: fmpq, clip: bool) -> fmpq:
@@ -398,7 +688,7 @@ class _Attention:
         m = max(self.m, 1)
         self.C = 4.0 * (m + 4) * _U
 
-    def decide(self, cache: _Cache, q: list[fmpq]):
+    def decide(self, cache: _IndexCache | _ScanCache, q: list[fmpq]):
         """The tied maximisers (sorted), or ``_ALL``; see the module docstring."""
         n = cache.n
         stats = self.stats
@@ -408,6 +698,12 @@ class _Attention:
             if stats is not None:
                 stats["uniform (zero query)"] += 1
             return _ALL
+        if isinstance(cache, _IndexCache):
+            winners, best = cache.decide(q, stats)
+            if (self.clip and best >= _ONE_Q) or len(winners) == n:
+                return _ALL
+            winners.sort()
+            return tuple(winners)
         if n <= SMALL:
             if stats is not None:
                 stats["exact (small cache)"] += 1
@@ -448,7 +744,7 @@ class _Attention:
             stats["candidates decided exactly"] += len(cand)
         return self._exact(cache, q, cand.tolist(), known)
 
-    def _exact(self, cache: _Cache, q: list[fmpq], candidates, known):
+    def _exact(self, cache: _ScanCache, q: list[fmpq], candidates, known):
         """Exact decision among ``candidates``; ``known`` keys score exactly −1 (clipped)."""
         clip = self.clip
         keys = cache.keys
@@ -540,11 +836,11 @@ class _Layer:
         self.name = name = f"decoder.{l}"
         self.trivial = layer.attn.is_trivial()
         self.attn = None if self.trivial else _Attention(layer.attn, score)
-        self.cache = None if self.trivial else _Cache(self.attn.m)
+        self.cache = None if self.trivial else _IndexCache(self.attn.m)
         self.cross = None
         if layer.cross is not None and not layer.cross.is_trivial():
             self.cross = _Attention(layer.cross, score)
-            self.cross_cache = _Cache(self.cross.m, max(1, len(encoded.cross_keys[l - 1])))
+            self.cross_cache = _ScanCache(self.cross.m, max(1, len(encoded.cross_keys[l - 1])))
             for key, value in zip(encoded.cross_keys[l - 1], encoded.cross_values[l - 1]):
                 self.cross_cache.append([_q(v) for v in key],
                                         {s: _q(v) for s, v in zip(layer.cross.value_support, value) if v})
@@ -657,4 +953,11 @@ def decode_fast(
         sparse["y"] = y_next
         return y_next_full, acts
 
-    return autoregress(step, model.seed, max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)
+    return _one_blas_thread(autoregress(step, model.seed, max_steps=max_steps, stop=stop,
+                                        encoder_activations=encoded.activations))
+
+
+def _one_blas_thread(steps: Iterator[Step]) -> Iterator[Step]:
+    """``steps``, with BLAS limited to one thread while they are produced (docstring, 7.)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield from steps

@@ -250,37 +250,66 @@ class Options:
     score: str = "abs"
 
 
-def scores(dt: np.dtype, score: str, query: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """φ(⟨q, k_j⟩) for every row of ``keys``; the dot product is summed left to right."""
+def scores(dt: np.dtype, score: str, query: np.ndarray, keys: np.ndarray,
+           work: "_Work | None" = None) -> np.ndarray:
+    """φ(⟨q, k_j⟩) for every row of ``keys``; the dot product is summed left to right.
+
+    With ``work``, the result is a view of its buffers (valid until the next call): nothing of
+    the cache's length is allocated. Each product and each partial sum is rounded to ``dt``
+    exactly as in ``dots + keys[:, c] * q[c]``.
+    """
+    n = len(keys)
+    if work is None:
+        work = _Work(dt, n)
+    dots, tmp = work.take(n)
     if keys.shape[1] == 0:
-        dots = np.zeros(len(keys), dtype=dt)
+        dots[:] = 0
     else:
-        products = keys * query
-        dots = products[:, 0].copy()
-        for c in range(1, products.shape[1]):
-            dots = dots + products[:, c]
-    magnitude = np.abs(dots)
+        np.multiply(keys[:, 0], query[0], out=dots)
+        for c in range(1, keys.shape[1]):
+            np.multiply(keys[:, c], query[c], out=tmp)
+            np.add(dots, tmp, out=dots)
+    np.abs(dots, out=dots)
     if score == "clipped":
-        magnitude = np.minimum(magnitude, dt.type(1))
-    return -magnitude
+        np.minimum(dots, dt.type(1), out=dots)
+    return np.negative(dots, out=dots)
+
+
+class _Work:
+    """Two reusable float buffers and a mask, grown by doubling (see :func:`scores`)."""
+
+    __slots__ = ("dots", "tmp", "mask")
+
+    def __init__(self, dt: np.dtype, capacity: int = 256):
+        capacity = max(capacity, 1)
+        self.dots, self.tmp = np.empty(capacity, dtype=dt), np.empty(capacity, dtype=dt)
+        self.mask = np.empty(capacity, dtype=bool)
+
+    def take(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if n > len(self.dots):
+            self.__init__(self.dots.dtype, 2 * n)
+        return self.dots[:n], self.tmp[:n]
 
 
 def attend(dt: np.dtype, opts: Options, s: np.ndarray, values: np.ndarray,
-           prefix_sum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+           prefix_sum: np.ndarray | None = None,
+           work: _Work | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(winners, output, soft weights or None) of one attention over scores ``s``.
 
     ``prefix_sum`` (sequential sum of every value row, same order) is used when every key wins
     under ``averaging="sum"``: it is bit-for-bit the sum the general path would compute.
+    ``work`` (hard attention) holds the comparison mask, so only the winners are allocated.
     """
     n = len(s)
     width = values.shape[1]
     if n == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(width, dtype=dt), None
     best = s.max()
+    mask = work.mask[:n] if work is not None and len(work.mask) >= n else None
     if opts.tolerance:
-        winners = np.flatnonzero(s >= best - dt.type(opts.tolerance))
+        winners = np.flatnonzero(np.greater_equal(s, best - dt.type(opts.tolerance), out=mask))
     else:
-        winners = np.flatnonzero(s == best)
+        winners = np.flatnonzero(np.equal(s, best, out=mask))
     if opts.attention == "soft":
         e = np.exp(dt.type(opts.beta) * (s - best))
         w = e / np.add.accumulate(e)[-1]
@@ -384,6 +413,7 @@ class FloatDecoder:
         self.keys = [_Growing(len(a.support), dt) for a, _, _ in fm.decoder]
         self.values = [_Growing(len(a.value_support), dt) for a, _, _ in fm.decoder]
         self.sums = [np.zeros(len(a.value_support), dtype=dt) for a, _, _ in fm.decoder]
+        self.work = _Work(dt)
         self.i = 0
 
     def step(self, y: np.ndarray, capture: Collection[str] | None = ()) -> tuple[np.ndarray, dict]:
@@ -396,34 +426,36 @@ class FloatDecoder:
             record(f"{name}.resid_pre", h)
             if attn.trivial:
                 p = h
-                winners = np.arange(i + 1)
+                winners = None          # every position: built only when a hook asks
                 weights = None
             else:
                 key, value = attn.key(h), attn.value(h)
                 self.keys[l - 1].append(key)
                 self.values[l - 1].append(value)
                 self.sums[l - 1] = self.sums[l - 1] + value if i else value.copy()
-                s = scores(dt, opts.score, attn.query(h), self.keys[l - 1].rows)
-                winners, out, weights = attend(dt, opts, s, self.values[l - 1].rows, self.sums[l - 1])
+                s = scores(dt, opts.score, attn.query(h), self.keys[l - 1].rows, self.work)
+                winners, out, weights = attend(dt, opts, s, self.values[l - 1].rows, self.sums[l - 1], self.work)
                 p = h.copy()
                 p[attn.value_support] = p[attn.value_support] + out
                 if record.wants(f"{name}.attn.scores"):
-                    record(f"{name}.attn.scores", s)
-            if record.wants(f"{name}.attn.pattern"):
-                record(f"{name}.attn.pattern", _pattern(i + 1, winners, weights, dt))
-            record(f"{name}.attn.winners", winners)
+                    record(f"{name}.attn.scores", s.copy())
+            if record.wants(f"{name}.attn.winners") or record.wants(f"{name}.attn.pattern"):
+                winners = np.arange(i + 1) if winners is None else winners
+                if record.wants(f"{name}.attn.pattern"):
+                    record(f"{name}.attn.pattern", _pattern(i + 1, winners, weights, dt))
+                record(f"{name}.attn.winners", winners)
             if record.wants(f"{name}.attn.out"):
                 record(f"{name}.attn.out", p - h)
             record(f"{name}.resid_mid", p)
             a = p
             if cross is not None and not cross.trivial:
                 K, V = self.encoded.cross_keys[l - 1], self.encoded.cross_values[l - 1]
-                s = scores(dt, opts.score, cross.query(p), K)
-                cw, out, cweights = attend(dt, opts, s, V)
+                s = scores(dt, opts.score, cross.query(p), K, self.work)
+                cw, out, cweights = attend(dt, opts, s, V, work=self.work)
                 a = p.copy()
                 a[cross.value_support] = a[cross.value_support] + out
                 if record.wants(f"{name}.cross.scores"):
-                    record(f"{name}.cross.scores", s)
+                    record(f"{name}.cross.scores", s.copy())
                 if record.wants(f"{name}.cross.pattern"):
                     record(f"{name}.cross.pattern", _pattern(len(K), cw, cweights, dt))
                 record(f"{name}.cross.winners", cw)

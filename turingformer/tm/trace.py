@@ -14,6 +14,10 @@ from enum import Enum
 from typing import Collection, Iterator, Sequence
 
 DEFAULT_MAX_STEPS = 100_000
+#: Steps a notebook shows of a trace by default (its HTML is windowed).
+HTML_STEPS = 50
+#: The widest tape window (in cells) a table row shows; wider tapes are shown around the head.
+TABLE_WINDOW = 60
 
 class HaltReason(str, Enum):
     HALTING_STATE = "halting state"
@@ -128,8 +132,61 @@ class Trace:
     def final(self) -> Configuration:
         return self[-1]
 
+    def __repr__(self) -> str:
+        return (f"Trace(machine={self.machine_name!r}, input={self.input!r}, steps={self.steps}, "
+                f"final_state={self.states[-1]!r}, verdict={self.verdict.value!r})")
+
+    def _repr_html_(self) -> str:
+        """The first :data:`HTML_STEPS` configurations as a tape table (``html(start, stop)`` for
+        another window)."""
+        return self.html(0, HTML_STEPS - 1)
+
+    def html(self, start: int = 0, stop: int | None = None) -> str:
+        """Steps ``start..stop`` (inclusive) as an HTML table: one row per step, one column per
+        cell of the window, the head's cell outlined in red."""
+        from turingformer.tm.display import trace_table_html
+
+        return trace_table_html(self, start, stop)
+
+    def spans(self) -> Iterator[tuple[int, str, int, int, str]]:
+        """``(step, state, head, tape_offset, tape)`` per configuration, ``tape`` being the
+        :meth:`Tape.span` text, rendered incrementally: O(1) work per step beyond the text itself.
+
+        Invariant: ``cells[c - low]`` is cell c for every c in the buffer (blank elsewhere), the
+        head is inside it, and ``first``/``last`` bound the non-blank cells (``first > last``
+        when there are none): a write moves a bound outwards in O(1); only erasing a bound scans
+        inwards, over cells that were written before. The buffer doubles when the head leaves it.
+        """
+        blank = self.blank
+        cells = list(self.input) or [blank]
+        low = 0
+        marked = [c for c, symbol in enumerate(cells) if symbol != blank]
+        first, last = (marked[0], marked[-1]) if marked else (1, 0)
+        heads, writes, states = self.heads, self.writes, self.states
+        for t in range(len(states)):
+            if t:
+                cell, symbol = heads[t - 1], writes[t - 1]
+                cells[cell - low] = symbol
+                if symbol != blank:
+                    first, last = (cell, cell) if first > last else (min(first, cell), max(last, cell))
+                elif cell == first or cell == last:
+                    while first <= last and cells[first - low] == blank:
+                        first += 1
+                    while first <= last and cells[last - low] == blank:
+                        last -= 1
+            head = heads[t]
+            if head < low:
+                grow = max(len(cells), low - head)
+                cells[0:0] = [blank] * grow
+                low -= grow
+            elif head >= low + len(cells):
+                cells.extend([blank] * max(len(cells), head - low - len(cells) + 1))
+            lo, hi = (head, head) if first > last else (min(first, head), max(last, head))
+            yield t, states[t], head, lo, "".join(cells[lo - low:hi - low + 1])
+
     def summary(self) -> dict:
-        """The stable JSON summary printed by ``turingformer simulate --json`` and ``run --json``."""
+        """The stable JSON summary printed by ``turingformer simulate --json`` and ``run --json``
+        (:func:`summary_text` reads it as the one-line summary, :func:`table_lines` prints the steps)."""
         final = self.final
         offset, text = final.tape.span(final.head)
         return {
@@ -156,6 +213,61 @@ class FinalResult:
         return self.reason is not HaltReason.STEP_LIMIT
 
     summary = Trace.summary
+
+
+def steps_text(n: int) -> str:
+    """``"1 step"``, ``"1,234 steps"``."""
+    return f"{n:,} step" + ("" if n == 1 else "s")
+
+
+def _short(tape: str, limit: int = 80) -> str:
+    if len(tape) <= limit:
+        return repr(tape)
+    half = limit // 2 - 2
+    return f"{tape[:half]!r}...{tape[-half:]!r} ({len(tape):,} cells)"
+
+
+def summary_text(summary: dict) -> str:
+    """The one-line reading of a :meth:`Trace.summary` (or :meth:`FinalResult.summary`) dict:
+    the sentence ``simulate`` and ``run`` print, so the JSON and the text say the same thing."""
+    steps = steps_text(summary["steps"])
+    if summary["halted"]:
+        why = "entered a halting state" if summary["reason"] == HaltReason.HALTING_STATE.value else "no rule applies"
+        text = f"halted after {steps} in state {summary['final_state']} ({why}); verdict: {summary['verdict']}"
+    else:
+        text = f"still running after {steps} in state {summary['final_state']} (step limit); verdict: running"
+    return (text + f"; tape {_short(summary['tape'])} from cell {summary['tape_offset']}, head on cell "
+            f"{summary['head']}, {summary['nonblank']:,} non-blank")
+
+
+def _cell(symbol: str) -> str:
+    return symbol if symbol.isprintable() else "?"
+
+
+def table_lines(trace: Trace, *, window: int = TABLE_WINDOW) -> Iterator[str]:
+    """The step table, one line per configuration after a header: step, state and the tape
+    with the head's cell in brackets (tapes wider than ``window`` cells are shown around the
+    head, with … where cells are cut)."""
+    heads = trace.heads
+    low = min(min(heads), 0)
+    high = max(max(heads), len(trace.input) - 1)
+    wide = high - low + 1 > window
+    state_width = max([5, *(len(s) for s in trace.states)])
+    yield f"{'step':>6}  {'state':<{state_width}}  tape"
+    for conf in trace:
+        if wide:
+            lo = min(max(conf.head - window // 2, low), high - window + 1)
+            hi = lo + window - 1
+        else:
+            lo, hi = low, high
+        text = []
+        for cell in range(lo, hi + 1):
+            text.append("[" if cell == conf.head else "]" if cell - 1 == conf.head else " ")
+            text.append(_cell(conf.tape[cell]))
+        text.append("]" if hi == conf.head else " ")
+        edge_l = "…" if wide and lo > low else ""
+        edge_r = "…" if wide and hi < high else ""
+        yield f"{conf.step:>6}  {conf.state:<{state_width}}  {edge_l}{''.join(text)}{edge_r}  head {conf.head}"
 
 
 def verdict_of(state: str, reason: HaltReason, accept: Collection[str], reject: Collection[str]) -> Verdict:
