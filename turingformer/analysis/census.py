@@ -188,7 +188,7 @@ def census_machine(item: Item, census: Census) -> dict:
     row.update(halted=reference.reason is not HaltReason.STEP_LIMIT, steps=reference.steps,
                nonblank=reference.final.tape.nonblank(), d=model.transformer.d)
     try:
-        decoded, _ = run_model(model, "", max_steps=census.max_steps, decoder=decode_fast)
+        decoded = run_model(model, "", max_steps=census.max_steps, decoder=decode_fast, keep_steps=False).trace
     except DecodingError as error:       # the exact network produced a non-configuration
         row.update(agrees=False, error=f"exact decoding failed: {error}")
     else:
