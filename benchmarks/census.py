@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import pyarrow.parquet as pq  # noqa: E402
 
 from turingformer.analysis.census import run_census  # noqa: E402
+from turingformer.files import write_atomic  # noqa: E402
 from turingformer.tm.tnf import tnf_machines  # noqa: E402
 from turingformer.views.census import divergence_histogram  # noqa: E402
 from turingformer.views.figures import save  # noqa: E402
@@ -168,9 +169,7 @@ def write_doc(r: dict) -> None:
     text = DOC.read_text(encoding="utf-8")
     block = "\n".join(lines)
     new = re.sub(r"<!-- census results -->.*<!-- /census results -->", lambda _: block, text, flags=re.S)
-    temp = DOC.with_suffix(".md.tmp")
-    temp.write_text(new, encoding="utf-8")
-    os.replace(temp, DOC)
+    write_atomic(DOC, new)
 
 
 def _float(f: dict) -> str:

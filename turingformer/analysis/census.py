@@ -51,6 +51,7 @@ from turingformer.analysis.verify import compare_traces
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import DecodingError, run_model
 from turingformer.errors import TuringformerError
+from turingformer.files import atomic_path, write_atomic
 from turingformer.runtime.fast import decode_fast
 from turingformer.runtime.floating import resolve_dtype
 from turingformer.tm.formats import bbchallenge
@@ -219,15 +220,11 @@ def _shard(folder: Path, number: int) -> Path:
 
 
 def _write_table(table, path: Path) -> None:
-    """Write a Parquet file atomically (temp file in the same folder, then rename)."""
+    """Write a Parquet file atomically (:func:`turingformer.files.atomic_path`)."""
     import pyarrow.parquet as pq
 
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary)
 
 
 def _table(rows: Sequence[dict], census: Census):
@@ -261,7 +258,7 @@ def _done_shards(folder: Path, census: Census, resume: bool) -> set[int]:
 def _create_shards(folder: Path, census: Census) -> None:
     if not folder.exists():
         folder.mkdir(parents=True)
-        (folder / MANIFEST).write_text(json.dumps(census.identity(), indent=2) + "\n", encoding="utf-8")
+        write_atomic(folder / MANIFEST, json.dumps(census.identity(), indent=2) + "\n")
 
 
 def _merge(folder: Path, output: Path, census: Census):

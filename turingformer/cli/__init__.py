@@ -10,23 +10,26 @@ plus an entry in :data:`COMMANDS`; options shared by several commands live in pa
 functions it calls take plain arguments and return values.
 
 Any :class:`~turingformer.errors.TuringformerError` becomes one line ``turingformer: error: ...``
-on stderr (plus its ``fix:`` hint) and exit status 2; Ctrl-C exits with 130.
+on stderr (plus its ``fix:`` hint) and exit status 2; Ctrl-C exits with 130; any other exception
+is an internal error: one line, exit status 70, the traceback with ``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Sequence
 
 from turingformer.cli import looped, machines, model, programs
 from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
 from turingformer.cli.census import CENSUS_DESCRIPTION, CENSUS_HELP, census_arguments, cmd_census
-from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
+from turingformer.cli.common import INTERRUPTED, PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
-from turingformer.errors import TuringformerError
+from turingformer.errors import TuringformerError, shorten
 from turingformer.tm.formats import load_machine
 
 
@@ -124,6 +127,16 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+#: The exit status of a bug (an exception that is not a TuringformerError), as sysexits' EX_SOFTWARE.
+INTERNAL_ERROR = 70
+DEBUG_VARIABLE = "TURINGFORMER_DEBUG"
+
+
+def _debug_argument(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help=f"show the Python traceback of an internal error (or set {DEBUG_VARIABLE}=1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Define and simulate Turing machines, and compile them into exact "
@@ -134,20 +147,28 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--version", action="version", version=f"%(prog)s {version(PROG)}")
     except Exception:  # pragma: no cover - not installed as a distribution
         pass
+    _debug_argument(parser, False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         sub = subparsers.add_parser(name, help=command.help, description=command.description or command.help,
                                     parents=[PARENTS[p]() for p in command.parents])
         if command.arguments:
             command.arguments(sub)
+        _debug_argument(sub, argparse.SUPPRESS)
         sub.set_defaults(handler=command.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console script: parse ``argv`` and run the command; returns the exit status."""
+    """The console script: parse ``argv`` and run the command; returns the exit status.
+
+    The last line of defence: a :class:`TuringformerError` is one ``error:`` line (exit 2); any
+    other exception is a bug and one ``internal error:`` line (exit :data:`INTERNAL_ERROR`), with
+    the traceback under ``--debug`` or ``TURINGFORMER_DEBUG=1``.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
     try:
         return args.handler(args)
     except TuringformerError as error:
@@ -161,4 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except Exception as error:  # the last line of defence: a bug, never a user's fault
+        if debug:
+            traceback.print_exc()
+        what = shorten(str(error), 200)[1:-1] if str(error) else ""
+        print(f"{PROG}: internal error: {type(error).__name__}{': ' + what if what else ''}; "
+              f"rerun with --debug for the traceback", file=sys.stderr)
+        return INTERNAL_ERROR

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from turingformer.analysis.census import run_census
-from turingformer.cli.common import PROG, non_negative, positive
+from turingformer.cli.common import PROG, non_negative, positive, progress_bar
 
 CENSUS_HELP = "verify every TNF machine of a class (or of a file) and write one Parquet row per machine"
 CENSUS_DESCRIPTION = (
@@ -51,26 +52,25 @@ def cmd_census(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()]
-    bar = None
-    bad = disagree = 0
+    bars = contextlib.ExitStack()
+    progress = {"update": None, "done": 0}
 
     def start(total, done):
-        nonlocal bar
-        bar = tqdm(total=total, initial=done, unit=" machines", desc=PROG + " census", file=sys.stderr,
-                   disable=True if args.quiet else None, dynamic_ncols=True)
+        progress["done"] = done
+        if not args.quiet:
+            progress["update"] = bars.enter_context(progress_bar(total, unit=" machine"))
 
     def rows(found):
-        nonlocal bad, disagree
         for row in found:
             if row["agrees"] is None and row["error"]:
-                bad += 1
                 tqdm.write(f"{PROG}: error: {row['error']}", file=sys.stderr)
             elif row["agrees"] is False:
-                disagree += 1
                 tqdm.write(f"{PROG}: {row['machine']}: the transformer disagrees with the simulator at machine "
                            f"step {row['first_divergence']}" + (f" ({row['error']})" if row["error"] else ""),
                            file=sys.stderr)
-        bar.update(len(found))
+        progress["done"] += len(found)
+        if progress["update"] is not None:
+            progress["update"](progress["done"])
 
     try:
         summary = run_census(args.output, states=args.states, symbols=args.symbols, machines=args.machines,
@@ -81,8 +81,7 @@ def cmd_census(args: argparse.Namespace) -> int:
               "to continue", file=sys.stderr)
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        bars.close()
     print(summary.line())
     print(f"{PROG}: note: wrote {args.output}", file=sys.stderr)
     if summary.errors:

@@ -74,7 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError("--input is for Turing machines: a looped model's input is its punch card",
                          hint="recompile the program with other .data values")
     model = _load_looped(args.model)
-    trace = with_progress(run_looped, model, max_loops=args.max_steps, record=not args.quiet)
+    trace = with_progress(run_looped, model, max_loops=args.max_steps, record=not args.quiet, unit="loop",
+                          total=args.max_steps)
     out = sys.stdout
     if args.json:
         out.writelines(line + "\n" for line in json_lines(trace, loops=not args.quiet))
@@ -111,7 +112,8 @@ def _summary(trace) -> str:
 def cmd_verify(args: argparse.Namespace) -> int:
     from turingformer.analysis.looped import verify_looped
     program = load(args)
-    result = with_progress(verify_looped, program, args.construction, max_loops=args.max_steps)
+    result = with_progress(verify_looped, program, args.construction, max_loops=args.max_steps, unit="loop",
+                           total=args.max_steps)
     lab = result.model.labels
     if not args.quiet:
         print(heading(program, args.file))

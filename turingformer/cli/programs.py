@@ -39,7 +39,8 @@ def load(args: argparse.Namespace) -> Program:
 # ---------------------------------------------------------------------------- simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
     program = load(args)
-    trace = with_progress(run, program, max_steps=args.max_steps, record=not args.quiet)
+    trace = with_progress(run, program, max_steps=args.max_steps, record=not args.quiet, unit="loop",
+                          total=args.max_steps)
     out = sys.stdout
     if args.json:
         out.writelines(line + "\n" for line in json_lines(trace, loops=not args.quiet))

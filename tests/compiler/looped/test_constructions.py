@@ -6,7 +6,6 @@ tie); every example to halt plus two loops (fixpoint); per-block invariants (§5
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ...errors import ProgramError
-from ...programs import FleqH, Kind, Program, SubleqH, SubleqU
+from ...programs import FleqH, Kind, Program
 from ...runtime.looped import IntegerLoop, LoopedTransformer
 from ...runtime.space import Space, Vector
 from . import fleq_h, subleq_h, subleq_u
