@@ -88,7 +88,7 @@ def loads(text: str, filename: str | None = None, *, line: int = 1) -> TuringMac
     examples = []
     if rest:
         if len(rest) == 3 and rest[0] == "Halt":
-            column = line.index(rest[1], line.index("Halt") + 4) - indent
+            column = source.index(rest[1], source.index("Halt") + 4) - indent
             try:
                 steps = whole_number(rest[1])
                 whole_number(rest[2])
