@@ -131,9 +131,12 @@ def fitted_slope(rows: list[dict], key: str) -> float:
     return sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
 
 
+FALLBACKS = ("float filter: exact among candidates", "integer filter: exact among candidates", "exact (unsafe query)")
+
+
 def _fallbacks(decisions: dict) -> int:
-    """Decisions that exact arithmetic made after the float filter could not."""
-    return sum(v for k, v in decisions.items() if k in ("float filter: exact among candidates", "exact (unsafe query)"))
+    """Decisions that exact arithmetic made after the certified filter could not."""
+    return sum(v for k, v in decisions.items() if k in FALLBACKS)
 
 
 def render(rows: list[dict], cli: list[dict], info: dict, command: str) -> str:
@@ -145,7 +148,7 @@ def render(rows: list[dict], cli: list[dict], info: dict, command: str) -> str:
              "(*positions* = decoder positions of the normalised machine); *wall* and *CPU* in seconds for the "
              "whole process; *last/step* = wall time per machine step over the last 10 %; *RSS* = peak resident "
              "memory, *B/pos* = its growth per decoder position; *×sim* = wall ÷ the reference simulator "
-             "recording the same run; *fallbacks* = decisions exact arithmetic took over from the float filter "
+             "recording the same run; *fallbacks* = decisions exact arithmetic took over from the certified (integer or float) filter "
              "(self-attention is decided by the exact index and never needs one); *load* = `/proc/loadavg` "
              "after the row. The machine was shared with other work while this ran: CPU time is the figure "
              "to compare; wall time is what the targets are stated in.", ""]
