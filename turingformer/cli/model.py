@@ -114,7 +114,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from turingformer.analysis.verify import verify
     machine, runnable, word = machine_and_input(args)
     model = _compile(args, runnable)
-    result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args))
+    rows = 0 if args.quiet else args.limit      # keep only the rows that will be printed
+    result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args), keep_rows=rows)
     if not args.quiet:
         print(result.table(limit=args.limit))
     decoded = result.decoded
