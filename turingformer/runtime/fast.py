@@ -143,6 +143,8 @@ __all__ = ["decode_fast", "SMALL"]
 SMALL = 8
 #: σ layers whose non-zero inputs reach at least this many units use numpy int64.
 FANOUT = 64
+#: σ layers with at most this many units accumulate in a list rather than a dict.
+DENSE_UNITS = 256
 #: The most outputs a σ-net memoises (see :class:`_MLP`).
 MEMO = 1024
 
@@ -276,7 +278,9 @@ class _SigmaMap:
     non-zero inputs is large (≥ :data:`FANOUT` units) and a bound on every partial sum,
     ``D·max|Lb| + Σ_i |D x_i|·max|L W_i|``, is below 2⁶², numpy int64 computes the whole
     pre-activation vector at once, still exactly (each row of W adds to distinct units, so
-    ``pre[idx] += X·w`` is one exact integer addition per unit).
+    ``pre[idx] += X·w`` is one exact integer addition per unit). Layers of at most
+    :data:`DENSE_UNITS` units accumulate the same integers in a list over every unit (the
+    untouched ones hold D·Lb, i.e. σ(b) again).
     """
 
     def __init__(self, linear: Linear):
@@ -290,6 +294,7 @@ class _SigmaMap:
         self.bias = {o: int(b * L) for o, b in linear.bias}
         self.constant = {o: (_ONE_Q if b >= L else fmpq(b, L)) for o, b in self.bias.items() if b > 0}
         self.max_bias = max((abs(b) for b in self.bias.values()), default=0)
+        self.dense_bias = [self.bias.get(o, 0) for o in range(self.size)]
         rows: dict[int, list[tuple[int, int]]] = {}
         for i, o, w in linear.weights:
             rows.setdefault(i, []).append((o, int(w * L)))
@@ -336,6 +341,12 @@ class _SigmaMap:
                 alive = np.flatnonzero(pre > 0)
                 return {u: (_ONE_Q if p >= DL else fmpq(p, DL))
                         for u, p in zip(alive.tolist(), pre[alive].tolist())}
+        if self.size <= DENSE_UNITS:       # a list of all units: no dictionary traffic
+            acc = list(self.dense_bias) if D == 1 else [D * b for b in self.dense_bias]
+            for i, X in scaled:
+                for o, w in rows[i]:
+                    acc[o] += w * X
+            return {o: (_ONE_Q if v >= DL else fmpq(v, DL)) for o, v in enumerate(acc) if v > 0}
         acc: dict[int, int] = {}
         get = acc.get
         for i, X in scaled:
