@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench corpus clean
+.PHONY: install demo test lab bench corpus clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ demo: $(STAMP)
 	$(BIN)/turingformer demo
 
 test: $(STAMP)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  echo "NOTE: no chromium/chromedriver here: the browser test will be SKIPPED (apt-get install -y chromium chromium-driver)"
 	$(BIN)/python -m pytest -n 2 -q --nbmake tests notebooks
+
+# JupyterLab on the notebooks; jupytext keeps each .ipynb and its .py (percent format) in sync on save.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simulator.py

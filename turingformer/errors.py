@@ -12,6 +12,15 @@ names the file, the line where known, and the fix.
     │   ├── UnknownSymbolError       a rule reads or writes a symbol outside the tape alphabet
     │   ├── BlankSymbolError         the blank is missing, or is in the input alphabet
     │   └── StartStateError          the start state does not exist, or is a halting state
+    ├── ProgramError                 a SUBLEQ / FLEQ program (spec looped §2, §9) is wrong
+    │   ├── AssemblySyntaxError      a line that cannot be read: unknown mnemonic, directive, token
+    │   ├── OperandCountError        an instruction with too few or too many operands
+    │   ├── UnknownFunctionError     a FLEQ op outside the function library (§2.3)
+    │   ├── UnknownLabelError        an operand or .expect names a label that is not defined
+    │   ├── DuplicateLabelError      a label defined twice
+    │   ├── AddressError             a cell, jump target or start pc outside the program
+    │   ├── WordRangeError           a value that does not fit in N-bit two's complement
+    │   └── ProgramSizeError         N, M or s outside what the machine model allows
     ├── InputError                   an input word uses a symbol outside the input alphabet
     ├── FormatError                  an unknown or undetectable file format
     └── ModelFileError               a model file that cannot be read back
@@ -21,6 +30,7 @@ The CLI prints ``str(error)`` and exits with status 2; nothing else reaches the 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -105,6 +115,48 @@ class BlankSymbolError(MachineError):
 
 class StartStateError(MachineError):
     """The start state is missing, undeclared, or halting."""
+
+
+class ProgramError(TuringformerError):
+    """A SUBLEQ-H, SUBLEQ-U or FLEQ-H program that is not valid for its machine model."""
+
+
+class AssemblySyntaxError(ProgramError):
+    """An assembly or CSV line that cannot be read."""
+
+
+class OperandCountError(ProgramError):
+    """An instruction or macro with the wrong number of operands."""
+
+
+class UnknownFunctionError(ProgramError):
+    """A FLEQ instruction whose op is not one of the library's functions."""
+
+
+class UnknownLabelError(ProgramError):
+    """A label that is used but never defined."""
+
+
+class DuplicateLabelError(ProgramError):
+    """A label that is defined twice."""
+
+
+class AddressError(ProgramError):
+    """A memory cell, jump target or start pc outside the program's memory or code."""
+
+
+class WordRangeError(ProgramError):
+    """A value outside the N-bit two's-complement range [-2^(N-1), 2^(N-1) - 1]."""
+
+
+class ProgramSizeError(ProgramError):
+    """A word width, memory size or code length the machine model does not allow."""
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """A did-you-mean phrase for ``word`` among ``choices``, or None (for an error's hint)."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 class InputError(TuringformerError):

@@ -129,7 +129,7 @@ def test_verification_table(tmp_path):
     assert table.rows[0][2] == "M' ⟨init⟩"
     short = views.verification_table(verification, limit=5)
     assert len(short.rows) == 5 and "more positions" in str(short)
-    fig = table.figure()
+    fig = views.verification_figure(table)
     assert fig.axes[0].get_title()
     written(fig, tmp_path / "verification.png")
 

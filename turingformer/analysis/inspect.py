@@ -200,11 +200,15 @@ class ActivationCache:
 
     def position(self, machine_step: int) -> int:
         """The decoder position i that reads M's configuration at ``machine_step``."""
-        for i, k in self._machine_steps().items():
-            if k == machine_step:
-                return i
-        raise IndexError(f"machine step {machine_step} is not in this run "
-                         f"(it has {self.trace.steps} steps)")
+        positions = self.positions()
+        if not 0 <= machine_step < len(positions):
+            raise IndexError(f"machine step {machine_step} is not in this run "
+                             f"(it has {self.trace.steps} steps)")
+        return positions[machine_step]
+
+    def positions(self) -> tuple[int, ...]:
+        """``positions()[k]``: the decoder position that reads M's configuration at step k."""
+        return tuple(self._machine_steps())
 
     def _machine_steps(self) -> dict[int, int]:
         stay = self.model.labels.stay

@@ -23,11 +23,13 @@ table rows. Comparing the traces costs O(T): equal inputs, heads and writes give
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from fractions import Fraction
 from array import array
 from typing import Callable, Iterator, Sequence
 
+from turingformer.analysis.inspect import _text_table
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import ModelRun
 from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
@@ -97,6 +99,22 @@ class Verification:
     @property
     def ok(self) -> bool:
         return self.divergence is None
+
+    def __repr__(self) -> str:
+        where = "ok" if self.ok else str(self.divergence)
+        return (f"Verification({self.reference.machine_name!r} on {self.reference.input!r}: "
+                f"{self.reference.steps} machine steps, {self.checked} decoder positions, {where})")
+
+    def _repr_html_(self) -> str:
+        """A colour-coded table of the machine's first steps, or around the first divergence."""
+        if self.divergence is None or self.divergence.where == "machine":
+            step = self.divergence.step if self.divergence is not None else 0
+            return verification_table(self, start=max(step - 5, 0), limit=HTML_ROWS)._repr_html_()
+        first = max(self.divergence.step - HTML_ROWS // 2, 0)
+        table = verification_table(self)
+        window = VerificationTable(self, table.rows[first:first + HTML_ROWS], first,
+                                   len(table.rows) - len(table.rows[first:first + HTML_ROWS]))
+        return window._repr_html_()
 
     def table(self, *, limit: int | None = None) -> str:
         """The side-by-side table: one row per decoder position."""
@@ -307,3 +325,113 @@ class _PositionChecker:
             position_next=ref.heads[i + 1] if running else None, last_visit=last,
             first_visit=None if last is None else last == i, past_input=i + 1 > self.n, agrees=agrees,
         )
+
+
+# ---------------------------------------------------------------------------------- the table
+_COLUMNS = ("i", "M step", "machine: state", "head", "symbol", "transformer: state", "head ", "symbol ",
+            "c(i)", "c(i+1)", "ℓ(i+1)", "b1", "b2", "agrees")
+#: Rows a notebook shows of a verification by default (the table's HTML is windowed).
+HTML_ROWS = 60
+
+
+@dataclass(frozen=True)
+class VerificationTable:
+    """Machine vs transformer side by side, one row per decoder position of a window (see
+    :func:`verification_table`); ``str`` gives text, ``_repr_html_`` a colour-coded table
+    (grey: positions of M' only, red: the first divergence). The figure is
+    :func:`turingformer.views.figures.verification_figure`."""
+
+    verification: Verification
+    rows: tuple[tuple[str, ...], ...]
+    first: int                   # the decoder position of rows[0]
+    hidden: int                  # positions of the run outside the window
+
+    @property
+    def ok(self) -> bool:
+        return self.verification.ok
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return _COLUMNS
+
+    def caption(self) -> str:
+        v = self.verification
+        verdict = "the transformer IS the machine at every step" if v.ok else str(v.divergence)
+        window = (f"; positions {self.first}..{self.first + len(self.rows) - 1} shown"
+                  if self.hidden and self.rows else "")
+        return (f"{v.reference.machine_name or 'machine'} on {v.reference.input!r}: {v.checked} "
+                f"decoder positions, {v.reference.steps} machine steps; {verdict}{window}")
+
+    def __str__(self) -> str:
+        text = self.caption() + "\n" + _text_table(_COLUMNS, self.rows)
+        if self.hidden:
+            text += f"\n... {self.hidden} more positions"
+        return text
+
+    def __repr__(self) -> str:
+        return f"VerificationTable(rows={len(self.rows)}, first={self.first}, hidden={self.hidden}, ok={self.ok})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        divergence = self.verification.divergence
+        bad = divergence.step if divergence is not None and divergence.where != "machine" else None
+        head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in _COLUMNS)
+        group = ('<tr><th colspan="2"></th><th colspan="3" style="background:#eef">machine (simulator)</th>'
+                 '<th colspan="3" style="background:#efe">transformer (decoded)</th>'
+                 '<th colspan="6" style="background:#ffe">§9 quantities of M\' at position i</th></tr>')
+        body = []
+        for row in self.rows:
+            style = ""
+            if (bad is not None and row[0] == str(bad)) or row[-1] != "yes":
+                style = ' style="background:#fbb"'
+            elif not row[1]:
+                style = ' style="color:#888"'
+            body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+        more = f"<p>… {self.hidden} more positions outside this window</p>" if self.hidden else ""
+        colour = "#1b5e20" if self.ok else "#b71c1c"
+        return (f"<div><p style='color:{colour}'><b>{html.escape(self.caption())}</b></p>"
+                '<table style="font-family:monospace;font-size:85%;border-collapse:collapse">'
+                f"<thead>{group}<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+                "<p style='font-size:85%'>Grey rows (M' …): the prelude and the stay halves, which exist only in the "
+                "normalised machine M'. c = head position of M', ℓ(i+1) = the last time that cell was visited, "
+                "b1 = [i+1 &gt; n], b2 = [first visit]. Red: a disagreement.</p></div>")
+
+
+def verification_table(verification: Verification, *, limit: int | None = None, start: int | None = None,
+                       stop: int | None = None) -> VerificationTable:
+    """The rows of decoder positions ``start ..`` (at most ``limit`` of them, up to machine step
+    ``stop``): M's configuration from the simulator and from the decoded trace (at the positions
+    that are M steps) and the §9 quantities of the normalised machine (c(i), c(i+1), ℓ(i+1), b1, b2).
+
+    ``start`` and ``stop`` are *machine* steps (as ``--from`` / ``--to``); the window runs from the
+    position reading step ``start`` to the last position before step ``stop + 1``.
+    """
+    v = verification
+    positions = v.positions
+    first, last = 0, len(positions)
+    at = {p.machine_step: p.i for p in positions if p.machine_step is not None}
+    if start is not None:
+        first = at.get(start, last)
+    if stop is not None:
+        last = at.get(stop + 1, last)
+    shown = positions[first:last] if limit is None else positions[first:last][:limit]
+    configurations = (list(v.reference), list(v.decoded))
+    rows = []
+    for p in shown:
+        k = p.machine_step
+        cells: list[str] = [str(p.i), "" if k is None else str(k)]
+        for confs in configurations:
+            if k is not None and k < len(confs):
+                conf = confs[k]
+                cells += [conf.state, str(conf.head), repr(conf.symbol)]
+            elif k is None:
+                cells += [f"M' {p.state}", "", ""]
+            else:
+                cells += ["—", "", ""]
+        cells += [str(p.head), "" if p.position_next is None else str(p.position_next),
+                  "" if p.last_visit is None else str(p.last_visit), str(int(p.past_input)),
+                  "" if p.first_visit is None else str(int(p.first_visit)), "yes" if p.agrees else "NO"]
+        rows.append(tuple(cells))
+    return VerificationTable(v, tuple(rows), first, v.checked - len(shown))

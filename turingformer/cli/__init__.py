@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from turingformer.cli import machines, model
+from turingformer.cli import machines, model, programs
+from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
 from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
@@ -59,12 +60,18 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------- the table
 COMMANDS: dict[str, Command] = {
     "simulate": Command(
-        "run a machine on an input and print every step", machines.cmd_simulate, parents=("machine", "run"),
+        "run a machine on an input, or a looped-computer program, and print every step",
+        programs.on_file_kind(machines.cmd_simulate, programs.cmd_simulate), parents=("machine", "run"),
         arguments=machines.simulate_arguments,
         description="Run the reference simulator. Prints a table (step, state, the tape with the head "
                     "cell in [brackets]) and a summary; with --json, JSON Lines. A run that hits the step "
-                    "limit exits 0 with the verdict 'running' and a note on stderr."),
-    "show": Command("describe a machine: states, alphabets, the transition table, examples", machines.cmd_show),
+                    "limit exits 0 with the verdict 'running' and a note on stderr. A program (.subleq, "
+                    ".usubleq, .fleq, official CSV) prints one row per loop (pc and every memory cell; "
+                    "--max-steps counts loops) and checks the file's .expect; --json gives one object per loop "
+                    "{step, pc, memory} and a summary (docs/programs.md)."),
+    "show": Command("describe a machine (states, alphabets, transition table, examples) or a program "
+                    "(memory map, code listing with labels)",
+                    programs.on_file_kind(machines.cmd_show, programs.cmd_show)),
     "convert": Command(
         "convert a machine file to turingformer YAML", machines.cmd_convert,
         arguments=lambda p: output_argument(p, "the output file (default -, standard output)")),
@@ -93,6 +100,7 @@ COMMANDS: dict[str, Command] = {
         "show a model file: layers, named dimensions, weight matrices", model.cmd_inspect, parents=(),
         arguments=model.inspect_arguments),
     "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
+    "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
     "demo": Command(

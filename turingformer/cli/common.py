@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
 
+from turingformer.programs.formats import PROGRAM_FORMATS
 from turingformer.tm.formats import FORMATS, load_machine, prepare_input
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS
@@ -30,9 +31,13 @@ def _machine_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("machine")
     group.add_argument("file", metavar="FILE", help="a machine file (turingformer YAML, turingmachine.io YAML, "
-                       "Morphett .txt, bbchallenge .txt, automata-lib .json)")
+                       "Morphett .txt, bbchallenge .txt, automata-lib .json) or a program for the looped "
+                       "computer (.subleq, .usubleq, .fleq, an official X_cmds.csv / X_init_mem.csv pair)")
     group.add_argument("--format", "-f", metavar="F",
-                       help=f"the file's format, when detection fails: {', '.join(FORMATS)}")
+                       help=f"the file's format, when detection fails: {', '.join(FORMATS + PROGRAM_FORMATS)}")
+    group.add_argument("--bits", metavar="N", type=non_negative, default=None,
+                       help="programs: the word width N (an official CSV program's, default 8; "
+                            "assembly has .bits)")
     return parent
 
 

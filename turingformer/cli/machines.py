@@ -116,7 +116,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- graph
 def cmd_graph(args: argparse.Namespace) -> int:
-    from turingformer.views import diagram, figures
+    from turingformer.tm import diagram
+    from turingformer.views import figures
 
     machine = load(args)
     suffix = Path(args.output).suffix.lower()

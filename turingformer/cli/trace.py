@@ -7,7 +7,7 @@ from pathlib import Path
 from turingformer.errors import TuringformerError
 from turingformer.views.figures import (
     FIGURE_SUFFIXES, RESIDUAL_STAGES, attention_patterns, residual, save, spacetime, state_diagram,
-    verification_table,
+    verification_figure, verification_table,
 )
 VIEWS = ("spacetime", "attention", "residual", "diagram", "verification")
 
@@ -31,7 +31,13 @@ def trace_arguments(parser, *, machine_options: bool = False) -> None:
                         help="the input word (default: the file's first example, else empty)")
     parser.add_argument("--view", choices=VIEWS, default="spacetime", help="what to draw (default: spacetime)")
     parser.add_argument("--step", type=int, default=None, metavar="I",
-                        help="decoder position for --view residual (default: the machine's first step, 2n+3)")
+                        help="residual: the decoder position (default: the machine's first step, 2n+3); "
+                             "diagram: the machine step whose state and fired rule are lit")
+    parser.add_argument("--from", dest="start", type=int, default=None, metavar="T",
+                        help="spacetime/verification: start the window at machine step T")
+    parser.add_argument("--to", dest="stop", type=int, default=None, metavar="T",
+                        help="spacetime/verification: end the window at machine step T (inclusive)")
+    parser.add_argument("--slide", action="store_true", help="a 16:9 figure, for slides")
     parser.add_argument("--max-steps", "-n", type=int, default=TRACE_MAX_STEPS, metavar="N",
                         help=f"at most N machine steps (default {TRACE_MAX_STEPS}: every activation is kept "
                              "in memory)")
@@ -48,6 +54,8 @@ def run_trace(args) -> int:
     from turingformer.tm import formats
     from turingformer.analysis.inspect import run_with_cache
     from turingformer.analysis.verify import verify
+    from turingformer.runtime.fast import decode_fast
+    from turingformer.tm.simulator import run
 
     if args.output is not None and Path(args.output).suffix.lower() not in FIGURE_SUFFIXES:
         raise TuringformerError(f"cannot write a figure to {args.output!r}",
@@ -63,14 +71,28 @@ def run_trace(args) -> int:
                 machine = normalize(machine).machine
             print("\n".join(str(rule) for rule in machine.rules))
             return 0
-        save(state_diagram(machine, normalised=args.normalised), args.output)
+        current = fired = None
+        if args.step is not None:
+            if args.normalised:
+                raise TuringformerError("--step lights a step of the machine itself, not of M'",
+                                        hint="drop --normalised, or drop --step")
+            run_ = run(machine, word, max_steps=args.max_steps)
+            if not 0 <= args.step <= run_.steps:
+                raise TuringformerError(f"--step {args.step} is not a step of this run (0..{run_.steps})",
+                                        hint="steps count the machine's rules as simulate does")
+            current = run_.states[args.step]
+            if args.step:
+                fired = (run_.states[args.step - 1], run_[args.step - 1].symbol)
+        save(state_diagram(machine, normalised=args.normalised, current=current, fired=fired, slide=args.slide),
+             args.output)
         return _wrote(args.output)
     if args.view == "verification":
-        table = verification_table(verify(machine, word, max_steps=args.max_steps))
+        table = verification_table(verify(machine, word, max_steps=args.max_steps, decoder=decode_fast),
+                                   start=args.start, stop=args.stop)
         if args.output is None:
             print(table)
         else:
-            save(table.figure(), args.output)
+            save(verification_figure(table, slide=args.slide), args.output)
             _wrote(args.output)
         return 0 if table.ok else 1
     cache = run_with_cache(machine, word, max_steps=args.max_steps)
@@ -78,7 +100,7 @@ def run_trace(args) -> int:
         if args.output is None:
             print(cache.trace_table(normalised=args.normalised))
             return 0
-        fig = spacetime(cache, normalised=args.normalised)
+        fig = spacetime(cache, normalised=args.normalised, start=args.start, stop=args.stop, slide=args.slide)
     elif args.view == "attention":
         if args.output is None:
             for i in range(len(cache)):
@@ -89,7 +111,7 @@ def run_trace(args) -> int:
                         parts.append(f"{hook} attends to {[j + first for j in won] if len(won) < 4 else 'all'}")
                 print(f"i={i:<5} " + "  ".join(parts))
             return 0
-        fig = attention_patterns(cache)
+        fig = attention_patterns(cache, slide=args.slide)
     else:
         step = cache.prelude if args.step is None else args.step
         if not 0 <= step < len(cache):
@@ -99,7 +121,7 @@ def run_trace(args) -> int:
             for hook, label in RESIDUAL_STAGES:
                 print(f"== {label}\n{cache.table(hook, step)}\n")
             return 0
-        fig = residual(cache, step)
+        fig = residual(cache, step, slide=args.slide)
     save(fig, args.output)
     return _wrote(args.output)
 

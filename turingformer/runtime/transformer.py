@@ -172,6 +172,10 @@ class Transformer:
         if self.score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}, not {self.score!r}")
 
+    def __repr__(self) -> str:
+        return (f"Transformer(d={self.d}, encoder_layers={len(self.encoder)}, decoder_layers={len(self.decoder)}, "
+                f"vocabulary={len(self.embedding)}, score={self.score!r})")
+
     @property
     def d(self) -> int:
         return len(self.space)
@@ -434,6 +438,9 @@ class Step:
     y_in: Vector
     y_out: Vector
     activations: Mapping[str, object]
+
+    def __repr__(self) -> str:
+        return f"Step(i={self.i}, d={len(self.y_in)}, hooks={len(self.activations)})"
 
 
 def autoregress(

@@ -361,6 +361,18 @@ class TuringMachine:
         return (f"TuringMachine(name={self.name!r}, states={len(self._states)}, "
                 f"symbols={len(self._tape_alphabet)}, rules={len(self._rules)})")
 
+    def _repr_svg_(self) -> str:
+        """The state diagram (:func:`turingformer.tm.diagram.to_svg`) for notebooks."""
+        from turingformer.tm.diagram import to_svg
+
+        return to_svg(self)
+
+    def _repr_html_(self) -> str:
+        """The state diagram and the rule table, for notebooks."""
+        from turingformer.tm.display import machine_html
+
+        return machine_html(self)
+
     def replace(self, **changes) -> "TuringMachine":
         """A new machine with some constructor arguments changed (validated again)."""
         args = dict(

@@ -14,6 +14,8 @@ from enum import Enum
 from typing import Collection, Iterator, Sequence
 
 DEFAULT_MAX_STEPS = 100_000
+#: Steps a notebook shows of a trace by default (its HTML is windowed).
+HTML_STEPS = 50
 #: The widest tape window (in cells) a table row shows; wider tapes are shown around the head.
 TABLE_WINDOW = 60
 
@@ -129,6 +131,22 @@ class Trace:
     @property
     def final(self) -> Configuration:
         return self[-1]
+
+    def __repr__(self) -> str:
+        return (f"Trace(machine={self.machine_name!r}, input={self.input!r}, steps={self.steps}, "
+                f"final_state={self.states[-1]!r}, verdict={self.verdict.value!r})")
+
+    def _repr_html_(self) -> str:
+        """The first :data:`HTML_STEPS` configurations as a tape table (``html(start, stop)`` for
+        another window)."""
+        return self.html(0, HTML_STEPS - 1)
+
+    def html(self, start: int = 0, stop: int | None = None) -> str:
+        """Steps ``start..stop`` (inclusive) as an HTML table: one row per step, one column per
+        cell of the window, the head's cell outlined in red."""
+        from turingformer.tm.display import trace_table_html
+
+        return trace_table_html(self, start, stop)
 
     def spans(self) -> Iterator[tuple[int, str, int, int, str]]:
         """``(step, state, head, tape_offset, tape)`` per configuration, ``tape`` being the

@@ -13,10 +13,16 @@ function                   what it draws
 :func:`residual`           the residual stream at one position as a labelled heat map: one
                            row per stage (input, after layers 1, 2, 3, output), one column per
                            named dimension, the exact values written in the cells
-:func:`state_diagram`      the machine's transition graph (from its networkx graph)
-:func:`verification_table` machine vs transformer, per decoder position, with the §9 quantities
-                           (HTML in a notebook, text with ``print``, a figure with ``.figure()``)
+:func:`state_diagram`      the machine's transition graph in layers (Graphviz dot or the
+                           built-in layered layout), optionally with the current state and
+                           the rule that fired lit
+:func:`verification_figure` a verification table (:func:`verification_table`, from
+                           :mod:`turingformer.analysis.verify`: HTML in a notebook, text with
+                           ``print``) drawn as a figure
 =========================  ===============================================================
+
+Options shared by the figures: ``slide=True`` gives a 16:9 figure; the space-time diagram takes a
+step window (``start``, ``stop``) and draws the head's path as a line on long runs.
 
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
 state, nothing to close); a notebook shows it inline, :func:`save` writes PNG, SVG or PDF.
@@ -32,18 +38,21 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
-from turingformer.views.diagram import edge_labels, visible
+from turingformer.analysis.inspect import ActivationCache
+from turingformer.analysis.verify import VerificationTable, verification_table
 from turingformer.errors import FormatError, TuringformerError
-from turingformer.analysis.inspect import ActivationCache, _text_table
+from turingformer.tm.diagram import FONT, LINE, DiagramLayout, layout, visible
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.trace import Trace
 
 __all__ = [
     "attention", "attention_patterns", "residual", "save", "spacetime", "state_diagram",
-    "verification_table", "VerificationTable", "FIGURE_SUFFIXES",
+    "verification_figure", "verification_table", "VerificationTable", "FIGURE_SUFFIXES", "SLIDE",
 ]
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+#: The size of a 16:9 slide figure, in inches (``slide=True`` on every figure).
+SLIDE = (13.333, 7.5)
 
 
 def _mpl():
@@ -56,12 +65,12 @@ def _mpl():
     return matplotlib, Figure
 
 
-def _axes(ax, size: tuple[float, float]):
-    """(figure, axes): a new pyplot-free figure unless ``ax`` is given."""
+def _axes(ax, size: tuple[float, float], slide: bool = False):
+    """(figure, axes): a new pyplot-free figure (16:9 with ``slide``) unless ``ax`` is given."""
     if ax is not None:
         return ax.figure, ax
     _, Figure = _mpl()
-    fig = Figure(figsize=size, layout="constrained")
+    fig = Figure(figsize=SLIDE if slide else size, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -107,19 +116,31 @@ def _symbol_colours(symbols: Sequence[str], blank: str) -> dict[str, object]:
 
 
 # ---------------------------------------------------------------------------------- space-time
+def _window(count: int, start: int | None, stop: int | None) -> range:
+    """Steps ``start..stop`` (inclusive, clamped to 0..count-1): the ``--from`` / ``--to`` window."""
+    first = 0 if start is None else max(0, min(start, count - 1))
+    last = count - 1 if stop is None else max(first, min(stop, count - 1))
+    return range(first, last + 1)
+
+
 def spacetime(source: Trace | ActivationCache, *, normalised: bool = False, ax=None,
-              annotate: bool | None = None, title: str | None = None):
+              annotate: bool | None = None, title: str | None = None, start: int | None = None,
+              stop: int | None = None, head_line: bool | None = None, slide: bool = False):
     """The space-time diagram of a run: row t is the tape after t steps, the head's cell is
     outlined (or dotted, for long runs) in the colour of the state, cells are coloured by symbol.
 
     ``source`` is a :class:`~turingformer.tm.trace.Trace` (of the simulator or of the transformer)
     or an :class:`~turingformer.analysis.inspect.ActivationCache`; with a cache, ``normalised=True``
     draws the normalised machine M' that the transformer actually runs, prelude included.
+    ``start`` / ``stop`` draw only steps ``start..stop``; ``head_line`` (default: on for runs too
+    long to annotate) joins the head positions with a line, so the head's path reads at a glance.
+    ``slide=True`` makes a 16:9 figure.
     """
     import numpy as np
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
+    from matplotlib.ticker import MaxNLocator
 
     prelude: Sequence[str] = ()
     if isinstance(source, ActivationCache):
@@ -127,7 +148,8 @@ def spacetime(source: Trace | ActivationCache, *, normalised: bool = False, ax=N
         trace = source.normalised_trace() if normalised else source.trace
     else:
         trace = source
-    confs = list(trace)
+    window = _window(len(trace), start, stop)
+    confs = [c for c in trace if c.step in window]
     low = min(min(c.tape.offset, c.head) for c in confs)
     high = max(max(c.tape.offset + len(c.tape.cells) - 1, c.head) for c in confs)
     symbols = list(dict.fromkeys([trace.blank, *(s for c in confs for s in c.tape.cells)]))
@@ -135,34 +157,42 @@ def spacetime(source: Trace | ActivationCache, *, normalised: bool = False, ax=N
     sym_colour = _symbol_colours(symbols, trace.blank)
     st_colour = _state_colours(states, prelude)
     steps, width = len(confs), high - low + 1
+    t0, t1 = window.start, window.stop - 1
     grid = np.array([[symbols.index(c.tape[x]) for x in range(low, high + 1)] for c in confs])
     if annotate is None:
         annotate = steps * width <= 2500 and steps <= 80
-    fig, ax = _axes(ax, (min(max(4.5, 0.32 * width + 3.2), 16), min(max(3.0, 0.24 * steps + 1.5), 14)))
+    if head_line is None:
+        head_line = not annotate
+    fig, ax = _axes(ax, (min(max(4.5, 0.32 * width + 3.2), 16), min(max(3.0, 0.24 * steps + 1.5), 14)), slide)
     ax.imshow(grid, cmap=ListedColormap([sym_colour[s] for s in symbols]), vmin=-0.5,
               vmax=len(symbols) - 0.5, aspect="auto", interpolation="nearest",
-              extent=(low - 0.5, high + 0.5, steps - 0.5, -0.5))
+              extent=(low - 0.5, high + 0.5, t1 + 0.5, t0 - 0.5))
+    heads = [c.head for c in confs]
+    times = [c.step for c in confs]
+    handles = []
+    if head_line:
+        ax.plot(heads, times, color="#222222", lw=0.9 if steps > 200 else 1.3, alpha=0.8, zorder=2)
+        handles.append(Line2D([], [], color="#222222", lw=1.3, label="head's path"))
     if annotate:
-        for t, c in enumerate(confs):
+        for c in confs:
             for x in range(low, high + 1):
-                ax.text(x, t, visible(c.tape[x]), ha="center", va="center", fontsize=7, color="#333333")
-            ax.add_patch(Rectangle((c.head - 0.5, t - 0.5), 1, 1, fill=False, lw=2.0,
+                ax.text(x, c.step, visible(c.tape[x]), ha="center", va="center", fontsize=7, color="#333333")
+            ax.add_patch(Rectangle((c.head - 0.5, c.step - 0.5), 1, 1, fill=False, lw=2.0,
                                    edgecolor=st_colour[c.state], zorder=3))
     else:
-        ax.scatter([c.head for c in confs], range(steps), c=[st_colour[c.state] for c in confs],
+        ax.scatter(heads, times, c=[st_colour[c.state] for c in confs],
                    s=max(2.0, min(30.0, 1500.0 / steps)), marker="o", edgecolors="none", zorder=3)
     ax.set_xlabel("tape cell")
     ax.set_ylabel("step t (time runs down)")
-    from matplotlib.ticker import MaxNLocator
-
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if width <= 40:
         ax.set_xticks(range(low, high + 1))
     name = trace.machine_name or "machine"
+    shown = "" if (t0, t1) == (0, len(trace) - 1) else f", steps {t0}..{t1} shown"
     ax.set_title(title or f"Space-time diagram\n{name} on input {trace.input!r} "
-                          f"({trace.steps} steps, {trace.verdict.value})", fontsize=10)
-    handles = [Line2D([], [], marker="s", linestyle="none", markerfacecolor="none" if annotate else st_colour[s],
-                      markeredgecolor=st_colour[s], markeredgewidth=2, markersize=9, label=s) for s in states]
+                          f"({trace.steps} steps, {trace.verdict.value}{shown})", fontsize=10)
+    handles += [Line2D([], [], marker="s", linestyle="none", markerfacecolor="none" if annotate else st_colour[s],
+                       markeredgecolor=st_colour[s], markeredgewidth=2, markersize=9, label=s) for s in states]
     legend = ax.legend(handles=handles, title="head (state)", loc="upper left", bbox_to_anchor=(1.01, 1.0),
                        fontsize=8, title_fontsize=8, frameon=False)
     ax.add_artist(legend)
@@ -200,8 +230,8 @@ def attention(cache: ActivationCache, which: str = "decoder.3.attn", *, ax=None,
     width = len(cache.tokens) if cross else steps
     fig, ax = _axes(ax, (7.0, 5.5))
     if width == 0:
-        ax.text(0.5, 0.5, "empty input: no encoder positions to attend to\n(attention over no keys is 0)",
-                ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "empty input:\nno encoder positions to attend to\n(attention over no keys is 0)",
+                ha="center", va="center", transform=ax.transAxes, fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     else:
@@ -232,7 +262,9 @@ def attention(cache: ActivationCache, which: str = "decoder.3.attn", *, ax=None,
         if cache.prelude < steps:
             ax.axhline(cache.prelude - 0.5, color="black", lw=0.9, ls=":")
             handles.append(Line2D([], [], color="black", ls=":", label="i = 2n+3: the machine starts"))
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
+        # Below the axes, never over the data.
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7,
+                  frameon=False)
     from matplotlib.ticker import MaxNLocator
 
     if width:
@@ -245,10 +277,10 @@ def attention(cache: ActivationCache, which: str = "decoder.3.attn", *, ax=None,
 
 
 def attention_patterns(cache: ActivationCache, *, which: Sequence[str] = ("decoder.1.cross", "decoder.2.attn",
-                                                                         "decoder.3.attn")):
-    """The attentions of the construction side by side (see :func:`attention`)."""
+                                                                         "decoder.3.attn"), slide: bool = False):
+    """The attentions of the construction side by side (see :func:`attention`); 16:9 with ``slide``."""
     _, Figure = _mpl()
-    fig = Figure(figsize=(5.2 * len(which), 5.2), layout="constrained")
+    fig = Figure(figsize=SLIDE if slide else (5.2 * len(which), 5.8), layout="constrained")
     axes = fig.subplots(1, len(which), squeeze=False)[0]
     for ax, name in zip(axes, which):
         attention(cache, name, ax=ax)
@@ -268,18 +300,23 @@ RESIDUAL_STAGES = (
 
 
 def residual(cache: ActivationCache, i: int, *, ax=None, stages: Sequence[tuple[str, str]] = RESIDUAL_STAGES,
-             annotate: bool = True, title: str | None = None):
+             annotate: bool = True, title: str | None = None, slide: bool = False):
     """The residual stream at decoder position ``i``, stage by stage (rows) and named dimension by
-    named dimension (columns). Colours are clipped to [−1, 1]; the cells show the exact values."""
+    named dimension (columns); the cells show the exact values. The colour scale is symmetric
+    logarithmic up to the largest |value|, so no value is clipped: 12 and 1 get different colours."""
     import numpy as np
+    from matplotlib.colors import SymLogNorm
 
     matplotlib, _ = _mpl()
     space = cache.space
     names = space.names
     values = [cache.get(hook, i) for hook, _ in stages]
     grid = np.array([[float(v) for v in row] for row in values])
-    fig, ax = _axes(ax, (max(8.0, 0.27 * len(names) + 2.5), 2.2 + 0.5 * len(stages) + 1.6))
-    image = ax.imshow(np.clip(grid, -1, 1), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+    fig, ax = _axes(ax, (max(8.0, 0.27 * len(names) + 2.5), 2.2 + 0.5 * len(stages) + 1.6), slide)
+    top_value = max(1.0, float(np.abs(grid).max()))
+    smallest = float(np.abs(grid[grid != 0]).min()) if np.any(grid) else 1.0
+    norm = SymLogNorm(linthresh=min(smallest, 0.1), linscale=0.5, vmin=-top_value, vmax=top_value, base=10)
+    image = ax.imshow(grid, cmap="RdBu_r", norm=norm, aspect="auto", interpolation="nearest")
     if annotate:
         for r, row in enumerate(values):
             for c, v in enumerate(row):
@@ -287,7 +324,7 @@ def residual(cache: ActivationCache, i: int, *, ax=None, stages: Sequence[tuple[
                     text = str(v) if isinstance(v, Fraction) else f"{v:.3g}"
                     ax.text(c, r, text, ha="center", va="center", rotation=90 if len(text) > 2 else 0,
                             fontsize=6 if len(text) <= 5 else 5,
-                            color="white" if abs(float(v)) > 0.6 else "black")
+                            color="white" if abs(norm(float(v)) - 0.5) > 0.3 else "black")
     ax.set_yticks(range(len(stages)), [label for _, label in stages], fontsize=8)
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
     ax.set_xlabel("residual dimension (block:meaning)")
@@ -303,7 +340,9 @@ def residual(cache: ActivationCache, i: int, *, ax=None, stages: Sequence[tuple[
     top.set_xticks([(a + b - 1) / 2 for a, b in zip(starts, ends)], [blocks[a] for a in starts], fontsize=7)
     top.set_xlabel("block")
     bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.01)
-    bar.set_label("value (colour clipped to [−1, 1])", fontsize=8)
+    ticks = sorted({0.0, *(sgn * t for t in (norm.linthresh, 1.0, top_value) for sgn in (1, -1))})
+    bar.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
+    bar.set_label("value (symmetric log scale, nothing clipped)", fontsize=8)
     d = cache.decoded(i)
     k = cache.machine_step(i)
     where = f"machine step {k}" if k is not None else ("prelude" if i < cache.prelude else "stay move")
@@ -313,13 +352,17 @@ def residual(cache: ActivationCache, i: int, *, ax=None, stages: Sequence[tuple[
 
 
 # ---------------------------------------------------------------------------------- state diagram
-def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, seed: int = 0,
-                  title: str | None = None):
-    """The state diagram: one node per state (coloured by role, the start state thick), one
-    arrow per (state, next state) labelled ``read→write,move``. ``normalised=True`` draws the
-    machine M' the transformer runs (with the prelude and the stay states)."""
-    import networkx as nx
-    from matplotlib.patches import Patch
+def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, engine: str = "auto",
+                  current: str | None = None, fired: tuple[str, str] | None = None, title: str | None = None,
+                  slide: bool = False, geometry: DiagramLayout | None = None):
+    """The state diagram in layers from left to right (Graphviz ``dot`` when installed, the
+    built-in layered layout otherwise: :func:`turingformer.tm.diagram.layout`), one arrow per
+    (state, next state) labelled ``read→write,move``, self-loops above their state with their
+    label above the loop. ``current`` outlines a state in red (``trace --view diagram --step t``),
+    ``fired`` = (state, read symbol) draws that rule's arrow and label in red.
+    ``normalised=True`` draws the machine M' the transformer runs (prelude and stay states)."""
+    from matplotlib.patches import Circle, FancyArrowPatch, Patch
+    from matplotlib.path import Path as MPath
 
     prelude: Sequence[str] = ()
     stay: Sequence[str] = ()
@@ -329,15 +372,11 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
         nm = normalize(machine)
         prelude, stay = nm.labels.prelude, tuple(nm.labels.stay)
         machine = nm.machine
-    graph = nx.DiGraph()
-    graph.add_nodes_from(machine.graph.nodes)
-    labels = {edge: "\n".join(text) for edge, text in edge_labels(machine).items()}
-    graph.add_edges_from(labels)
-    n = graph.number_of_nodes()
-    pos = nx.circular_layout(graph) if n <= 12 else nx.spring_layout(graph, seed=seed, k=2.0 / n ** 0.5)
-    size = max(5.5, min(3.0 + 2.4 * n ** 0.5, 18.0))
-    fig, ax = _axes(ax, (size * 1.25, size))
+    g = geometry or layout(machine, engine=engine)
+    scale = 1 / 72                                      # points -> inches at 1:1
+    fig, ax = _axes(ax, (max(5.5, g.width * scale * 1.3 + 2.4), max(3.2, g.height * scale * 1.3 + 0.9)), slide)
     roles = {"accept": "#b7e4c7", "reject": "#f4b6b6", "halt": "#d9d9d9"}
+    red = "#d62728"
 
     def colour(s):
         if s in prelude:
@@ -346,145 +385,97 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
             return "#fff3bf"
         return roles.get(machine.role(s), "#ffffff")
 
-    nodes = list(graph.nodes)
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=1300, node_color=[colour(s) for s in nodes],
-                           edgecolors="#333333", linewidths=[3.2 if s == machine.start else 1.0 for s in nodes])
-    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8)
-    curved = [e for e in graph.edges if e[0] != e[1] and graph.has_edge(e[1], e[0])]
-    straight = [e for e in graph.edges if e not in curved]
-    common = dict(ax=ax, node_size=1300, arrows=True, arrowstyle="-|>", arrowsize=13, edge_color="#555555")
-    nx.draw_networkx_edges(graph, pos, edgelist=straight, **common)
-    nx.draw_networkx_edges(graph, pos, edgelist=curved, connectionstyle="arc3,rad=0.2", **common)
-    box = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85)
-    nx.draw_networkx_edge_labels(graph, pos, {e: labels[e] for e in straight}, ax=ax, font_size=6.5,
-                                 rotate=False, bbox=box)
-    if curved:
-        nx.draw_networkx_edge_labels(graph, pos, {e: labels[e] for e in curved}, ax=ax, font_size=6.5,
-                                     rotate=False, connectionstyle="arc3,rad=0.2", bbox=box)
-    handles = [Patch(facecolor="white", edgecolor="#333333", linewidth=3.0, label=f"start ({machine.start})")]
+    for e in g.edges:
+        lit = fired is not None and fired[0] == e.source and fired[1] in e.reads
+        pts = list(e.points)
+        codes = [MPath.MOVETO] + [MPath.CURVE4] * (len(pts) - 1)
+        ax.add_patch(FancyArrowPatch(path=MPath(pts, codes), arrowstyle="-|>", mutation_scale=12,
+                                     lw=2.4 if lit else 1.0, color=red if lit else "#555555", zorder=1))
+        x, y = e.label_at
+        for k, (read, text) in enumerate(zip(e.reads, e.labels)):
+            hot = lit and read == fired[1]
+            _text_in_data(ax, x, y + LINE * (k - (len(e.labels) - 1) / 2), text, FONT,
+                          red if hot else "#222222", bold=hot, halo=True)
+    for s, (x, y) in g.nodes.items():
+        r = g.radius[s]
+        edge = red if s == current else "#333333"
+        width = 3.2 if s == current else (2.4 if s == machine.start else 1.0)
+        ax.add_patch(Circle((x, y), r, facecolor=colour(s), edgecolor=edge, lw=width, zorder=2))
+        if machine.role(s):
+            ax.add_patch(Circle((x, y), r - 4, facecolor="none", edgecolor="#333333", lw=0.8, zorder=2,
+                                ls="--" if machine.role(s) == "halt" else "-"))
+        ax.text(x, y, s, ha="center", va="center", fontsize=9, zorder=3)   # real text: searchable in SVG/PDF
+    sx, sy = g.nodes[g.start]
+    ax.annotate("", xy=(sx - g.radius[g.start], sy), xytext=(sx - g.radius[g.start] - 26, sy),
+                arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1.0))
+    ax.set_xlim(0, g.width)
+    ax.set_ylim(g.height, 0)
+    ax.set_aspect("equal")
+    handles = [Patch(facecolor="white", edgecolor="#333333", linewidth=2.4, label=f"start ({machine.start})")]
     handles += [Patch(facecolor=c, edgecolor="#333333", label=r) for r, c in roles.items()
-                if any(machine.role(s) == r for s in nodes)]
+                if any(machine.role(s) == r for s in g.nodes)]
     if prelude:
         handles.append(Patch(facecolor="#e0e0ff", edgecolor="#333333", label="prelude (normalisation)"))
     if stay:
         handles.append(Patch(facecolor="#fff3bf", edgecolor="#333333", label="stay move, 2nd half"))
+    if current is not None:
+        handles.append(Patch(facecolor="white", edgecolor=red, linewidth=3.0, label=f"current state ({current})"))
+    if fired is not None:
+        handles.append(Patch(facecolor=red, edgecolor=red, label="the rule that just fired"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="states",
               title_fontsize=8, frameon=False)
-    ax.set_title(title or f"State diagram: {machine.name or 'machine'} ({n} states, {len(machine.rules)} rules; "
-                          f"edges read→write,move)", fontsize=10)
+    ax.set_title(title or f"State diagram: {machine.name or 'machine'} ({len(g.nodes)} states, "
+                          f"{len(machine.rules)} rules; edges read→write,move; layout: {g.engine})", fontsize=10)
     ax.set_axis_off()
     return fig
 
 
+def _text_in_data(ax, x: float, y: float, text: str, size: float, colour: str, *, bold: bool = False,
+                  halo: bool = False) -> None:
+    """``text`` centred on (x, y) as a path in data units (points of the layout, y down), so it
+    scales with the diagram exactly as in the SVG and never drifts off its arrow."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import PathPatch
+    from matplotlib.patheffects import withStroke
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    path = TextPath((0, 0), text, size=size, prop=FontProperties(weight="bold" if bold else "normal"))
+    box = path.get_extents()
+    shape = Affine2D().translate(-(box.x0 + box.x1) / 2, -size * 0.35).scale(1, -1).translate(x, y)
+    patch = PathPatch(shape.transform_path(path), facecolor=colour, edgecolor="none", zorder=4)
+    if halo:
+        patch.set_path_effects([withStroke(linewidth=3, foreground="white")])
+    ax.add_patch(patch)
+
+
 # ---------------------------------------------------------------------------------- verification
-_COLUMNS = ("i", "M step", "machine: state", "head", "symbol", "transformer: state", "head ", "symbol ",
-            "c(i)", "c(i+1)", "ℓ(i+1)", "b1", "b2", "agrees")
+def verification_figure(table: VerificationTable, *, max_rows: int = 40, slide: bool = False):
+    """A verification table (:func:`turingformer.analysis.verify.verification_table`, possibly a
+    window of it) as a matplotlib figure; grey rows are M'-only positions, red rows disagree."""
+    rows = table.rows[:max_rows]
+    _, Figure = _mpl()
+    fig = Figure(figsize=SLIDE if slide else (13.5, 0.9 + 0.22 * (len(rows) + 1)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    cells = ax.table(cellText=[list(r) for r in rows] or [[""] * len(table.columns)],
+                     colLabels=[c.strip() for c in table.columns], loc="upper center", cellLoc="center")
+    cells.auto_set_font_size(False)
+    cells.set_fontsize(7)
+    cells.scale(1.0, 1.15)
+    for (r, c), cell in cells.get_celld().items():
+        if r == 0:
+            cell.set_facecolor("#ddd")
+        elif rows and rows[r - 1][-1] != "yes":
+            cell.set_facecolor("#fbb")
+        elif rows and not rows[r - 1][1]:
+            cell.get_text().set_color("#888")
+    more = len(table.rows) - len(rows) + table.hidden
+    ax.set_title(table.caption() + (f"  ({len(rows)} rows drawn; {more} more)" if more else ""), fontsize=9)
+    return fig
 
 
-@dataclass(frozen=True)
-class VerificationTable:
-    """The side-by-side verification table (see :func:`verification_table`)."""
-
-    verification: object
-    rows: tuple[tuple[str, ...], ...]
-    limit: int | None
-    hidden: int
-
-    @property
-    def ok(self) -> bool:
-        return self.verification.ok
-
-    def _caption(self) -> str:
-        v = self.verification
-        verdict = "the transformer IS the machine at every step" if v.ok else str(v.divergence)
-        return (f"{v.reference.machine_name or 'machine'} on {v.reference.input!r}: {v.checked} "
-                f"decoder positions, {v.reference.steps} machine steps; {verdict}")
-
-    def __str__(self) -> str:
-        text = self._caption() + "\n" + _text_table(_COLUMNS, self.rows)
-        if self.hidden:
-            text += f"\n... {self.hidden} more positions"
-        return text
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(str(self))
-
-    def _repr_html_(self) -> str:
-        divergence = self.verification.divergence
-        bad = divergence.step if divergence is not None and divergence.where != "machine" else None
-        head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in _COLUMNS)
-        group = ('<tr><th colspan="2"></th><th colspan="3" style="background:#eef">machine (simulator)</th>'
-                 '<th colspan="3" style="background:#efe">transformer (decoded)</th>'
-                 '<th colspan="6" style="background:#ffe">§9 quantities of M\' at position i</th></tr>')
-        body = []
-        for row in self.rows:
-            style = ""
-            if bad is not None and row[0] == str(bad):
-                style = ' style="background:#fbb"'
-            elif not row[1]:
-                style = ' style="color:#888"'
-            body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
-        more = f"<p>… {self.hidden} more positions</p>" if self.hidden else ""
-        return (f"<div><p><b>{html.escape(self._caption())}</b></p>"
-                '<table style="font-family:monospace;font-size:85%;border-collapse:collapse">'
-                f"<thead>{group}<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
-                "<p style='font-size:85%'>Grey rows (M' …): the prelude and the stay halves, which exist only in the "
-                "normalised machine M'. c = head position of M', ℓ(i+1) = the last time that cell was visited, "
-                "b1 = [i+1 &gt; n], b2 = [first visit].</p></div>")
-
-    def figure(self, *, max_rows: int = 40):
-        """The table as a matplotlib figure (for PNG/SVG output)."""
-        rows = self.rows[:max_rows]
-        _, Figure = _mpl()
-        fig = Figure(figsize=(13.5, 0.9 + 0.22 * (len(rows) + 1)), layout="constrained")
-        ax = fig.add_subplot()
-        ax.set_axis_off()
-        table = ax.table(cellText=[list(r) for r in rows] or [[""] * len(_COLUMNS)],
-                         colLabels=[c.strip() for c in _COLUMNS], loc="upper center", cellLoc="center")
-        table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        table.scale(1.0, 1.15)
-        for (r, c), cell in table.get_celld().items():
-            if r == 0:
-                cell.set_facecolor("#ddd")
-            elif rows and rows[r - 1][-1] != "yes":
-                cell.set_facecolor("#fbb")
-            elif rows and not rows[r - 1][1]:
-                cell.get_text().set_color("#888")
-        more = len(self.rows) - len(rows) + self.hidden
-        ax.set_title(self._caption() + (f"  (first {len(rows)} rows; {more} more)" if more else ""), fontsize=9)
-        return fig
-
-
-def verification_table(verification, *, limit: int | None = None) -> VerificationTable:
-    """Machine vs transformer side by side, one row per decoder position i: M's configuration
-    from the simulator and from the decoded trace (at the positions that are M steps), and the
-    §9 quantities of the normalised machine (head c(i), c(i+1), ℓ(i+1), the bits b1, b2).
-    """
-    v = verification
-    rows = []
-    shown = v.positions if limit is None else v.positions[:limit]
-    configurations = (list(v.reference), list(v.decoded))
-    for p in shown:
-        k = p.machine_step
-        cells: list[str] = [str(p.i), "" if k is None else str(k)]
-        for confs in configurations:
-            if k is not None and k < len(confs):
-                conf = confs[k]
-                cells += [conf.state, str(conf.head), repr(conf.symbol)]
-            elif k is None:
-                cells += [f"M' {p.state}", "", ""]
-            else:
-                cells += ["—", "", ""]
-        cells += [str(p.head), "" if p.position_next is None else str(p.position_next),
-                  "" if p.last_visit is None else str(p.last_visit), str(int(p.past_input)),
-                  "" if p.first_visit is None else str(int(p.first_visit)), "yes" if p.agrees else "NO"]
-        rows.append(tuple(cells))
-    hidden = v.checked - len(shown)
-    return VerificationTable(v, tuple(rows), limit, hidden)
-
-
-def draw_diagram(machine: TuringMachine, path: str | Path, *, seed: int = 0) -> Path:
+def draw_diagram(machine: TuringMachine, path: str | Path) -> Path:
     """Draw the state diagram to ``path`` (``.png``, ``.svg`` or ``.pdf``) with matplotlib
     (:func:`state_diagram`, the figure the notebooks show)."""
     path = Path(path)
@@ -495,4 +486,4 @@ def draw_diagram(machine: TuringMachine, path: str | Path, *, seed: int = 0) -> 
         raise TuringformerError(
             f"drawing {path.suffix} files needs matplotlib, which is not installed",
             hint="pip install 'turingformer[plot]'  (or write a .dot file and render it with Graphviz)")
-    return save(state_diagram(machine, seed=seed), path)
+    return save(state_diagram(machine), path)

@@ -128,6 +128,21 @@ class CompiledModel:
     labels: Labels
     cross_attention: str = "per-layer"
 
+    def __repr__(self) -> str:
+        t = self.transformer
+        return (f"CompiledModel(machine={self.labels.machine_name!r}, d={t.d}, states={len(self.labels.states)}, "
+                f"symbols={len(self.labels.symbols)}, nonzero_weights={t.nonzero_weights()})")
+
+    def _repr_html_(self) -> str:
+        """The compile summary as a table (what ``turingformer compile`` prints)."""
+        import html
+
+        rows = "".join(f"<tr><td style='text-align:left'>{html.escape(line)}</td></tr>"
+                       for line in self.summary().lines())
+        return (f"<div><b>Compiled model of {html.escape(self.labels.machine_name or 'a machine')}</b>: "
+                "1 encoder layer, 3 decoder layers (Pérez, Barceló, Marinkovic)"
+                f"<table style='border-collapse:collapse;font-family:monospace'>{rows}</table></div>")
+
     def summary(self) -> CompileSummary:
         t = self.transformer
         nq, ns = len(self.labels.states), len(self.labels.symbols)

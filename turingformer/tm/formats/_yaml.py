@@ -12,7 +12,6 @@ refused, so a machine file can never ask for code to run.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import textwrap
@@ -21,6 +20,7 @@ from typing import Iterable, Sequence
 import yaml
 
 from turingformer.errors import DefinitionSyntaxError, Location, UnknownKeyError
+from turingformer.errors import did_you_mean as suggest  # noqa: F401  (the formats' did-you-mean)
 
 _CORE = "tag:yaml.org,2002:"
 ALLOWED_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map"))
@@ -132,12 +132,6 @@ def mapping(node: yaml.Node, what: str, filename: str | None, *, hint: str | Non
         raise DefinitionSyntaxError(f"{what} must be a mapping, got {kind(node)}",
                                     location=location(node, filename), hint=hint)
     return list(node.value)
-
-
-def suggest(word: str, choices: Iterable[str]) -> str | None:
-    """A did-you-mean phrase for ``word`` among ``choices``, or None."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def keyed(pairs: Sequence[tuple[yaml.Node, yaml.Node]], allowed: Sequence[str], what: str,

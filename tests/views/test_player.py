@@ -1,0 +1,108 @@
+"""The HTML player's data and page (views/player.py) and ``turingformer animate``, without a browser
+(the browser test is test_player_browser.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from fractions import Fraction
+
+import pytest
+
+from turingformer.analysis.inspect import run_with_cache
+from turingformer.cli import main
+from turingformer.tm.formats import load_machine
+from turingformer.tm.simulator import run
+from turingformer.views.player import PLAYER_HOOKS, STAGES, player_data, player_html
+
+from paths import ROOT
+
+BB4 = ROOT / "machines" / "busy_beaver_4.yaml"
+INCREMENT = ROOT / "machines" / "binary_increment.yaml"
+
+
+def page_data(page: str) -> dict:
+    body = re.search(r'<script type="application/json" id="turingformer-data">(.*?)</script>', page, re.S).group(1)
+    return json.loads(body.replace("<\\/", "</"))
+
+
+def decode_residual(text: str, d: int, stage: int) -> list[Fraction]:
+    """The reading player.js does (residualAt), in Python."""
+    parts = text.split("|")
+    vec = [Fraction(0)] * d
+    for k in range(stage + 1):
+        if k in (0, len(parts) - 1):
+            vec = [Fraction(0)] * d
+        for entry in filter(None, parts[k].split(",")):
+            j, value = entry.split(":", 1)
+            vec[int(j)] = Fraction(value)
+    return vec
+
+
+@pytest.fixture(scope="module")
+def increment():
+    machine = load_machine(INCREMENT)
+    return machine, player_data(machine, "1011")
+
+
+def test_the_run_is_the_simulators(increment):
+    machine, data = increment
+    reference = run(machine, "1011")
+    assert data["steps"] == reference.steps and data["ok"] and all(data["agree"])
+    assert [data["states"][k] for k in data["state"]] == list(reference.states)
+    assert data["head"] == list(reference.heads)
+    assert [data["symbols"][k] for k in data["write"]] == list(reference.writes)
+    assert [data["symbols"][k] for k in data["read"]] == [c.symbol for c in reference]
+
+
+def test_attention_and_residual_are_the_networks(increment):
+    machine, data = increment
+    cache = run_with_cache(machine, "1011", names=PLAYER_HOOKS)
+    assert data["position"] == [cache.position(t) for t in range(data["steps"] + 1)]
+    assert data["prelude"] == 2 * 4 + 3
+    for t, i in enumerate(data["position"]):
+        assert data["layer3"][t] == cache["decoder.3.attn.winners", i][0]
+        assert data["cross"][t] == min(i + 1, 4) - 1            # Lemma 7: reads w_min(i+1,n)
+        for stage, (hook, _) in enumerate(STAGES):
+            assert decode_residual(data["residual"][t], len(data["dims"]), stage) == list(cache[hook, i]), (t, hook)
+
+
+def test_the_page_is_self_contained(increment, tmp_path):
+    machine, _ = increment
+    page = player_html(machine, "1011")
+    assert 'id="turingformer-player"' in page and "mountPlayer(" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)     # nothing fetched
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    for label in ("step forward", "step back", "play", "pause"):
+        assert f'"{label}"' in page
+    data = page_data(page)
+    assert data["steps"] == run(machine, "1011").steps and "<svg" in data["diagram"]
+
+
+def test_animate_writes_the_page(tmp_path, capsys):
+    out = tmp_path / "bb4.html"
+    assert main(["animate", str(BB4), "-o", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().err
+    data = page_data(out.read_text(encoding="utf-8"))
+    assert data["steps"] == 107 and data["states"][data["state"][-1]] == "Z"
+    assert [p.name for p in tmp_path.iterdir()] == ["bb4.html"]          # no temporary file left
+
+
+def test_animate_refuses_bad_outputs(tmp_path, capsys):
+    previous = tmp_path / "run.html"
+    previous.write_text("keep me")
+    assert main(["animate", str(BB4), "-o", str(tmp_path / "run.png")]) == 2
+    assert "HTML page" in capsys.readouterr().err
+    assert main(["animate", str(BB4), "-o", str(tmp_path / "missing" / "run.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["animate", str(BB4), "--input", "2", "-o", str(previous)]) == 2
+    assert previous.read_text() == "keep me"
+
+
+def test_the_encoding_is_compact():
+    """O(T) numbers: the page of a 2,000-step run stays a few hundred kilobytes."""
+    counter = load_machine(ROOT / "benchmarks" / "machines" / "binary_counter.yaml")
+    data = player_data(counter, "", max_steps=2000)
+    assert data["steps"] == 2000 and data["ok"]
+    size = len(json.dumps(data))
+    assert size < 200 * data["steps"], size

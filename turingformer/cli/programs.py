@@ -1,0 +1,160 @@
+"""Commands on a program for the looped computer (``.subleq``, ``.usubleq``, ``.fleq``, an official
+CSV pair): ``simulate PROGRAM`` and ``show PROGRAM``, reached through :func:`on_file_kind` from the
+machine commands of the same name. ``--max-steps`` counts loops (one loop = one instruction)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, TextIO
+
+from turingformer.cli.common import note, progress_bar
+from turingformer.cli.tables import TABLE_ROW_LIMIT
+from turingformer.errors import InputError
+from turingformer.programs import Program, ProgramTrace, SubleqU, json_lines, run, word_range
+from turingformer.programs.formats import is_program_file, load_program
+
+MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H"}
+
+
+def on_file_kind(machine_command: Callable[[argparse.Namespace], int],
+                 program_command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that runs ``program_command`` on a program file and ``machine_command`` otherwise."""
+    def command(args: argparse.Namespace) -> int:
+        if is_program_file(args.file, args.format):
+            return program_command(args)
+        return machine_command(args)
+    command.__doc__ = machine_command.__doc__
+    return command
+
+
+def load(args: argparse.Namespace) -> Program:
+    """The program named by the ``machine`` options (``--bits`` is an official CSV program's width)."""
+    if getattr(args, "input", None) is not None:
+        raise InputError("--input is for Turing machines: a program's input is its initial memory",
+                         hint="edit the program's .data values (or X_init_mem.csv) instead")
+    return load_program(args.file, format=args.format, bits=args.bits)
+
+
+# ---------------------------------------------------------------------------- simulate
+def cmd_simulate(args: argparse.Namespace) -> int:
+    program = load(args)
+    progress = progress_bar()
+    try:
+        trace = run(program, max_steps=args.max_steps, record=not args.quiet, progress=progress)
+    finally:
+        if progress:
+            progress.done()
+    out = sys.stdout
+    if args.json:
+        for line in json_lines(trace, loops=not args.quiet):
+            out.write(line + "\n")
+    else:
+        out.write(f"{heading(program, args.file)}\n")
+        if not args.quiet:
+            if trace.steps <= TABLE_ROW_LIMIT:
+                print_loops(program, trace, out)
+            else:
+                note(f"{trace.steps:,} loops: printing the summary only (the table stops at "
+                     f"{TABLE_ROW_LIMIT:,} loops; --json prints every loop)")
+        out.write(summary_line(program, trace) + "\n")
+        if program.expect:
+            failures = program.expect.failures(trace.steps, trace.halted, trace.final.memory)
+            out.write(f"expect: {expect_text(program)}: " + ("met" if not failures else
+                                                              "NOT MET: " + "; ".join(failures)) + "\n")
+    if not trace.halted:
+        note(f"the program did not halt within the limit of {args.max_steps:,} loops; "
+             f"raise it with --max-steps N")
+    return 0
+
+
+def heading(program: Program, path: str) -> str:
+    """``name (MODEL, N-bit words, M cells[, s instructions]), path``."""
+    size = "" if isinstance(program, SubleqU) else f", {program.size} instructions"
+    return (f"{program.name} ({MODELS[program.kind.value]}, {program.bits}-bit words, "
+            f"{program.cells} cells{size}), {path}")
+
+
+def cell_names(program: Program) -> list[str]:
+    """The name of every cell: its first label, else its number."""
+    names = [str(cell) for cell in range(program.cells)]
+    for name, cell in reversed(list(program.labels.items())):
+        names[cell] = name
+    return names
+
+
+def print_loops(program: Program, trace: ProgramTrace, out: TextIO) -> None:
+    """One row per loop: the step, the pc and every memory cell (headed by its label)."""
+    rows = [[str(s.step), str(s.pc), *map(str, s.memory)] for s in trace]
+    _table(out, ["step", "pc", *cell_names(program)], rows, right=True)
+
+
+def summary_line(program: Program, trace: ProgramTrace) -> str:
+    final = trace.final
+    loops = f"{trace.steps:,} loop" + ("" if trace.steps == 1 else "s")
+    halt = "-1" if isinstance(program, SubleqU) else f"s = {program.size}"
+    state = (f"halted after {loops} (pc = {halt})" if trace.halted
+             else f"still running after {loops} at pc {final.pc} (loop limit)")
+    values = ", ".join(f"{name} = {final.memory[cell]}" for name, cell in program.labels.items())
+    return state + (f"; {values}" if values else "")
+
+
+def expect_text(program: Program) -> str:
+    expect = program.expect
+    parts = [f"{c.label} = {c.value}" for c in expect.cells]
+    if expect.steps is not None:
+        parts.append(f"steps = {expect.steps}")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------- show
+def cmd_show(args: argparse.Namespace) -> int:
+    program = load(args)
+    out = sys.stdout
+    words = word_range(program.bits)
+    out.write(f"{heading(program, args.file)}\n")
+    halt = "pc = -1" if isinstance(program, SubleqU) else f"pc = s = {program.size}"
+    out.write(f"words: {program.bits}-bit two's complement [{words.start}, {words.stop - 1}]; "
+              f"start pc {program.pc}; halted at {halt}\n")
+    labels: dict[int, list[str]] = {}
+    for name, cell in program.labels.items():
+        labels.setdefault(cell, []).append(name)
+    out.write("memory:\n")
+    _table(out, ["cell", "label", "value"],
+           [[str(cell), ", ".join(labels.get(cell, [])), str(value)] for cell, value in enumerate(program.memory)])
+    names = cell_names(program)
+    if isinstance(program, SubleqU):
+        out.write("instructions as written (a b c at cells pc, pc+1, pc+2; the code may rewrite them):\n")
+        rows = [[str(pc), *(names[v] if 0 <= v < program.cells else str(v) for v in program.memory[pc:pc + 2]),
+                 str(program.memory[pc + 2])] for pc in program.instruction_cells]
+        _table(out, ["pc", "a", "b", "c"], rows)
+    else:
+        targets: dict[int, list[str]] = {}
+        for name, index in program.code_labels.items():
+            targets.setdefault(index, []).append(name)
+        target_names = {index: names_[0] for index, names_ in targets.items()}
+        target_names[program.size] = "HALT"
+        rows = []
+        for index, instruction in enumerate(program.code):
+            fields = []
+            for field in program.fields:
+                value = getattr(instruction, field)
+                if field == program.fields[-1]:                      # c of SUBLEQ, p of FLEQ
+                    fields.append(target_names.get(value, str(value)))
+                else:
+                    fields.append(value if field == "op" else names[value])
+            line = str(program.code_lines[index]) if index < len(program.code_lines) else ""
+            rows.append([str(index), ", ".join(targets.get(index, [])), *fields, line])
+        out.write("code:\n")
+        _table(out, ["pc", "label", *program.fields, "line"], rows)
+    if program.expect:
+        out.write(f"expect: {expect_text(program)}\n")
+    return 0
+
+
+def _table(out: TextIO, header: list[str], rows: list[list[str]], *, right: bool = False) -> None:
+    """Columns as wide as their widest entry, left-aligned (right-aligned when ``right``)."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = (c.rjust(w) if right else c.ljust(w) for c, w in zip(row, widths))
+        out.write("  " + "  ".join(cells).rstrip() + "\n")

@@ -1,0 +1,280 @@
+"""What a user's program for the looped computer is: one frozen, validated dataclass per machine
+model of the looped spec (``../shared/looped-construction.md`` §2).
+
+=============  =====================================================================  ==========
+class          machine model                                                          halted at
+=============  =====================================================================  ==========
+``SubleqH``    §2.1 Harvard SUBLEQ: s read-only instructions (a, b, c), M data cells   pc = s
+``SubleqU``    §2.2 unified memory: code and data in the same M cells (self-modifying) pc = -1
+``FleqH``      §2.3 FLEQ: (op, a, b, c, f, p), mem[c] = f_op(mem[a], mem[b])           pc = s
+=============  =====================================================================  ==========
+
+Common to all: ``bits`` N ≥ 2, words are integers in [-2^(N-1), 2^(N-1) - 1] (two's complement),
+``memory`` holds the M initial words (signed ints), ``labels`` maps a data label to its cell,
+``pc`` is the start pc, ``expect`` the expectations written in the source (``.expect``),
+``source`` the file it came from. ``SubleqH`` and ``FleqH`` also carry ``code`` and
+``code_labels`` (label -> instruction index). A ``SubleqU`` program's instructions are in its
+memory; its ``labels`` name cells, of code or data alike.
+
+Invariant: a constructed program is valid for its model (every word in range, every address a
+cell, every target in [0, s], the start pc allowed); the constructor raises a precise
+:class:`~turingformer.errors.ProgramError` subclass otherwise, placed at the instruction's source
+line when ``code_lines`` knows it. This module knows nothing about transformers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import ClassVar, Mapping
+
+from turingformer.errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError
+
+#: The FLEQ function library of spec §2.3, in the order of its table (x = mem[a], y = mem[b]).
+FLEQ_FUNCTIONS: tuple[str, ...] = ("sub", "add", "mov", "neg", "min", "max", "lt", "eq", "shl", "shr", "mul")
+
+
+class Kind(str, Enum):
+    """The machine model of a program (spec §2)."""
+
+    SUBLEQ_H = "subleq-h"
+    SUBLEQ_U = "subleq-u"
+    FLEQ_H = "fleq-h"
+
+
+def word_range(bits: int) -> range:
+    """The N-bit two's-complement words: range(-2^(N-1), 2^(N-1))."""
+    half = 1 << (bits - 1)
+    return range(-half, half)
+
+
+def wrap(value: int, bits: int) -> int:
+    """wrap(v) = ((v + B) mod W) - B with B = 2^(N-1), W = 2^N (spec §2)."""
+    half = 1 << (bits - 1)
+    return ((value + half) % (half << 1)) - half
+
+
+@dataclass(frozen=True)
+class SubleqInstruction:
+    """``mem[b] -= mem[a]; if mem[b] <= 0 goto c else pc + 1`` (spec §2.1)."""
+
+    a: int
+    b: int
+    c: int
+
+
+@dataclass(frozen=True)
+class FleqInstruction:
+    """``mem[c] = op(mem[a], mem[b]); if mem[f] <= 0 goto p else pc + 1`` (spec §2.3)."""
+
+    op: str
+    a: int
+    b: int
+    c: int
+    f: int
+    p: int
+
+
+@dataclass(frozen=True)
+class ExpectedCell:
+    """One ``.expect`` entry: after the run, ``memory[cell] == value`` (``label`` as written)."""
+
+    label: str
+    cell: int
+    value: int
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the source says the run ends with: cell values and, optionally, the loop count.
+
+    ``steps`` = loops until the program halts (spec §9.2); None = not stated.
+    """
+
+    cells: tuple[ExpectedCell, ...] = ()
+    steps: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.cells) or self.steps is not None
+
+    def failures(self, steps: int, halted: bool, memory: tuple[int, ...]) -> tuple[str, ...]:
+        """The unmet expectations of a run that ended after ``steps`` loops with ``memory``."""
+        failed = []
+        if self.steps is not None and (steps != self.steps or not halted):
+            got = f"halted after {steps}" if halted else f"still running after {steps}"
+            failed.append(f"steps = {self.steps} expected, {got}")
+        for cell in self.cells:
+            if memory[cell.cell] != cell.value:
+                failed.append(f"{cell.label} = {cell.value} expected, got {memory[cell.cell]}")
+        return tuple(failed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Program:
+    """The fields every machine model shares; use :class:`SubleqH`, :class:`SubleqU`, :class:`FleqH`."""
+
+    kind: ClassVar[Kind]
+    #: The fields of one instruction, for listings (SUBLEQ-U lists the cells at ``instruction_cells``).
+    fields: ClassVar[tuple[str, ...]] = ("a", "b", "c")
+
+    bits: int = 8
+    memory: tuple[int, ...]
+    labels: Mapping[str, int] = field(default_factory=dict)
+    pc: int = 0
+    expect: Expectation = Expectation()
+    name: str = ""
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "memory", tuple(self.memory))
+        object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
+        if self.bits < 2:
+            raise ProgramSizeError(f"a word of {self.bits} bits: the looped computer needs N >= 2",
+                                   location=self._where(), hint="set .bits to 2 or more")
+        if not self.memory:
+            raise ProgramSizeError("the program has no memory cells", location=self._where(),
+                                   hint="declare at least one data cell")
+        words = word_range(self.bits)
+        for cell, value in enumerate(self.memory):
+            if value not in words:
+                raise WordRangeError(
+                    f"cell {cell}{self._label_of(cell)} holds {value}, which does not fit in {self.bits} bits "
+                    f"([{words.start}, {words.stop - 1}])", location=self._where(),
+                    hint=f"use a value in [{words.start}, {words.stop - 1}] or raise .bits")
+        for name, cell in self.labels.items():
+            self._check_cell(cell, f"label {name!r}", None)
+
+    # ---------------------------------------------------------------- sizes
+    @property
+    def cells(self) -> int:
+        """M, the number of memory cells."""
+        return len(self.memory)
+
+    @property
+    def halt_pc(self) -> int:
+        """The pc value that means halted."""
+        raise NotImplementedError
+
+    def _where(self, line: int | None = None) -> Location | None:
+        return Location(self.source, line) if self.source or line else None
+
+    def _label_of(self, cell: int) -> str:
+        names = [name for name, at in self.labels.items() if at == cell]
+        return f" ({names[0]})" if names else ""
+
+    def _check_cell(self, cell: int, what: str, line: int | None) -> None:
+        if not 0 <= cell < self.cells:
+            raise AddressError(f"{what} is cell {cell}, outside the memory [0, {self.cells - 1}]",
+                               location=self._where(line),
+                               hint=f"the program has {self.cells} cells; use a label or a cell below {self.cells}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Harvard(Program):
+    """A program with a separate read-only code store of s instructions (SUBLEQ-H, FLEQ-H)."""
+
+    code: tuple
+    code_labels: Mapping[str, int] = field(default_factory=dict)
+    #: The source line of each instruction (empty when not assembled from text).
+    code_lines: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "code", tuple(self.code))
+        object.__setattr__(self, "code_labels", MappingProxyType(dict(self.code_labels)))
+        object.__setattr__(self, "code_lines", tuple(self.code_lines))
+        if not self.code:
+            raise ProgramSizeError("the program has no instructions", location=self._where(),
+                                   hint="write at least one instruction (halt is one)")
+        for index, instruction in enumerate(self.code):
+            line = self.code_lines[index] if index < len(self.code_lines) else None
+            self._check_instruction(index, instruction, line)
+        for name, target in self.code_labels.items():
+            self._check_target(target, f"code label {name!r}", None)
+        self._check_target(self.pc, "the start pc", None)
+
+    @property
+    def size(self) -> int:
+        """s, the number of instructions."""
+        return len(self.code)
+
+    @property
+    def halt_pc(self) -> int:
+        return len(self.code)
+
+    def _check_instruction(self, index: int, instruction, line: int | None) -> None:
+        raise NotImplementedError
+
+    def _check_target(self, target: int, what: str, line: int | None) -> None:
+        if not 0 <= target <= self.size:
+            raise AddressError(f"{what} is instruction {target}, outside [0, {self.size}]",
+                               location=self._where(line),
+                               hint=f"jump to a label, to an instruction below {self.size}, or to HALT (= {self.size})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubleqH(_Harvard):
+    """Harvard SUBLEQ (spec §2.1): ``code`` is a tuple of :class:`SubleqInstruction`."""
+
+    kind: ClassVar[Kind] = Kind.SUBLEQ_H
+
+    def _check_instruction(self, index: int, instruction: SubleqInstruction, line: int | None) -> None:
+        self._check_cell(instruction.a, f"instruction {index}: a", line)
+        self._check_cell(instruction.b, f"instruction {index}: b", line)
+        self._check_target(instruction.c, f"instruction {index}: c", line)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleqH(_Harvard):
+    """FLEQ (spec §2.3): ``code`` is a tuple of :class:`FleqInstruction` over :data:`FLEQ_FUNCTIONS`."""
+
+    kind: ClassVar[Kind] = Kind.FLEQ_H
+    fields: ClassVar[tuple[str, ...]] = ("op", "a", "b", "c", "f", "p")
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """The functions the code uses, in the order of :data:`FLEQ_FUNCTIONS`."""
+        used = {instruction.op for instruction in self.code}
+        return tuple(name for name in FLEQ_FUNCTIONS if name in used)
+
+    def _check_instruction(self, index: int, instruction: FleqInstruction, line: int | None) -> None:
+        if instruction.op not in FLEQ_FUNCTIONS:
+            raise UnknownFunctionError(f"instruction {index}: unknown function {instruction.op!r}",
+                               location=self._where(line), hint=f"the functions are: {', '.join(FLEQ_FUNCTIONS)}")
+        for name in ("a", "b", "c", "f"):
+            self._check_cell(getattr(instruction, name), f"instruction {index}: {name}", line)
+        self._check_target(instruction.p, f"instruction {index}: p", line)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubleqU(Program):
+    """Unified-memory, self-modifying SUBLEQ (spec §2.2): 3 ≤ M ≤ 2^(N-1), pc ∈ {-1} ∪ [0, M-3].
+
+    ``instruction_cells`` lists the cells where the source wrote an instruction (for listings
+    only: the machine fetches whatever three cells pc points at).
+    """
+
+    kind: ClassVar[Kind] = Kind.SUBLEQ_U
+    instruction_cells: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "instruction_cells", tuple(self.instruction_cells))
+        half = 1 << (self.bits - 1)
+        if not 3 <= self.cells <= half:
+            raise ProgramSizeError(
+                f"SUBLEQ-U needs 3 <= M <= 2^(N-1) = {half} cells (every cell index must be a word), "
+                f"the program has M = {self.cells}", location=self._where(),
+                hint=f"raise .bits to {max(2, (self.cells - 1).bit_length() + 1)} or more" if self.cells > half
+                else "a SUBLEQ-U program needs at least one instruction (3 cells)")
+        if not (self.pc == -1 or 0 <= self.pc <= self.cells - 3):
+            raise AddressError(f"the start pc is {self.pc}, outside {{-1}} ∪ [0, {self.cells - 3}]",
+                               location=self._where(), hint="start at an instruction's first cell")
+        for cell in self.instruction_cells:
+            self._check_cell(cell, "an instruction", None)
+
+    @property
+    def halt_pc(self) -> int:
+        return -1
