@@ -20,7 +20,7 @@ PACKAGE = ROOT / "turingformer"
 #: Layer of each top-level part of the package, lowest first. A module may import its own part
 #: and any part of a strictly lower layer; parts of one layer never import each other.
 LAYERS: dict[str, int] = {
-    "errors": 0,
+    "errors": 0, "files": 0,
     "tm": 1, "programs": 1, "runtime": 1,
     "compiler": 2,
     "modelfile": 3,

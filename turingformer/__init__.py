@@ -28,6 +28,10 @@ _EXPORTS = {
     "save_model": "modelfile", "load_model": "modelfile",
     "Transformer": "runtime.transformer", "decode": "runtime.transformer", "decode_fast": "runtime.fast",
     "verify": "analysis.verify", "run_with_cache": "analysis.inspect",
+    # looped transformers (docs/looped.md)
+    "compile_program": "compiler.looped.construction", "LoopedModel": "compiler.looped.layout",
+    "run_looped": "compiler.looped.decoding", "verify_looped": "analysis.looped",
+    "LoopedTransformer": "runtime.looped", "IntegerLoop": "runtime.looped",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -23,9 +23,12 @@ names the file, the line where known, and the fix.
     │   └── ProgramSizeError         N, M or s outside what the machine model allows
     ├── InputError                   an input word uses a symbol outside the input alphabet
     ├── FormatError                  an unknown or undetectable file format
-    └── ModelFileError               a model file that cannot be read back
+    ├── ModelFileError               a model file that cannot be read back
+    └── OutputError                  an output that would overwrite an input
 
-The CLI prints ``str(error)`` and exits with status 2; nothing else reaches the user.
+The CLI prints ``str(error)`` and exits with status 2; anything else that escapes a command is a
+bug, printed by the CLI as one ``internal error`` line (``--debug`` shows the traceback).
+:func:`shorten` keeps the inputs and names an error quotes to one readable line.
 """
 
 from __future__ import annotations
@@ -171,11 +174,36 @@ class ModelFileError(TuringformerError):
     """A model file that is malformed or of an unsupported version."""
 
 
+class OutputError(TuringformerError):
+    """An output path that is the input (writing it would destroy the input)."""
+
+
+#: The longest quoted text (an input word, a name) an error or a header shows whole.
+SHORT = 60
+
+
+def shorten(text: str, limit: int = SHORT, unit: str = "characters") -> str:
+    """``repr(text)``, or for text longer than ``limit`` its two ends and its length:
+    ``'0101'...'1110' (20,000 characters)``. Errors and headers quote user text through this."""
+    if len(text) <= limit:
+        return repr(text)
+    half = max(limit // 2 - 2, 1)
+    return f"{text[:half]!r}...{text[-half:]!r} ({len(text):,} {unit})"
+
+
 def check_word(word: str, alphabet, blank: str, *, owner: str, hint: str, what: str = "input") -> None:
     """Raise :class:`InputError` unless every symbol of ``word`` is in ``alphabet`` or the blank."""
     allowed = set(alphabet) | {blank}
     for position, symbol in enumerate(word):
         if symbol not in allowed:
             raise InputError(
-                f"{what} {word!r}: symbol {symbol!r} at position {position} is not in the input "
+                f"{what} {shorten(word)}: symbol {symbol!r} at position {position} is not in the input "
                 f"alphabet {sorted(alphabet)} {owner}", hint=hint)
+
+
+class LoopedRuntimeError(TuringformerError):
+    """The looped runtime met a violated precondition (a tie, a non-integer on the integer path)."""
+
+
+class AttentionTieError(LoopedRuntimeError):
+    """An attention head of a looped model had more than one winner for some query column."""

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from turingformer import cli
-from turingformer.cli import main
+from turingformer.cli import common, main
 from turingformer.tm.formats import load_machine, loads_machine
 
 from paths import LOCAL_CORPUS as CORPUS
@@ -149,12 +149,14 @@ def test_progress_on_a_terminal(capsys, monkeypatch, tmp_path):
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(["simulate", BB4, "--quiet"]) == 0
-    assert "steps ..." not in terminal.getvalue()          # 107 steps: no progress needed
+    assert "step" not in terminal.getvalue()               # 107 steps, well under a second: no bar
+    monkeypatch.setattr(common, "PROGRESS_DELAY", 0)       # as if every run took longer than the delay
     spinner = tmp_path / "spin.yaml"                       # loops in place forever
     spinner.write_text(SPINNER)
     assert main(["simulate", str(spinner), "--quiet", "-n", str((1 << 20) + 5)]) == 0
-    assert "\rturingformer: 1,048,576 steps ..." in terminal.getvalue()
-    assert "\r\033[K" in terminal.getvalue()               # the counter is erased before the summary
+    drawn = terminal.getvalue()
+    assert "turingformer:   0%|" in drawn and "step/s]" in drawn      # tqdm's bar against the step limit
+    assert "| 1.05M/1.05M [" in drawn                       # the update after 2**20 of 2**20 + 5 steps
 
 
 def test_no_progress_when_not_a_terminal(capsys, tmp_path):

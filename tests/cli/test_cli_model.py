@@ -31,7 +31,9 @@ def test_run_in_a_separate_process_prints_the_same_json_as_simulate(tmp_path):
                          capture_output=True, text=True, check=True).stdout.splitlines()
     simulated = subprocess.run([sys.executable, "-m", "turingformer", "simulate", INCREMENT, "--input", "10111",
                                 "--json"], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert len(ran) == 12 and [json.loads(line) for line in ran] == [json.loads(line) for line in simulated]
+    decoded = [json.loads(line) for line in ran]
+    assert decoded[-1].pop("modified") is False        # the model file is as compiled
+    assert len(ran) == 12 and decoded == [json.loads(line) for line in simulated]
 
 
 @pytest.mark.parametrize("decoder", ["fast", "plain"])

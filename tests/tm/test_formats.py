@@ -238,3 +238,14 @@ def test_load_machine_reads_crlf_bom_and_reports_non_utf8(tmp_path):
     with pytest.raises(Exception, match="not UTF-8") as caught:
         load_machine(path)
     assert caught.value.location.line == 22
+
+
+def test_a_state_name_longer_than_a_yaml_implicit_key_round_trips():
+    """YAML allows 1024 characters in an implicit key; the dumper writes longer ones as '? key'
+    (found by the fuzz campaign: a Morphett state of 5,000 characters)."""
+    long = "q" + "1" * 5000
+    machine = TuringMachine(states=[long, "done"], start=long, blank="_", rules=[Rule(long, "_", "1", "R", "done")],
+                            input_alphabet=["1"], halt=["done"])
+    text = dump_machine(machine)
+    assert f"? {long}\n" in text
+    assert loads_machine(text, "turingformer") == machine

@@ -9,22 +9,25 @@ plus an entry in :data:`COMMANDS`; options shared by several commands live in pa
 functions it calls take plain arguments and return values.
 
 Any :class:`~turingformer.errors.TuringformerError` becomes one line ``turingformer: error: ...``
-on stderr (plus its ``fix:`` hint) and exit status 2; Ctrl-C exits with 130.
+on stderr (plus its ``fix:`` hint) and exit status 2; Ctrl-C exits with 130; any other exception
+is an internal error: one line, exit status 70, the traceback with ``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Sequence
 
-from turingformer.cli import machines, model, programs
+from turingformer.cli import looped, machines, model, programs
 from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
-from turingformer.cli.common import PARENTS, PROG, Command, default_input, output_argument
+from turingformer.cli.common import INTERRUPTED, PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
-from turingformer.errors import TuringformerError
+from turingformer.errors import TuringformerError, shorten
 from turingformer.tm.formats import load_machine
 
 
@@ -80,26 +83,37 @@ COMMANDS: dict[str, Command] = {
         arguments=lambda p: output_argument(p, "the output: .dot/.gv (Graphviz text), .png/.svg/.pdf "
                                                 "(matplotlib) or - (DOT on standard output, the default)")),
     "compile": Command(
-        "compile a machine into the weights of a transformer (a model file)", model.cmd_compile,
-        parents=("machine", "run"), arguments=model.compile_arguments,
+        "compile a machine (or a program) into the weights of a transformer (a model file)",
+        programs.on_file_kind(model.cmd_compile, looped.cmd_compile),
+        parents=("machine", "run"), arguments=lambda p: (model.compile_arguments(p), looped.construction_argument(p)),
         description="Normalise the machine (spec 2b), build every weight of the one-layer encoder and "
                     "three-layer hard-attention decoder exactly, write them to MODEL (JSON, exact rationals, "
-                    "named dimensions) and print the compile summary. --check verifies every example."),
+                    "named dimensions) and print the compile summary. --check verifies every example. A program "
+                    "(.subleq, .usubleq, .fleq) compiles into a looped transformer and its punch card "
+                    "(--construction; docs/looped.md)."),
     "run": Command(
-        "decode a model file on an input: the trace, from the weights alone", model.cmd_run, parents=(),
+        "decode a model file on an input: the trace, from the weights alone",
+        looped.on_model_kind(model.cmd_run, looped.cmd_run), parents=(),
         arguments=model.run_model_arguments,
         description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
-                    "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing)."),
+                    "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing). A "
+                    "looped model runs its punch card and decodes pc and memory after every loop; --max-steps "
+                    "counts loops."),
     "verify": Command(
-        "compile, decode and compare with the simulator at every step and layer", model.cmd_verify,
-        parents=("machine", "run"), arguments=model.verify_arguments,
+        "compile, decode and compare with the simulator at every step and layer",
+        programs.on_file_kind(model.cmd_verify, looped.cmd_verify),
+        parents=("machine", "run"), arguments=lambda p: (model.verify_arguments(p), looped.construction_argument(p)),
         description="Prints one row per decoder position with the spec-9 quantities (c(i), l(i+1), b1, b2) and "
                     "whether every layer agrees; exits 1 and names the step, layer and slot of the first "
-                    "divergence."),
+                    "divergence. A program is compared with its interpreter after every loop, entry for entry "
+                    "(loop, block, column and dimension of the first divergence)."),
     "inspect": Command(
-        "show a model file: layers, named dimensions, weight matrices", model.cmd_inspect, parents=(),
+        "show a model file: layers, named dimensions, weight matrices",
+        looped.on_model_kind(model.cmd_inspect, looped.cmd_inspect), parents=(),
         arguments=model.inspect_arguments),
-    "trace": Command(TRACE_HELP, run_trace, arguments=trace_arguments, description=TRACE_DESCRIPTION),
+    "trace": Command(TRACE_HELP, programs.on_file_kind(run_trace, looped.run_trace),
+                     arguments=lambda p: (trace_arguments(p), looped.construction_argument(p)),
+                     description=TRACE_DESCRIPTION),
     "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
@@ -107,6 +121,16 @@ COMMANDS: dict[str, Command] = {
         "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
         parents=(), arguments=_demo_arguments),
 }
+
+
+#: The exit status of a bug (an exception that is not a TuringformerError), as sysexits' EX_SOFTWARE.
+INTERNAL_ERROR = 70
+DEBUG_VARIABLE = "TURINGFORMER_DEBUG"
+
+
+def _debug_argument(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help=f"show the Python traceback of an internal error (or set {DEBUG_VARIABLE}=1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,20 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--version", action="version", version=f"%(prog)s {version(PROG)}")
     except Exception:  # pragma: no cover - not installed as a distribution
         pass
+    _debug_argument(parser, False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         sub = subparsers.add_parser(name, help=command.help, description=command.description or command.help,
                                     parents=[PARENTS[p]() for p in command.parents])
         if command.arguments:
             command.arguments(sub)
+        _debug_argument(sub, argparse.SUPPRESS)
         sub.set_defaults(handler=command.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console script: parse ``argv`` and run the command; returns the exit status."""
+    """The console script: parse ``argv`` and run the command; returns the exit status.
+
+    The last line of defence: a :class:`TuringformerError` is one ``error:`` line (exit 2); any
+    other exception is a bug and one ``internal error:`` line (exit :data:`INTERNAL_ERROR`), with
+    the traceback under ``--debug`` or ``TURINGFORMER_DEBUG=1``.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
     try:
         return args.handler(args)
     except TuringformerError as error:
@@ -146,4 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except Exception as error:  # the last line of defence: a bug, never a user's fault
+        if debug:
+            traceback.print_exc()
+        what = shorten(str(error), 200)[1:-1] if str(error) else ""
+        print(f"{PROG}: internal error: {type(error).__name__}{': ' + what if what else ''}; "
+              f"rerun with --debug for the traceback", file=sys.stderr)
+        return INTERNAL_ERROR

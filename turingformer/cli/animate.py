@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-from turingformer.cli.common import machine_and_input, non_negative, note
+from turingformer.cli.common import input_arguments, machine_and_input, max_steps_argument, note, refuse_same_file
 from turingformer.errors import TuringformerError
+from turingformer.files import write_atomic
 
 #: The default step limit of ``animate``: the page stays smooth at this size (docs/player.md).
 ANIMATE_MAX_STEPS = 10_000
@@ -22,24 +21,9 @@ ANIMATE_DESCRIPTION = (
 
 
 def animate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", "-i", metavar="W",
-                        help="the input word (default: the file's first example / default input, else empty)")
-    parser.add_argument("--max-steps", "-n", metavar="N", type=non_negative, default=ANIMATE_MAX_STEPS,
-                        help=f"at most N machine steps (default {ANIMATE_MAX_STEPS:,})")
+    input_arguments(parser)
+    max_steps_argument(parser, ANIMATE_MAX_STEPS)
     parser.add_argument("--output", "-o", metavar="RUN.html", required=True, help="the page to write (.html)")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``: a failed
-    or interrupted run never leaves a half-written page or destroys the previous one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
@@ -52,8 +36,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         raise TuringformerError(f"cannot write {args.output!r}: the folder {str(output.parent)!r} does not exist",
                                 hint="create the folder first, or write somewhere else")
+    refuse_same_file(args.file, args.output)
     machine, runnable, word = machine_and_input(args)
     page = player_html(runnable, word, max_steps=args.max_steps)
-    write_atomically(output, page)
+    write_atomic(output, page)
     note(f"wrote {output} ({len(page.encode('utf-8')):,} bytes); open it in a browser (works offline)")
     return 0

@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from turingformer.cli.common import load, machine_and_input, note, progress_bar, write_text
+from turingformer.cli.common import (
+    FILE_DEFAULT, INTERRUPTED, input_header, interrupted_note, load, machine_and_input, note, progress_bar, refuse_same_file, step_limit_note, write_text,
+)
 from turingformer.cli import tables
 from turingformer.cli.tables import print_table_or_note, summary_line, write_json_lines
 from turingformer.errors import FormatError
 from turingformer.tm.formats import dump_machine
-from turingformer.tm.simulator import run
+from turingformer.tm.simulator import HaltReason, run
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -25,31 +27,26 @@ def simulate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     machine, runnable, word = machine_and_input(args)
-    progress = progress_bar()
-    try:
-        if args.json and not args.quiet:
-            result = run(runnable, word, max_steps=args.max_steps, record=True, progress=progress)
-        else:
-            result = run(runnable, word, max_steps=args.max_steps, record=False, progress=progress)
-    finally:
-        if progress:
-            progress.done()
+    with progress_bar(args.max_steps, stoppable=True) as progress:
+        result = run(runnable, word, max_steps=args.max_steps, record=args.json and not args.quiet,
+                     progress=progress)
     out = sys.stdout
     if args.json:
         write_json_lines(result, out, configurations=not args.quiet)
     else:
-        source = "the file's default input" if args.input is None and machine.examples else "input"
-        out.write(f"{machine.name or Path(args.file).stem} ({machine.source_format}), {source} {word!r}\n")
+        header = input_header(word, FILE_DEFAULT if args.default_input else None)
+        out.write(f"{machine.name or Path(args.file).stem} ({machine.source_format}), {header}\n")
         if not args.quiet:
             trace = run(runnable, word, max_steps=args.max_steps, record=True) \
                 if result.steps <= tables.TABLE_ROW_LIMIT else result
             print_table_or_note(trace, runnable.blank, out)
         out.write(summary_line(machine, result) + "\n")
+    if result.reason is HaltReason.INTERRUPTED:
+        interrupted_note(result.steps)
+        return INTERRUPTED
     if not result.halted:
-        note(f"the machine did not halt within the step limit of {args.max_steps:,} steps (verdict: running); "
-              f"raise the limit with --max-steps N")
+        step_limit_note(args.max_steps)
     return 0
-
 
 
 # ---------------------------------------------------------------------------- show
@@ -110,6 +107,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    refuse_same_file(args.file, args.output)
     write_text(args.output, dump_machine(load(args)))
     return 0
 
@@ -119,6 +117,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from turingformer.tm import diagram
     from turingformer.views import figures
 
+    refuse_same_file(args.file, args.output)
     machine = load(args)
     suffix = Path(args.output).suffix.lower()
     if args.output == "-" or suffix in (".dot", ".gv"):

@@ -7,7 +7,7 @@ import json
 import sys
 
 from turingformer.analysis.precision import compare, decoder_positions
-from turingformer.cli.common import machine_and_input
+from turingformer.cli.common import input_arguments, machine_and_input, max_steps_argument
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.runtime.floating import resolve_dtype
 def precision_arguments(parser: argparse.ArgumentParser, *, machine_options: bool = False) -> None:
@@ -16,13 +16,11 @@ def precision_arguments(parser: argparse.ArgumentParser, *, machine_options: boo
     if machine_options:
         parser.add_argument("file", metavar="FILE", help="a machine file")
         parser.add_argument("--format", "-f", metavar="F", help="the file's format, when detection fails")
-    parser.add_argument("--input", "-i", metavar="W",
-                        help="the input word (default: the file's first example, else empty)")
+    input_arguments(parser, "the file's first example, else empty")
     parser.add_argument("--dtype", default="float16,float32,float64", metavar="LIST",
                         help="comma-separated float types to test (default float16,float32,float64)")
-    parser.add_argument("--max-steps", "-n", type=int, default=2000, metavar="N",
-                        help="machine steps to compare, as for simulate (default 2000); the comparison "
-                             "covers the decoder steps of the prelude and of stay moves too")
+    max_steps_argument(parser, 2000, "; the comparison covers the decoder steps of the prelude and of stay "
+                                     "moves too")
     parser.add_argument("--averaging", choices=("sum", "weighted", "both"), default="both",
                         help="average-hard attention in float: sum = (Σ v_j)/r, weighted = Σ fl(1/r)·v_j "
                              "(default both)")

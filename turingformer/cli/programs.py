@@ -8,7 +8,7 @@ import argparse
 import sys
 from typing import Callable, TextIO
 
-from turingformer.cli.common import note, progress_bar
+from turingformer.cli.common import note, with_progress
 from turingformer.cli.tables import TABLE_ROW_LIMIT
 from turingformer.errors import InputError
 from turingformer.programs import Program, ProgramTrace, SubleqU, json_lines, run, word_range
@@ -39,16 +39,11 @@ def load(args: argparse.Namespace) -> Program:
 # ---------------------------------------------------------------------------- simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
     program = load(args)
-    progress = progress_bar()
-    try:
-        trace = run(program, max_steps=args.max_steps, record=not args.quiet, progress=progress)
-    finally:
-        if progress:
-            progress.done()
+    trace = with_progress(run, program, max_steps=args.max_steps, record=not args.quiet, unit="loop",
+                          total=args.max_steps)
     out = sys.stdout
     if args.json:
-        for line in json_lines(trace, loops=not args.quiet):
-            out.write(line + "\n")
+        out.writelines(line + "\n" for line in json_lines(trace, loops=not args.quiet))
     else:
         out.write(f"{heading(program, args.file)}\n")
         if not args.quiet:

@@ -16,8 +16,9 @@ __all__ = ["TABLE_ROW_LIMIT", "print_table_or_note", "steps_text", "summary_line
 TABLE_ROW_LIMIT = 10_000
 
 
-def write_json_lines(result, out: TextIO, *, configurations: bool) -> None:
-    """JSON Lines: one object per configuration (unless not wanted), then the summary object.
+def write_json_lines(result, out: TextIO, *, configurations: bool, extra: dict | None = None) -> None:
+    """JSON Lines: one object per configuration (unless not wanted), then the summary object (with
+    the ``extra`` entries, e.g. ``"modified"`` for a model file).
 
     The tapes come from :meth:`Trace.spans`, rendered incrementally (O(1) per step beyond the output)."""
     if configurations:
@@ -25,7 +26,7 @@ def write_json_lines(result, out: TextIO, *, configurations: bool) -> None:
         for step, state, head, offset, tape in result.spans():
             out.write(dumps({"step": step, "state": state, "head": head, "tape": tape, "tape_offset": offset},
                             ensure_ascii=False) + "\n")
-    out.write(json.dumps(result.summary(), ensure_ascii=False) + "\n")
+    out.write(json.dumps({**result.summary(), **(extra or {})}, ensure_ascii=False) + "\n")
 
 
 def print_table_or_note(trace, blank: str, out: TextIO) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from turingformer.cli.common import (
+    input_arguments, machine_and_input, max_steps_argument, refuse_same_file, step_limit_note,
+)
 from turingformer.errors import TuringformerError
 from turingformer.views.figures import (
     FIGURE_SUFFIXES, RESIDUAL_STAGES, attention_patterns, residual, save, spacetime, state_diagram,
     verification_figure, verification_table,
 )
-VIEWS = ("spacetime", "attention", "residual", "diagram", "verification")
+VIEWS = ("spacetime", "attention", "residual", "diagram", "verification", "card")
 
 
 TRACE_HELP = "draw a run: space-time diagram, attention patterns, residual stream, state diagram"
@@ -17,7 +20,9 @@ TRACE_DESCRIPTION = (
     "Compile FILE, run it on --input with every activation recorded, and draw one view: spacetime (the "
     "tape over time), attention (the three attention patterns over the steps), residual (the residual "
     "stream at decoder position --step), diagram (the state diagram) or verification (machine vs "
-    "transformer, step by step). Without -o a text version is printed.")
+    "transformer, step by step). Without -o a text version is printed. For a program (.subleq, .usubleq, "
+    ".fleq): card (the punch card after every block of loop --step, a labelled heat map), attention (the "
+    "column each column attended to), spacetime (memory over the loops) or verification.")
 #: The default step limit of ``trace``: every activation of every step is kept in memory.
 TRACE_MAX_STEPS = 500
 
@@ -25,10 +30,9 @@ TRACE_MAX_STEPS = 500
 def trace_arguments(parser, *, machine_options: bool = False) -> None:
     """The options of ``trace`` (``FILE`` and ``--format`` too when ``machine_options``)."""
     if machine_options:
-        parser.add_argument("file", metavar="FILE", help="a machine file (any supported format)")
+        parser.add_argument("file", metavar="FILE", help="a machine file (any supported format; - = stdin)")
         parser.add_argument("--format", "-f", default=None, metavar="F", help="the file's format (default: detect)")
-    parser.add_argument("--input", "-i", default=None, metavar="W",
-                        help="the input word (default: the file's first example, else empty)")
+    input_arguments(parser, "the file's first example, else empty")
     parser.add_argument("--view", choices=VIEWS, default="spacetime", help="what to draw (default: spacetime)")
     parser.add_argument("--step", type=int, default=None, metavar="I",
                         help="residual: the decoder position (default: the machine's first step, 2n+3); "
@@ -38,20 +42,15 @@ def trace_arguments(parser, *, machine_options: bool = False) -> None:
     parser.add_argument("--to", dest="stop", type=int, default=None, metavar="T",
                         help="spacetime/verification: end the window at machine step T (inclusive)")
     parser.add_argument("--slide", action="store_true", help="a 16:9 figure, for slides")
-    parser.add_argument("--max-steps", "-n", type=int, default=TRACE_MAX_STEPS, metavar="N",
-                        help=f"at most N machine steps (default {TRACE_MAX_STEPS}: every activation is kept "
-                             "in memory)")
+    max_steps_argument(parser, TRACE_MAX_STEPS, ": every activation is kept in memory")
     parser.add_argument("--normalised", action="store_true",
                         help="spacetime/diagram: show the normalised machine M' the transformer runs")
     parser.add_argument("--output", "-o", default=None, metavar="OUT",
                         help="write the figure to OUT (.png, .svg or .pdf); without it, print text")
 
 
-
-
 def run_trace(args) -> int:
     """The ``trace`` command: returns the exit status (errors are raised as TuringformerError)."""
-    from turingformer.tm import formats
     from turingformer.analysis.inspect import run_with_cache
     from turingformer.analysis.verify import verify
     from turingformer.runtime.fast import decode_fast
@@ -60,9 +59,9 @@ def run_trace(args) -> int:
     if args.output is not None and Path(args.output).suffix.lower() not in FIGURE_SUFFIXES:
         raise TuringformerError(f"cannot write a figure to {args.output!r}",
                                 hint=f"use one of {', '.join(FIGURE_SUFFIXES)}")
-    machine = formats.load_machine(args.file, format=args.format)
-    word = args.input if args.input is not None else (machine.examples[0].input if machine.examples else "")
-    machine, word = formats.prepare_input(machine, word)
+    if args.output is not None:
+        refuse_same_file(args.file, args.output)
+    _, machine, word = machine_and_input(args)
     if args.view == "diagram":
         if args.output is None:
             if args.normalised:
@@ -87,8 +86,10 @@ def run_trace(args) -> int:
              args.output)
         return _wrote(args.output)
     if args.view == "verification":
-        table = verification_table(verify(machine, word, max_steps=args.max_steps, decoder=decode_fast),
-                                   start=args.start, stop=args.stop)
+        checked = verify(machine, word, max_steps=args.max_steps, decoder=decode_fast)
+        if not checked.reference.halted:
+            step_limit_note(args.max_steps)
+        table = verification_table(checked, start=args.start, stop=args.stop)
         if args.output is None:
             print(table)
         else:
@@ -96,6 +97,8 @@ def run_trace(args) -> int:
             _wrote(args.output)
         return 0 if table.ok else 1
     cache = run_with_cache(machine, word, max_steps=args.max_steps)
+    if not cache.trace.halted:
+        step_limit_note(args.max_steps)
     if args.view == "spacetime":
         if args.output is None:
             print(cache.trace_table(normalised=args.normalised))

@@ -307,10 +307,11 @@ class _SigmaMap:
         self.np_rows = {}
         for i, row in rows.items():
             top = max(abs(w) for _, w in row)
+            if top >= _INT_LIMIT:       # a weight int64 cannot hold: Python ints only
+                self.numpy_ok = False
+                break
             self.np_rows[i] = (np.array([o for o, _ in row], dtype=np.int64),
                                np.array([w for _, w in row], dtype=np.int64), top, len(row))
-            if top >= _INT_LIMIT:
-                self.numpy_ok = False
 
     def __call__(self, x: dict[int, fmpq]) -> dict[int, fmpq]:
         rows = self.rows

@@ -60,6 +60,12 @@ HOOKS = {
 }
 
 
+def check_score(score: str) -> None:
+    """Refuse an unknown attention score name (one of :data:`SCORES`)."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, not {score!r}")
+
+
 def phi(score: str, x):
     """The attention score of a dot product: −|x| or the clipped −min(|x|, 1)."""
     magnitude = -x if x < 0 else x
@@ -169,8 +175,7 @@ class Transformer:
     score: str = "abs"
 
     def __post_init__(self) -> None:
-        if self.score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}, not {self.score!r}")
+        check_score(self.score)
 
     def __repr__(self) -> str:
         return (f"Transformer(d={self.d}, encoder_layers={len(self.encoder)}, decoder_layers={len(self.decoder)}, "
@@ -312,36 +317,69 @@ class Encoded:
     activations: Mapping[str, object]
 
 
+def head_names(prefix: str, count: int) -> tuple[str, ...]:
+    """Hook prefixes of a layer's heads: ``{prefix}.attn`` for one head, ``{prefix}.attn.{h}`` for several."""
+    return (f"{prefix}.attn",) if count == 1 else tuple(f"{prefix}.attn.{h}" for h in range(count))
+
+
+def encoder_layer(
+    score: str, heads: Sequence[Attention], ffn: MLP | None, xs: Sequence[Vector],
+    record: Recorder, prefix: str, *, decisions: bool = False,
+) -> tuple[list[Vector], tuple[tuple[tuple[int, ...], ...], ...]]:
+    """One encoder layer over all positions (JMLR eqs. 4–5; looped spec §3.1), every position a query.
+
+    ``a_j = x_j + Σ_h Att_h(Q_h x_j, K_h X, V_h X)`` (the heads read the same X and their outputs
+    add), ``z_j = a_j + O(a_j)``. Returns the outputs and, per head, every position's winners.
+    Records ``{prefix}.resid_pre``, ``.attn[.h].pattern``, ``.resid_mid``, ``.ffn.hidden``,
+    ``.out``, and with ``decisions`` also ``.attn[.h].scores`` and ``.attn[.h].winners``.
+    """
+    record(f"{prefix}.resid_pre", tuple(xs))
+    n = len(xs)
+    mids = list(xs)
+    all_winners = []
+    for name, attn in zip(head_names(prefix, len(heads)), heads):
+        if attn.is_trivial():
+            winners = [tuple(range(n))] * n
+            scores = None
+        else:
+            keys = [attn.project_key(x) for x in xs]
+            values = [attn.project_value(x) for x in xs]
+            want_scores = decisions and record.wants(f"{name}.scores")
+            winners, scores = [], [] if want_scores else None
+            for j, x in enumerate(xs):
+                query = attn.project_query(x)
+                h = hardmax(score, query, keys, values)
+                mids[j] = _add_at(mids[j], attn.value_support, h.output)
+                winners.append(h.winners)
+                if want_scores:
+                    scores.append(tuple(scores_of(score, query, keys)))
+        if record.wants(f"{name}.pattern"):
+            record(f"{name}.pattern", tuple(pattern_of(n, w) for w in winners))
+        if decisions:
+            if scores is not None:
+                record(f"{name}.scores", tuple(scores))
+            record(f"{name}.winners", tuple(winners))
+        all_winners.append(tuple(winners))
+    record(f"{prefix}.resid_mid", tuple(mids))
+    if ffn is None:
+        outs = mids
+    else:
+        outs, hidden = [], []
+        for mid in mids:
+            sub = Recorder(None)
+            outs.append(_add(mid, ffn(mid, sub, "ffn")))
+            hidden.append(sub.values.get("ffn.hidden"))
+        record(f"{prefix}.ffn.hidden", tuple(hidden))
+    record(f"{prefix}.out", tuple(outs))
+    return outs, tuple(all_winners)
+
+
 def encode(model: Transformer, tokens: Sequence[str], capture: Collection[str] | None = ()) -> Encoded:
     """Run the encoder on ``tokens`` (the input word, one symbol per position)."""
     record = Recorder(capture)
     xs = model.embed(tokens)
     for l, layer in enumerate(model.encoder):
-        record(f"encoder.{l}.resid_pre", tuple(xs))
-        keys = [layer.attn.project_key(x) for x in xs]
-        values = [layer.attn.project_value(x) for x in xs]
-        mids, hidden, patterns = [], [], []
-        for x in xs:
-            if layer.attn.is_trivial():
-                mid, winners = x, tuple(range(len(xs)))
-            else:
-                h = hardmax(model.score, layer.attn.project_query(x), keys, values)
-                mid, winners = _add_at(x, layer.attn.value_support, h.output), h.winners
-            patterns.append(pattern_of(len(xs), winners))
-            mids.append(mid)
-        record(f"encoder.{l}.attn.pattern", tuple(patterns))
-        record(f"encoder.{l}.resid_mid", tuple(mids))
-        if layer.ffn is not None:
-            outs = []
-            for mid in mids:
-                sub = Recorder(None)
-                outs.append(_add(mid, layer.ffn(mid, sub, "ffn")))
-                hidden.append(sub.values.get("ffn.hidden"))
-            record(f"encoder.{l}.ffn.hidden", tuple(hidden))
-            xs = outs
-        else:
-            xs = mids
-        record(f"encoder.{l}.out", tuple(xs))
+        xs, _ = encoder_layer(model.score, (layer.attn,), layer.ffn, xs, record, f"encoder.{l}")
     cross_keys, cross_values = [], []
     for layer in model.decoder:
         if layer.cross is None or layer.cross.is_trivial():

@@ -40,13 +40,15 @@ def run(
     *,
     max_steps: int = DEFAULT_MAX_STEPS,
     record: bool = True,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], bool | None] | None = None,
 ) -> Trace:
     """Run ``machine`` on ``word`` for at most ``max_steps`` steps.
 
     With ``record=False`` only the final configuration is kept (``states``, ``heads`` and
     ``writes`` then hold the last step alone and ``steps`` is still exact): this is the fast path
-    for long runs such as BB(5). ``progress`` is called every 2**20 steps with the step count.
+    for long runs such as BB(5). ``progress`` is called every 2**20 steps with the step count; when it
+returns True (the user pressed Ctrl-C) the run stops there, complete up to that step, with
+:attr:`HaltReason.INTERRUPTED`.
     """
     machine.check_input(word)
     symbols = machine.tape_alphabet
@@ -72,6 +74,7 @@ def run(
     seen_heads: list[int] = [0]
     seen_writes: list[int] = []
     chunk = 1 << 20
+    interrupted = False
     while step < max_steps:
         entry = table[q * nsym + tape[pos]]
         if entry is None:
@@ -92,11 +95,14 @@ def run(
                 pos += grow
             else:
                 tape.extend([0] * grow)
-        if progress is not None and step % chunk == 0:
-            progress(step)
+        if progress is not None and step % chunk == 0 and progress(step):
+            interrupted = True
+            break
 
     final_state = states[q]
-    if machine.rule(final_state, symbols[tape[pos]]) is not None:
+    if interrupted:
+        reason = HaltReason.INTERRUPTED
+    elif machine.rule(final_state, symbols[tape[pos]]) is not None:
         reason = HaltReason.STEP_LIMIT
     elif final_state in machine.halting_states:
         reason = HaltReason.HALTING_STATE

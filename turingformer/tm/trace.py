@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Collection, Iterator, Sequence
 
+from turingformer.errors import shorten
+
 DEFAULT_MAX_STEPS = 100_000
 #: Steps a notebook shows of a trace by default (its HTML is windowed).
 HTML_STEPS = 50
@@ -23,6 +25,11 @@ class HaltReason(str, Enum):
     HALTING_STATE = "halting state"
     NO_RULE = "no rule"
     STEP_LIMIT = "step limit"
+    INTERRUPTED = "interrupted"     # stopped by the user (Ctrl-C): a partial run, verdict running
+
+
+#: The reasons of a run that stopped before the machine halted.
+_UNFINISHED = (HaltReason.STEP_LIMIT, HaltReason.INTERRUPTED)
 
 
 class Verdict(str, Enum):
@@ -99,7 +106,7 @@ class Trace:
 
     @property
     def halted(self) -> bool:
-        return self.reason is not HaltReason.STEP_LIMIT
+        return self.reason not in _UNFINISHED
 
     def __len__(self) -> int:
         return len(self.states)
@@ -210,7 +217,7 @@ class FinalResult:
 
     @property
     def halted(self) -> bool:
-        return self.reason is not HaltReason.STEP_LIMIT
+        return self.reason not in _UNFINISHED
 
     summary = Trace.summary
 
@@ -218,13 +225,6 @@ class FinalResult:
 def steps_text(n: int) -> str:
     """``"1 step"``, ``"1,234 steps"``."""
     return f"{n:,} step" + ("" if n == 1 else "s")
-
-
-def _short(tape: str, limit: int = 80) -> str:
-    if len(tape) <= limit:
-        return repr(tape)
-    half = limit // 2 - 2
-    return f"{tape[:half]!r}...{tape[-half:]!r} ({len(tape):,} cells)"
 
 
 def summary_text(summary: dict) -> str:
@@ -235,8 +235,8 @@ def summary_text(summary: dict) -> str:
         why = "entered a halting state" if summary["reason"] == HaltReason.HALTING_STATE.value else "no rule applies"
         text = f"halted after {steps} in state {summary['final_state']} ({why}); verdict: {summary['verdict']}"
     else:
-        text = f"still running after {steps} in state {summary['final_state']} (step limit); verdict: running"
-    return (text + f"; tape {_short(summary['tape'])} from cell {summary['tape_offset']}, head on cell "
+        text = f"still running after {steps} in state {summary['final_state']} ({summary['reason']}); verdict: running"
+    return (text + f"; tape {shorten(summary['tape'], 80, 'cells')} from cell {summary['tape_offset']}, head on cell "
             f"{summary['head']}, {summary['nonblank']:,} non-blank")
 
 
@@ -272,7 +272,7 @@ def table_lines(trace: Trace, *, window: int = TABLE_WINDOW) -> Iterator[str]:
 
 def verdict_of(state: str, reason: HaltReason, accept: Collection[str], reject: Collection[str]) -> Verdict:
     """The verdict rule of the module docstring, from the halting roles alone."""
-    if reason is HaltReason.STEP_LIMIT:
+    if reason in _UNFINISHED:
         return Verdict.RUNNING
     if state in accept:
         return Verdict.ACCEPT

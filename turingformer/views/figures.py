@@ -31,9 +31,7 @@ Pass ``ax=`` to draw into an existing axes instead.
 
 from __future__ import annotations
 
-import html
 import importlib.util
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
@@ -41,6 +39,7 @@ from typing import Sequence
 from turingformer.analysis.inspect import ActivationCache
 from turingformer.analysis.verify import VerificationTable, verification_table
 from turingformer.errors import FormatError, TuringformerError
+from turingformer.files import atomic_path
 from turingformer.tm.diagram import FONT, LINE, DiagramLayout, layout, visible
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.trace import Trace
@@ -80,7 +79,8 @@ def save(fig, path: str | Path, *, dpi: int = 150) -> Path:
     if path.suffix.lower() not in FIGURE_SUFFIXES:
         raise TuringformerError(f"cannot write a figure to {path.name!r}: unknown extension {path.suffix!r}",
                                 hint=f"use one of {', '.join(FIGURE_SUFFIXES)}")
-    fig.savefig(path, dpi=dpi)
+    with atomic_path(path) as temporary:   # never a half-written figure over an old one
+        fig.savefig(temporary, dpi=dpi, format=path.suffix.lower()[1:])
     return path
 
 

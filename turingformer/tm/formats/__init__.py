@@ -28,7 +28,7 @@ from turingformer.tm.simulator import HaltReason
 from . import _yaml, automata_lib, bbchallenge, morphett, tmio, turingformer
 
 __all__ = [
-    "FORMATS", "ALIASES", "load_machine", "loads_machine", "dump_machine", "detect_format",
+    "FORMATS", "ALIASES", "load_machine", "loads_machine", "decode_text", "dump_machine", "detect_format",
     "normalize_format", "prepare_input", "reported_steps", "reported_final_state",
 ]
 
@@ -128,16 +128,19 @@ def load_machine(path: str | Path, format: str | None = None) -> TuringMachine:
     A file that cannot be read raises :class:`OSError` as usual.
     """
     path = Path(path)
-    data = path.read_bytes()
+    return loads_machine(decode_text(path.read_bytes(), str(path)), format, str(path))
+
+
+def decode_text(data: bytes, filename: str | None) -> str:
+    """The text of a machine file's bytes: UTF-8 (a BOM allowed), line breaks made ``\\n``."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise DefinitionSyntaxError(f"the file is not UTF-8 text (byte {error.start})",
-                                    location=Location(str(path), line),
+                                    location=Location(filename, line),
                                     hint="save the file as UTF-8") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return loads_machine(text, format, str(path))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def dump_machine(machine: TuringMachine) -> str:

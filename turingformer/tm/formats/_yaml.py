@@ -208,6 +208,18 @@ def double_quoted(value: str) -> str:
 
 
 
+#: YAML limits an implicit (``key:``) key to 1024 characters; longer keys are written explicitly.
+IMPLICIT_KEY_LIMIT = 1000
+
+
+def block_key(key: str, indent: str) -> str:
+    """The line(s) opening a block mapping entry for the dumped scalar ``key``: ``key:``, or for a
+    key too long for YAML's implicit keys the explicit ``? key`` / ``:`` pair."""
+    if len(key) <= IMPLICIT_KEY_LIMIT:
+        return f"{indent}{key}:"
+    return f"{indent}? {key}\n{indent}:"
+
+
 def dump_flow_list(values: Iterable[str], *, quote: bool = False) -> str:
     return "[" + ", ".join(dump_scalar(v, quote=quote) for v in values) + "]"
 

@@ -14,12 +14,15 @@ provenance notes and are ignored.
 
 from __future__ import annotations
 
+import bisect
 import json
 import json.decoder
 import json.scanner
+import re
+from decimal import Decimal
 from pathlib import Path
 
-from turingformer.errors import DefinitionSyntaxError, Location, MissingKeyError, UnknownKeyError
+from turingformer.errors import DefinitionSyntaxError, Location, MissingKeyError, UnknownKeyError, shorten
 from turingformer.tm.machine import Move, Rule, TuringMachine
 from . import _yaml
 
@@ -37,7 +40,9 @@ class _Array(list):
 
 
 def _decoder() -> json.JSONDecoder:
-    decoder = json.JSONDecoder()
+    """A JSON decoder whose arrays remember their offsets and whose numbers are Decimals (no
+    digit limit: only strings matter in a DTM, a number is an error reported where it stands)."""
+    decoder = json.JSONDecoder(parse_int=Decimal, parse_float=Decimal)
 
     def parse_array(s_and_end, scan_once):
         start = s_and_end[1] - 1
@@ -51,20 +56,33 @@ def _decoder() -> json.JSONDecoder:
     return decoder
 
 
+def _show(value) -> str:
+    """A JSON value as written (numbers included), shortened for a message."""
+    return shorten(json.dumps(value, default=str, ensure_ascii=False))[1:-1]
+
+
 def loads(text: str, filename: str | None = None) -> TuringMachine:
     """Read an automata-lib DTM from its JSON transcription."""
+
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]   # offset of each line, for bisect
 
     def at(offset: int | None) -> Location:
         if offset is None:
             return Location(filename)
-        line = text.count("\n", 0, offset) + 1
-        return Location(filename, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+        line = bisect.bisect_right(starts, offset)
+        return Location(filename, line, offset - starts[line - 1] + 1)
 
     try:
         data = _decoder().decode(text)
     except json.JSONDecodeError as error:
         raise DefinitionSyntaxError(f"malformed JSON: {error.msg}", location=Location(filename, error.lineno, error.colno),
                                     hint="check commas, quotes and brackets") from None
+    except RecursionError:
+        depth = max(text.count("["), text.count("{"))
+        raise DefinitionSyntaxError(f"the JSON nests too deeply (up to {depth:,} brackets) for a DTM",
+                                    location=Location(filename),
+                                    hint="a DTM is one object of lists of strings and a transitions object "
+                                         "two levels deep") from None
     if not isinstance(data, dict):
         raise DefinitionSyntaxError("an automata-lib DTM is a JSON object of the DTM constructor's arguments",
                                     location=Location(filename, 1, 1), hint=f"give the keys {', '.join(KEYS)}")
@@ -73,7 +91,7 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
             continue
         if key not in KEYS:
             guess = _yaml.suggest(key, KEYS)
-            raise UnknownKeyError(f"unknown key {key!r} (DTM has no such argument)", location=Location(filename),
+            raise UnknownKeyError(f"unknown key {shorten(key)} (DTM has no such argument)", location=Location(filename),
                                   hint=(guess + " " if guess else "") + f"the keys are: {', '.join(KEYS)}")
     missing = [k for k in KEYS if k not in data]
     if missing:
@@ -83,13 +101,13 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
     def strings(key: str) -> list[str]:
         value = data[key]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise DefinitionSyntaxError(f"{key!r} must be a list of strings", location=at(getattr(value, "pos", None)),
+            raise DefinitionSyntaxError(f"{shorten(key)} must be a list of strings", location=at(getattr(value, "pos", None)),
                                         hint=f'write e.g. "{key}": ["q0", "q1"]')
         return value
 
     def string(key: str) -> str:
         if not isinstance(data[key], str):
-            raise DefinitionSyntaxError(f"{key!r} must be a string", location=Location(filename),
+            raise DefinitionSyntaxError(f"{shorten(key)} must be a string", location=Location(filename),
                                         hint=f'write e.g. "{key}": "q0"')
         return data[key]
 
@@ -103,20 +121,20 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
     rules: list[Rule] = []
     for state, table in transitions.items():
         if not isinstance(table, dict):
-            raise DefinitionSyntaxError(f"the transitions of state {state!r} must be an object symbol -> transition",
+            raise DefinitionSyntaxError(f"the transitions of state {shorten(state)} must be an object symbol -> transition",
                                         location=Location(filename), hint=TRANSITION_HINT)
         for read, spec in table.items():
             where = at(getattr(spec, "pos", None))
             if not (isinstance(spec, list) and len(spec) == 3 and all(isinstance(v, str) for v in spec)):
-                raise DefinitionSyntaxError(f"the transition of state {state!r} reading {read!r} is not "
-                                            f"[next state, write, direction]: {json.dumps(spec)}",
+                raise DefinitionSyntaxError(f"the transition of state {shorten(state)} reading {shorten(read)} is not "
+                                            f"[next state, write, direction]: {_show(spec)}",
                                             location=where, hint=TRANSITION_HINT)
             next_state, write, direction = spec
             if direction not in _MOVES:
                 hint = (" (the order is next state, write, direction)"
                         if write in _MOVES and direction not in _MOVES else "")
                 raise DefinitionSyntaxError(
-                    f"the transition of state {state!r} reading {read!r} has the direction {direction!r}{hint}",
+                    f"the transition of state {shorten(state)} reading {shorten(read)} has the direction {shorten(direction)}{hint}",
                     location=where, hint="a direction is L, R or N (no move)")
             rules.append(Rule(state, read, write, _MOVES[direction], next_state, location=where))
     return TuringMachine(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from turingformer.errors import DefinitionSyntaxError, Location
+from turingformer.errors import DefinitionSyntaxError, Location, shorten
 from turingformer.tm.machine import Example, Move, Rule, TuringMachine
+from ._text import whole_number
 
 NAME = "bbchallenge"
 BLANK = "0"
@@ -84,12 +85,18 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
 
     examples = []
     if rest:
-        if len(rest) == 3 and rest[0] == "Halt" and rest[1].isdigit() and rest[2].isdigit():
-            examples.append(Example(input="", verdict="halted", steps=int(rest[1])))
+        if len(rest) == 3 and rest[0] == "Halt":
+            column = line.index(rest[1], line.index("Halt") + 4) - indent
+            try:
+                steps = whole_number(rest[1])
+                whole_number(rest[2])
+            except ValueError as error:
+                raise fail(f"'Halt <steps> <ones>': {error}", column) from None
+            examples.append(Example(input="", verdict="halted", steps=steps))
         elif rest == ["Infinite"]:
             examples.append(Example(input="", verdict="running"))
         else:
-            raise fail(f"unexpected text after the machine: {' '.join(rest)!r}", len(code) + 1)
+            raise fail(f"unexpected text after the machine: {shorten(' '.join(rest))}", len(code) + 1)
     return TuringMachine(
         states=letters + halting, start="A", blank=BLANK, rules=rules,
         input_alphabet=symbols[1:], tape_alphabet=symbols, halt=halting,

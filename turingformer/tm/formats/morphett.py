@@ -150,7 +150,9 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
                 state, symbol, symbol if found.write == "*" else found.write, found.move,
                 state if found.next_state == "*" else found.next_state,
                 location=Location(filename, found.line, 1)))
-    rules.sort(key=lambda r: (r.location.line, states.index(r.state), symbols.index(r.read)))
+    state_rank = {state: k for k, state in enumerate(states)}
+    symbol_rank = {symbol: k for k, symbol in enumerate(symbols)}
+    rules.sort(key=lambda r: (r.location.line, state_rank[r.state], symbol_rank[r.read]))
 
     roles: dict[str, list[str]] = {"accept": [], "reject": [], "halt": []}
     for state in states:

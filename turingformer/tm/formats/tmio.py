@@ -38,6 +38,7 @@ from turingformer.errors import (
     UndeclaredStateError,
     UnknownKeyError,
     UnknownSymbolError,
+    shorten,
 )
 from turingformer.tm.machine import Example, Move, Rule, TuringMachine
 from . import _yaml as Y
@@ -69,13 +70,47 @@ def split_symbol_key(key: str) -> list[str]:
     return symbols
 
 
-def _js_string(node: yaml.Node) -> str:
-    """JavaScript's String() of a composed key: scalars as written, lists joined by commas."""
-    if isinstance(node, yaml.SequenceNode):
-        return ",".join(_js_string(item) for item in node.value)
-    if isinstance(node, yaml.MappingNode):
-        return "[object Object]"
-    return "" if Y.is_null(node) else node.value
+#: The longest text a composed key may stand for (aliases can make a short file spell a huge key).
+MAX_KEY = 100_000
+
+
+def _js_string(node: yaml.Node, filename: str | None = None) -> str:
+    """JavaScript's String() of a composed key: scalars as written, lists joined by commas.
+
+    Iterative, so nesting depth costs no stack; a list that contains itself (a recursive alias,
+    ``? &a [*a]``) and a key longer than :data:`MAX_KEY` are :class:`DefinitionSyntaxError` errors.
+    """
+    parts: list[str] = []
+    size = 0
+    open_lists: set[int] = set()
+    stack: list[object] = [node]          # nodes to render, ``","`` separators and list-end markers
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            size += len(item)
+        elif isinstance(item, tuple):     # ("end", list node)
+            open_lists.discard(id(item[1]))
+        elif isinstance(item, yaml.SequenceNode):
+            if id(item) in open_lists:
+                raise DefinitionSyntaxError("a list that contains itself (a recursive alias) cannot be a key or name",
+                                            location=Y.location(item, filename),
+                                            hint="write the symbols out, e.g. [a, b]: R")
+            open_lists.add(id(item))
+            stack.append(("end", item))
+            for k, child in enumerate(reversed(item.value)):
+                stack.append(child)
+                if k < len(item.value) - 1:
+                    stack.append(",")
+        elif isinstance(item, yaml.MappingNode):
+            stack.append("[object Object]")
+        else:
+            stack.append("" if Y.is_null(item) else item.value)
+        if size > MAX_KEY:
+            raise DefinitionSyntaxError(f"a key spells more than {MAX_KEY:,} characters",
+                                        location=Y.location(node, filename),
+                                        hint="keys are state names and symbols; check the aliases (*name) it uses")
+    return "".join(parts)
 
 
 class _Instruction:
@@ -98,9 +133,9 @@ class _Reader(Y.NodeReader):
                                   hint="a turingmachine.io machine needs blank, start state and table")
         top: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in Y.mapping(root, "the document", self.file, null_ok=False):
-            name = _js_string(key)
+            name = _js_string(key, self.file)
             if name in top:
-                raise DefinitionSyntaxError(f"duplicated mapping key {name!r} (first at line {self.at(top[name][0]).line})",
+                raise DefinitionSyntaxError(f"duplicated mapping key {shorten(name)} (first at line {self.at(top[name][0]).line})",
                                             location=self.at(key), hint="keep one of them")
             top[name] = (key, value)   # other keys (name, positions, ...) are ignored, as on the site
 
@@ -112,7 +147,7 @@ class _Reader(Y.NodeReader):
         blank_node = top["blank"][1]
         blank = Y.scalar(blank_node, "blank", self.file)
         if len(blank) != 1:
-            raise BlankSymbolError(f"the blank symbol must be a string of length 1, got {blank!r}",
+            raise BlankSymbolError(f"the blank symbol must be a string of length 1, got {shorten(blank)}",
                                    location=self.at(blank_node), hint="examples: blank: ' ', blank: '0'")
         # start state
         if "start state" not in top or Y.is_null(top["start state"][1]):
@@ -130,15 +165,15 @@ class _Reader(Y.NodeReader):
                                 hint="the table maps states to symbols to instructions")
         states: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in table_pairs:
-            state = _js_string(key)
+            state = _js_string(key, self.file)
             if state in states:
-                raise DefinitionSyntaxError(f"duplicated mapping key: the state {state!r} appears twice in the table "
+                raise DefinitionSyntaxError(f"duplicated mapping key: the state {shorten(state)} appears twice in the table "
                                             f"(first at line {self.at(states[state][0]).line})",
                                             location=self.at(key), hint="merge the two entries")
             states[state] = (key, value)
         if start not in states:
             guess = Y.suggest(start, states)
-            raise StartStateError(f"the start state {start!r} has to be declared in the transition table",
+            raise StartStateError(f"the start state {shorten(start)} has to be declared in the transition table",
                                   location=self.at(start_node),
                                   hint=(guess + " " if guess else "") + f"states: {', '.join(states)}")
 
@@ -153,20 +188,20 @@ class _Reader(Y.NodeReader):
             if Y.is_null(entry):
                 halting.append(state)
                 continue
-            pairs = Y.mapping(entry, f"the entry of state {state!r}", self.file, null_ok=False,
+            pairs = Y.mapping(entry, f"the entry of state {shorten(state)}", self.file, null_ok=False,
                               hint="each state maps symbols to instructions; an empty entry is a halting state")
             for symbol_key, value in pairs:
                 where = self.at(symbol_key)
-                instruction = self.instruction(value, synonyms, states, f"state {state!r}, symbol key "
-                                               f"{_js_string(symbol_key)!r}")
-                for symbol in split_symbol_key(_js_string(symbol_key)):
+                instruction = self.instruction(value, synonyms, states, f"state {shorten(state)}, symbol key "
+                                               f"{_js_string(symbol_key, self.file)!r}")
+                for symbol in split_symbol_key(_js_string(symbol_key, self.file)):
                     if len(symbol) != 1:
                         raise UnknownSymbolError(
-                            f"the symbol {symbol!r} in the table of state {state!r} is not one character",
+                            f"the symbol {shorten(symbol)} in the table of state {shorten(state)} is not one character",
                             location=where, hint="symbols are single characters; list several as [a, b]")
                     if (state, symbol) in seen:
                         raise DuplicateRuleError(
-                            f"two instructions for state {state!r} and symbol {symbol!r}: line "
+                            f"two instructions for state {shorten(state)} and symbol {shorten(symbol)}: line "
                             f"{seen[state, symbol].line} and line {where.line}",
                             location=where, hint="keep one instruction per (state, symbol)")
                     seen[state, symbol] = where
@@ -201,8 +236,8 @@ class _Reader(Y.NodeReader):
         pairs = Y.mapping(node, "synonyms", self.file, hint="synonyms map names to instructions, e.g. accept: {R: accept}")
         out: dict[str, _Instruction] = {}
         for key, value in pairs:
-            name = _js_string(key)
-            out[name] = self.instruction(value, None, states, f"the synonym {name!r}")
+            name = _js_string(key, self.file)
+            out[name] = self.instruction(value, None, states, f"the synonym {shorten(name)}")
         return out
 
     def instruction(self, node: yaml.Node, synonyms: dict[str, _Instruction] | None, states, where: str) -> _Instruction:
@@ -215,18 +250,18 @@ class _Reader(Y.NodeReader):
             if synonyms and text in synonyms:
                 return synonyms[text]
             info = (" (a synonym cannot be defined using another synonym)" if synonyms is None else "")
-            raise DefinitionSyntaxError(f"unrecognized string {text!r} as the instruction for {where}{info}",
+            raise DefinitionSyntaxError(f"unrecognized string {shorten(text)} as the instruction for {where}{info}",
                                         location=self.at(node), hint=INSTRUCTION_HINT)
         if not isinstance(node, yaml.MappingNode):
             raise DefinitionSyntaxError(f"missing or invalid instruction for {where}: {Y.kind(node)}",
                                         location=self.at(node), hint=INSTRUCTION_HINT)
         keys: dict[str, yaml.Node] = {}
         for key, value in node.value:
-            name = _js_string(key)
+            name = _js_string(key, self.file)
             if name not in ("L", "R", "write"):
                 guess = Y.suggest(name, ("L", "R", "write"))
                 stay = " turingmachine.io has no stay move;" if name in ("N", "S") else ""
-                raise UnknownKeyError(f"unrecognized key {name!r} in the instruction for {where}",
+                raise UnknownKeyError(f"unrecognized key {shorten(name)} in the instruction for {where}",
                                       location=self.at(key),
                                       hint=f"{guess + ' ' if guess else ''}{stay} {INSTRUCTION_HINT}".strip())
             keys[name] = value
@@ -241,7 +276,7 @@ class _Reader(Y.NodeReader):
         target = None if Y.is_null(target_node) else Y.scalar(target_node, "the next state", self.file)
         if target is not None and target not in states:
             guess = Y.suggest(target, states)
-            raise UndeclaredStateError(f"undeclared state {target!r} in the instruction for {where}",
+            raise UndeclaredStateError(f"undeclared state {shorten(target)} in the instruction for {where}",
                                        location=self.at(target_node),
                                        hint=(guess + " " if guess else "") +
                                        "list every state in the table (an empty entry for a halting state)")
@@ -250,7 +285,7 @@ class _Reader(Y.NodeReader):
             write_node = keys["write"]
             write = "null" if Y.is_null(write_node) else Y.scalar(write_node, "write", self.file)
             if len(write) != 1:
-                raise UnknownSymbolError(f"write requires a string of length 1, got {write!r} in the instruction "
+                raise UnknownSymbolError(f"write requires a string of length 1, got {shorten(write)} in the instruction "
                                          f"for {where}", location=self.at(write_node),
                                          hint="write one character, quoted if needed: write: ' '")
         return _Instruction(write, move, target)

@@ -21,9 +21,11 @@ from turingformer.errors import (
     UndeclaredStateError,
     UnknownSymbolError,
     UnreachableStateError,
+    shorten,
 )
 from turingformer.tm.machine import HALTING_ROLES, Example, Move, Rule, TuringMachine
 from . import _yaml as Y
+from ._text import whole_number
 
 NAME = "turingformer"
 KEYS = ("name", "description", "blank", "input alphabet", "tape alphabet", "states", "start",
@@ -45,7 +47,7 @@ class _Reader(Y.NodeReader):
     def symbol(self, node: yaml.Node, what: str) -> str:
         text = Y.scalar(node, what, self.file, hint="write one character, quoted if needed: '0', ' '")
         if len(text) != 1:
-            raise UnknownSymbolError(f"{what} must be one character, got {text!r}", location=self.at(node),
+            raise UnknownSymbolError(f"{what} must be one character, got {shorten(text)}", location=self.at(node),
                                      hint="tape symbols are single characters; quote them: '0', '_', ' '")
         return text
 
@@ -80,7 +82,7 @@ class _Reader(Y.NodeReader):
         blank_node = value["blank"]
         blank = Y.scalar(blank_node, "blank", self.file, hint="add e.g.  blank: '_'")
         if len(blank) != 1:
-            raise BlankSymbolError(f"the blank must be exactly one character, got {blank!r}",
+            raise BlankSymbolError(f"the blank must be exactly one character, got {shorten(blank)}",
                                    location=self.at(blank_node), hint="declare e.g.  blank: '_'  or  blank: ' '")
         if "input alphabet" not in value:
             raise MissingKeyError("the machine has no 'input alphabet'", location=Location(self.file),
@@ -88,7 +90,7 @@ class _Reader(Y.NodeReader):
         input_alphabet = self.symbols(value["input alphabet"], "the input alphabet")
         for symbol, node in input_alphabet:
             if symbol == blank:
-                raise BlankSymbolError(f"the blank {blank!r} is also in the input alphabet", location=self.at(node),
+                raise BlankSymbolError(f"the blank {shorten(blank)} is also in the input alphabet", location=self.at(node),
                                        hint="remove the blank from the input alphabet (inputs may still contain it)")
         tape_alphabet = (self.symbols(value["tape alphabet"], "the tape alphabet")
                          if "tape alphabet" in value else None)
@@ -104,7 +106,7 @@ class _Reader(Y.NodeReader):
         declared: dict[str, yaml.Node] = {}
         for state, node in states:
             if state in declared:
-                raise MachineError(f"the state {state!r} is listed twice (first at line {self.at(declared[state]).line})",
+                raise MachineError(f"the state {shorten(state)} is listed twice (first at line {self.at(declared[state]).line})",
                                    location=self.at(node), hint="list each state once")
             declared[state] = node
         roles: dict[str, list[str]] = {}
@@ -116,7 +118,7 @@ class _Reader(Y.NodeReader):
             for state, node in self.state_list(value[role], role):
                 self.check_declared(state, node, declared, f"the {role} state")
                 if state in role_of:
-                    raise MachineError(f"state {state!r} is both {role_of[state]} and {role}", location=self.at(node),
+                    raise MachineError(f"state {shorten(state)} is both {role_of[state]} and {role}", location=self.at(node),
                                        hint="a halting state either accepts, rejects or halts")
                 role_of[state] = role
                 roles[role].append(state)
@@ -127,16 +129,16 @@ class _Reader(Y.NodeReader):
         start = Y.scalar(start_node, "start", self.file)
         if start not in declared:
             guess = Y.suggest(start, declared)
-            raise StartStateError(f"the start state {start!r} is not a declared state", location=self.at(start_node),
+            raise StartStateError(f"the start state {shorten(start)} is not a declared state", location=self.at(start_node),
                                   hint=(guess + " " if guess else "") + f"declared: {', '.join(declared)}")
         if start in role_of:
-            raise StartStateError(f"the start state {start!r} is a halting ({role_of[start]}) state",
+            raise StartStateError(f"the start state {shorten(start)} is a halting ({role_of[start]}) state",
                                   location=self.at(start_node), hint="start in a state that has rules")
         allow_unreachable = False
         if "allow unreachable" in value:
             flag = Y.scalar(value["allow unreachable"], "allow unreachable", self.file)
             if flag not in _TRUE + _FALSE:
-                raise DefinitionSyntaxError(f"'allow unreachable' must be true or false, got {flag!r}",
+                raise DefinitionSyntaxError(f"'allow unreachable' must be true or false, got {shorten(flag)}",
                                             location=self.at(value["allow unreachable"]), hint="write  allow unreachable: true")
             allow_unreachable = flag in _TRUE
 
@@ -179,7 +181,7 @@ class _Reader(Y.NodeReader):
     def check_declared(self, state: str, node: yaml.Node, declared, what: str) -> None:
         if state not in declared:
             guess = Y.suggest(state, declared)
-            raise UndeclaredStateError(f"{what} {state!r} is not declared in 'states'", location=self.at(node),
+            raise UndeclaredStateError(f"{what} {shorten(state)} is not declared in 'states'", location=self.at(node),
                                        hint=(guess + " " if guess else "") + f"declared: {', '.join(declared)}")
 
     def rules(self, node: yaml.Node, declared) -> list[Rule]:
@@ -187,25 +189,25 @@ class _Reader(Y.NodeReader):
         for state_node, table in Y.mapping(node, "rules", self.file, hint="map each state to its rules"):
             state = Y.scalar(state_node, "a state in 'rules'", self.file)
             self.check_declared(state, state_node, declared, "the state")
-            for read_node, spec in Y.mapping(table, f"the rules of state {state!r}", self.file, hint=RULE_HINT):
-                read = self.symbol(read_node, f"the symbol read by a rule of state {state!r}")
+            for read_node, spec in Y.mapping(table, f"the rules of state {shorten(state)}", self.file, hint=RULE_HINT):
+                read = self.symbol(read_node, f"the symbol read by a rule of state {shorten(state)}")
                 where = self.at(read_node)
-                parts = Y.sequence(spec, f"the rule for state {state!r} reading {read!r}", self.file, hint=RULE_HINT)
+                parts = Y.sequence(spec, f"the rule for state {shorten(state)} reading {shorten(read)}", self.file, hint=RULE_HINT)
                 if len(parts) != 3:
                     raise DefinitionSyntaxError(
-                        f"the rule for state {state!r} reading {read!r} has {len(parts)} entries, not 3",
+                        f"the rule for state {shorten(state)} reading {shorten(read)} has {len(parts)} entries, not 3",
                         location=self.at(spec), hint=RULE_HINT)
-                write = self.symbol(parts[0], f"the symbol written by the rule for ({state}, {read!r})")
+                write = self.symbol(parts[0], f"the symbol written by the rule for ({state}, {shorten(read)})")
                 move = Y.scalar(parts[1], "a move", self.file)
                 if move not in ("L", "R", "S"):
                     raise DefinitionSyntaxError(
-                        f"the rule for state {state!r} reading {read!r} has the move {move!r}",
+                        f"the rule for state {shorten(state)} reading {shorten(read)} has the move {shorten(move)}",
                         location=self.at(parts[1]), hint="a move is L (left), R (right) or S (stay)")
                 next_state = Y.scalar(parts[2], "the next state", self.file)
                 if next_state not in declared:
                     guess = Y.suggest(next_state, declared)
                     raise UndeclaredStateError(
-                        f"the rule for state {state!r} reading {read!r} goes to the undeclared state {next_state!r}",
+                        f"the rule for state {shorten(state)} reading {shorten(read)} goes to the undeclared state {shorten(next_state)}",
                         location=self.at(parts[2]),
                         hint=(guess + " " if guess else "") + f"declared: {', '.join(declared)}")
                 rules.append(Rule(state, read, write, Move(move), next_state, location=where))
@@ -222,16 +224,14 @@ class _Reader(Y.NodeReader):
             text = {k: Y.scalar(v, f"the example's {k!r}", self.file) for k, (_, v) in fields.items()}
             verdict = text.get("verdict")
             if verdict is not None and verdict not in VERDICTS:
-                raise DefinitionSyntaxError(f"unknown verdict {verdict!r}", location=self.at(fields["verdict"][1]),
+                raise DefinitionSyntaxError(f"unknown verdict {shorten(verdict)}", location=self.at(fields["verdict"][1]),
                                             hint=f"a verdict is one of {', '.join(VERDICTS)}")
             steps = None
             if "steps" in text:
                 try:
-                    steps = int(text["steps"])
-                    if steps < 0:
-                        raise ValueError
-                except ValueError:
-                    raise DefinitionSyntaxError(f"the example's steps must be a whole number, got {text['steps']!r}",
+                    steps = whole_number(text["steps"])
+                except ValueError as error:
+                    raise DefinitionSyntaxError(f"the example's steps must be a whole number: {error}",
                                                 location=self.at(fields["steps"][1]), hint="write e.g.  steps: 8") from None
             example = Example(input=text["input"], verdict=verdict, tape=text.get("tape"), steps=steps,
                               final_state=text.get("final state"), location=self.at(item))
@@ -273,7 +273,7 @@ def dumps(machine: TuringMachine) -> str:
     for state in machine.states:
         if state not in by_state:
             continue
-        lines.append(f"  {q(state)}:")
+        lines.append(Y.block_key(q(state), "  "))
         for rule in by_state[state]:
             lines.append(f"    {q(rule.read, quote=True)}: "
                          f"[{q(rule.write, quote=True)}, {rule.move.value}, {q(rule.next_state)}]")
