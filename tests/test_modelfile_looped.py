@@ -38,13 +38,13 @@ def test_perez_models_still_load_as_compiled_models(tmp_path):
     machine = compile_machine(load_machine(ROOT / "machines" / "binary_increment.yaml"))
     save_model(machine, tmp_path / "tm.json")
     assert isinstance(load_model(tmp_path / "tm.json"), CompiledModel)
-    assert "kind" not in json.loads((tmp_path / "tm.json").read_text())
+    assert json.loads((tmp_path / "tm.json").read_text())["kind"] == "perez"
 
 
 def test_unknown_kind_is_a_clear_error():
     data = to_json(compile_program(load_program(ROOT / "machines" / "programs" / "add.subleq")))
     data["kind"] = "rnn"
-    with pytest.raises(ModelFileError, match="unknown kind 'rnn'"):
+    with pytest.raises(ModelFileError, match="kind: 'rnn' is not one of 'perez', 'looped'"):
         from_json(data)
     del data["blocks"]
     data["kind"] = "looped"

@@ -524,17 +524,25 @@ def read_model(path: str | Path) -> ModelFile:
     return parse_model(raw, str(path))
 
 
-def is_model_file(path: str | Path) -> bool:
-    """True when ``path`` holds a JSON object whose ``format`` is a model file's (a machine file,
-    an automata-lib DTM included, is not). Unreadable or non-JSON files are not model files."""
+def model_kind(path: str | Path) -> str | None:
+    """The ``kind`` of the model file at ``path`` (``"perez"``, ``"looped"``, or whatever an edited
+    file says), or None when ``path`` is no model file: not a JSON object whose ``format`` is a
+    model file's (a machine file, an automata-lib DTM included, is not), unreadable, or not JSON."""
     try:
         raw = Path(path).read_bytes()
         if not raw.lstrip()[:1] == b"{" or FORMAT.encode() not in raw:
-            return False
+            return None
         data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and data.get("format") == FORMAT
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    return str(data.get("kind"))
+
+
+def is_model_file(path: str | Path) -> bool:
+    """True when ``path`` holds a model file (see :func:`model_kind`)."""
+    return model_kind(path) is not None
 
 
 def parse_model(raw: bytes, source: str) -> ModelFile:

@@ -7,12 +7,11 @@ kind (:func:`on_model_kind`). ``--max-steps`` counts loops (one loop = one instr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
-from turingformer.cli.common import note, verdict, with_progress
+from turingformer.cli.common import STDIO, note, verdict, with_progress
 from turingformer.cli.model import print_maps
 from turingformer.cli.programs import _table, heading, load
 from turingformer.cli.tables import TABLE_ROW_LIMIT
@@ -28,12 +27,10 @@ def construction_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def is_looped_model(path: str) -> bool:
-    """True when ``path`` is a model file of kind ``looped`` (anything else is left to the caller)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f).get("kind") == "looped"
-    except (OSError, ValueError, AttributeError):
-        return False
+    """True when ``path`` is a model file of kind ``looped`` (anything else is left to the caller,
+    whose loader reports what is wrong with it)."""
+    from turingformer.modelfile import model_kind
+    return path != STDIO and model_kind(path) == "looped"
 
 
 def on_model_kind(perez_command: Callable[[argparse.Namespace], int],
