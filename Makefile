@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks,census]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -42,7 +42,7 @@ def bbchallenge(code: str) -> TuringMachine:
     rules = [Rule(states[k], str(s), row[3 * s], row[3 * s + 1], row[3 * s + 2])
              for k, row in enumerate(rows) for s in range(len(row) // 3) if row[3 * s:3 * s + 3] != "---"]
     return TuringMachine(states=states + ["Z"], start="A", blank="0", rules=rules, halt=["Z"],
-                         input_alphabet=["1"], name=code)
+                         input_alphabet=["1"], name=code, allow_unreachable=True)
 
 
 BB4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA")

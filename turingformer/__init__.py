@@ -6,7 +6,7 @@ The pipeline, one package per layer (docs/architecture.md)::
 
     tm.formats (file) -> tm.machine.TuringMachine (networkx graph) -> tm.simulator.run -> tm.trace.Trace
     TuringMachine -> compiler.perez (normalize -> construction) -> CompiledModel (runtime weights)
-        -> compiler.perez.decoding.run_model (runtime.transformer / runtime.fast) -> Trace
+        -> compiler.perez.decoding.run_model (runtime.fast / runtime.transformer) -> RunResult (.trace)
         -> analysis.verify.verify
 
 Names are imported lazily, so that decoding a saved model loads only the runtime it needs.
@@ -24,7 +24,7 @@ _EXPORTS = {
     "HaltReason": "tm.trace", "Verdict": "tm.trace",
     "load_machine": "tm.formats", "loads_machine": "tm.formats", "dump_machine": "tm.formats",
     "compile_machine": "compiler.perez.construction", "CompiledModel": "compiler.perez.layout",
-    "run_model": "compiler.perez.decoding",
+    "run_model": "compiler.perez.decoding", "RunResult": "compiler.perez.decoding", "ModelRun": "compiler.perez.decoding",
     "save_model": "modelfile", "load_model": "modelfile",
     "Transformer": "runtime.transformer", "decode": "runtime.transformer", "decode_fast": "runtime.fast",
     "verify": "analysis.verify", "run_with_cache": "analysis.inspect",

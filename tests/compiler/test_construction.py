@@ -162,3 +162,64 @@ def test_random_machines_verify_with_zero_divergence_and_no_ties(case):
     assert result.ok, result.divergence
     assert result.ties == {"decoder.1.cross": 0, "decoder.3.attn": 0}
     assert result.decoded.summary() == run(machine, word, max_steps=60).summary()
+
+
+# ------------------------------------------------------------------ run_model's result, streaming verification
+def test_run_model_returns_one_result_and_streams_when_asked():
+    model = compile_machine(BB4)
+    seen = []
+    kept = run_model(model, "", progress=seen.append)
+    streamed = run_model(model, "", keep_steps=False)
+    assert kept.trace == streamed.trace and kept.steps == kept.trace.steps == 107
+    assert len(kept.decoder_steps) == kept.positions == streamed.positions == 111
+    assert streamed.decoder_steps == ()
+    assert kept.summary == run(BB4, "").summary()
+    assert seen == list(range(1, 108))
+    assert repr(kept).startswith("RunResult(") and "steps=107, halting state" in repr(kept)
+    assert "positions=111, kept=111)" in repr(kept) and "kept=0)" in repr(streamed)
+
+
+def counter() -> TuringMachine:
+    rules = [Rule("inc", "1", "0", "L", "inc"), Rule("inc", "0", "1", "R", "right"),
+             Rule("inc", "_", "1", "R", "right"), Rule("right", "0", "0", "R", "right"),
+             Rule("right", "1", "1", "R", "right"), Rule("right", "_", "_", "L", "inc")]
+    return TuringMachine(states=["inc", "right"], start="inc", blank="_", rules=rules, input_alphabet=["0", "1"])
+
+
+def test_verify_streams_and_keeps_a_bounded_table_on_a_machine_that_never_halts():
+    seen = []
+    result = verify(counter(), "", max_steps=400, keep_rows=50, progress=seen.append)
+    assert result.ok, result.divergence
+    assert result.decoded.steps == 400 and result.decoded.verdict.value == "running"
+    assert len(result.positions) == 50 and result.checked > 400
+    assert [p.i for p in result.positions] == list(range(50))
+    assert result.table().endswith(f"... {result.checked - 50:,} more positions")
+    assert seen[-1] == 400
+
+
+def _first_difference(reference, decoded):
+    """compare_traces' definition, checked configuration by configuration (O(T·tape))."""
+    for a, b in zip(reference, decoded):
+        for slot, x, y in (("state", a.state, b.state), ("head", a.head, b.head),
+                           ("symbol under the head", a.symbol, b.symbol),
+                           ("tape", a.tape.span(a.head), b.tape.span(b.head))):
+            if x != y:
+                return a.step, slot
+    return None
+
+
+@pytest.mark.parametrize("t", [0, 5, 40, 106])
+def test_compare_traces_names_the_first_differing_step_and_slot(t):
+    from dataclasses import replace
+
+    from turingformer.analysis.verify import compare_traces
+
+    reference = run(BB4, "")
+    writes = list(reference.writes)
+    writes[t] = "1" if writes[t] != "1" else "_"
+    tampered = replace(reference, writes=tuple(writes))
+    found = compare_traces(reference, tampered)
+    assert (found.step, found.slot) == _first_difference(reference, tampered)
+    moved = replace(reference, heads=reference.heads[:t + 1] + tuple(h + 1 for h in reference.heads[t + 1:]))
+    found = compare_traces(reference, moved)
+    assert (found.step, found.slot) == _first_difference(reference, moved) == (t + 1, "head")

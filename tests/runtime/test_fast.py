@@ -242,7 +242,23 @@ def _count_inconclusive(monkeypatch):
 
 
 @pytest.mark.parametrize("score", ["abs", "clipped"])
+def test_the_integer_filter_sends_only_the_true_tie_to_exact_arithmetic(score, monkeypatch):
+    """Cross-attention scores δ_token next to terms of size 1: float64 sees 14 equal scores,
+    the scaled-integer filter (docstring 5') sees the exact δ's and keeps only b and c."""
+    seen = _count_inconclusive(monkeypatch)
+    word = list("zazdzbzazczdzz")
+    model = tiny_transformer(score)
+    stats = Counter()
+    plain = list(decode(model, word, max_steps=10, capture=None))
+    quick = list(decode_fast(model, word, max_steps=10, capture=None, stats=stats))
+    assert_same_steps(plain, quick)
+    assert stats["integer filter: exact among candidates"] == 10 and not stats["float filter: exact among candidates"]
+    assert {c for n, c in seen if n == len(word)} == {2}
+
+
+@pytest.mark.parametrize("score", ["abs", "clipped"])
 def test_exact_arithmetic_decides_where_the_float_filter_cannot(score, monkeypatch):
+    monkeypatch.setattr(fast._ScanCache, "integer_bounds", lambda self, q, clip: None)   # the float filter alone
     seen = _count_inconclusive(monkeypatch)
     word = list("zazdzbzazczdzz")       # 14 > SMALL encoder positions
     assert len(word) > fast.SMALL

@@ -2,7 +2,8 @@
 
 Every subcommand is one small function ``cmd_<name>(args) -> int`` in the module of its group
 (:mod:`~turingformer.cli.machines`: simulate, show, convert, graph; :mod:`~turingformer.cli.model`:
-compile, run, verify, inspect; :mod:`~turingformer.cli.trace`; :mod:`~turingformer.cli.precision`)
+compile, run, verify, inspect; :mod:`~turingformer.cli.trace`; :mod:`~turingformer.cli.precision`;
+:mod:`~turingformer.cli.census`)
 plus an entry in :data:`COMMANDS`; options shared by several commands live in parent parsers
 (:data:`~turingformer.cli.common.PARENTS`): ``machine`` gives ``FILE --format F`` and ``run`` gives
 ``--input W --max-steps N``. All argparse code of the package lives in this subpackage; the library
@@ -24,6 +25,7 @@ from typing import Sequence
 
 from turingformer.cli import bridge, looped, machines, model, programs
 from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
+from turingformer.cli.census import CENSUS_DESCRIPTION, CENSUS_HELP, census_arguments, cmd_census
 from turingformer.cli.common import INTERRUPTED, PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
@@ -122,6 +124,8 @@ COMMANDS: dict[str, Command] = {
     "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
+    "census": Command(CENSUS_HELP, cmd_census, parents=(), arguments=census_arguments,
+                      description=CENSUS_DESCRIPTION),
     "demo": Command(
         "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
         parents=(), arguments=_demo_arguments),

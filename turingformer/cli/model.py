@@ -170,10 +170,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"DIVERGENCE: the model's labels are not the machine's: {mismatch}")
         return 1
     from turingformer.compiler.perez.decoding import DecodingError
+    rows = 0 if args.quiet else args.limit      # keep only the rows that will be printed
     try:
         with progress_bar(args.max_steps) as progress:
             result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args),
-                            progress=progress)
+                            keep_rows=rows, progress=progress)
     except DecodingError as error:      # only an edited model gets here: its outputs are no configurations
         print(f"DIVERGENCE: the transformer's outputs are not configurations of the machine: {error}")
         return 1

@@ -60,6 +60,19 @@ which layer does what. It is fast for seven reasons, each exact for the reason g
      magnitude μ_j = min(|⟨q, k_j⟩|, 1) (or |⟨q, k_j⟩|): lo_j ≤ μ_j ≤ hi_j. If P̂_j = 0 every
      product is exactly 0, so ⟨q, k_j⟩ = 0 = ŝ_j and lo_j = hi_j = 0.
 
+   **5'. The tighter filter: exact evaluation in scaled integers**, used instead whenever it
+   fits. Each key is stored as N_j / D_j (D_j the lcm of its denominators, N_j integers) when
+   every |N_je| < 2⁶² (and D_j < 2¹⁰⁰⁰); the query likewise as N_q / D_q. If D_q < 2⁵³ and
+   Σ_e |N_qe|·max_j |N_je| < 2⁶³, every partial sum of the int64 product A_j = ⟨N_q, N_j⟩ is
+   below 2⁶³ in magnitude, so A_j is exact, and ⟨q, k_j⟩ = A_j / (D_q D_j). With
+   x_j = |A_j| / D_j (so μ_j = x_j / D_q, and the clip μ = 1 is x = D_q, an exact float),
+   f_j = fl(fl(|A_j|) / fl(D_j)) = x_j(1 + θ), |θ| ≤ 3.01u (three correctly rounded
+   operations), and lo_j = fl(f_j(1 − 16u)), hi_j = fl(f_j(1 + 16u)) (the factors are exact
+   floats; each product adds one rounding) bracket x_j. The error is now *relative to the score itself*, not
+   to Σ|q_e k_e|: cancellation, which made the float filter give up on near-ties, costs
+   nothing, and only keys within a relative 10⁻¹⁵ of the best go to exact arithmetic. The
+   candidate rule below is the same, in units of x.
+
    φ(x) = −|x| or −min(|x|, 1) is decreasing in the magnitude μ, so the winners are the keys of
    least μ. Let t = min_j hi_j (over safe keys). Some key has μ ≤ t, so every winner has
    μ ≤ t and thus lo ≤ t: the **candidate set** {j : lo_j ≤ t} ∪ unsafe contains every winner.
@@ -130,11 +143,17 @@ __all__ = ["decode_fast", "SMALL"]
 SMALL = 8
 #: σ layers whose non-zero inputs reach at least this many units use numpy int64.
 FANOUT = 64
+#: σ layers with at most this many units accumulate in a list rather than a dict.
+DENSE_UNITS = 256
 #: The most outputs a σ-net memoises (see :class:`_MLP`).
 MEMO = 1024
 
 _U = 2.0 ** -53
 _INT_LIMIT = 2 ** 62
+_INT64 = 2 ** 63                # |partial sums| below this: int64 arithmetic is exact
+_EXACT_FLOAT = 2 ** 53          # integers below this convert to float64 exactly
+_FLOAT_LIMIT = 2 ** 1000        # integers below this convert to float64 without overflow
+_UP, _DOWN = 1.0 + 16 * _U, 1.0 - 16 * _U   # both exact float64 numbers
 _LOW, _HIGH = 2.0 ** -400, 2.0 ** 400
 _ZERO_Q = fmpq(0)
 _ONE_Q = fmpq(1)
@@ -259,7 +278,9 @@ class _SigmaMap:
     non-zero inputs is large (≥ :data:`FANOUT` units) and a bound on every partial sum,
     ``D·max|Lb| + Σ_i |D x_i|·max|L W_i|``, is below 2⁶², numpy int64 computes the whole
     pre-activation vector at once, still exactly (each row of W adds to distinct units, so
-    ``pre[idx] += X·w`` is one exact integer addition per unit).
+    ``pre[idx] += X·w`` is one exact integer addition per unit). Layers of at most
+    :data:`DENSE_UNITS` units accumulate the same integers in a list over every unit (the
+    untouched ones hold D·Lb, i.e. σ(b) again).
     """
 
     def __init__(self, linear: Linear):
@@ -273,6 +294,7 @@ class _SigmaMap:
         self.bias = {o: int(b * L) for o, b in linear.bias}
         self.constant = {o: (_ONE_Q if b >= L else fmpq(b, L)) for o, b in self.bias.items() if b > 0}
         self.max_bias = max((abs(b) for b in self.bias.values()), default=0)
+        self.dense_bias = [self.bias.get(o, 0) for o in range(self.size)]
         rows: dict[int, list[tuple[int, int]]] = {}
         for i, o, w in linear.weights:
             rows.setdefault(i, []).append((o, int(w * L)))
@@ -320,6 +342,12 @@ class _SigmaMap:
                 alive = np.flatnonzero(pre > 0)
                 return {u: (_ONE_Q if p >= DL else fmpq(p, DL))
                         for u, p in zip(alive.tolist(), pre[alive].tolist())}
+        if self.size <= DENSE_UNITS:       # a list of all units: no dictionary traffic
+            acc = list(self.dense_bias) if D == 1 else [D * b for b in self.dense_bias]
+            for i, X in scaled:
+                for o, w in rows[i]:
+                    acc[o] += w * X
+            return {o: (_ONE_Q if v >= DL else fmpq(v, DL)) for o, v in enumerate(acc) if v > 0}
         acc: dict[int, int] = {}
         get = acc.get
         for i, X in scaled:
@@ -440,14 +468,20 @@ class _ScanCache(_Cache):
     def __init__(self, m: int, capacity: int = 64):
         super().__init__(m)
         self.unsafe: list[int] = []
+        self.integral = True            # every key so far is N_j / D_j in int64 (5'.)
+        self.colmax = [0] * m           # max |N_je| per coordinate
         self._allocate(capacity)
 
     def _allocate(self, capacity: int) -> None:
         old = self.n
         floats, absolute = np.zeros((capacity, self.m)), np.zeros((capacity, self.m))
+        numerators, denominators = np.zeros((capacity, self.m), dtype=np.int64), np.ones(capacity)
         if old:
             floats[:old], absolute[:old] = self.floats[:old], self.absolute[:old]
+            numerators[:old], denominators[:old] = self.numerators[:old], self.denominators[:old]
         self.floats, self.absolute = floats, absolute
+        self.numerators, self.denominators = numerators, denominators
+        self.A = np.empty(capacity, dtype=np.int64)
         self.s = np.empty(capacity)
         self.P = np.empty(capacity)
         self.hi = np.empty(capacity)
@@ -465,7 +499,45 @@ class _ScanCache(_Cache):
         else:
             self.floats[n] = row
             self.absolute[n] = [abs(r) for r in row]
+        if self.integral:
+            D, N = _integers(key)
+            if all(abs(v) < _INT_LIMIT for v in N) and D < _FLOAT_LIMIT:
+                self.numerators[n], self.denominators[n] = N, float(D)
+                self.colmax = [max(c, abs(v)) for c, v in zip(self.colmax, N)]
+            else:
+                self.integral = False
         self._append_value(value)
+
+    def integer_bounds(self, q: Sequence[fmpq], clip: bool):
+        """(lo, hi, one) bracketing every key's magnitude exactly evaluated in integers (5'.),
+        or None when the keys or the query do not fit the proved int64 range."""
+        if not self.integral:
+            return None
+        Dq, Nq = _integers(q)
+        if Dq >= _EXACT_FLOAT or sum(abs(v) * c for v, c in zip(Nq, self.colmax)) >= _INT64:
+            return None
+        n = self.n
+        A, lo, hi = self.A[:n], self.s[:n], self.hi[:n]
+        np.matmul(self.numerators[:n], np.array(Nq, dtype=np.int64), out=A)   # ⟨N_q, N_j⟩, exact
+        np.abs(A, out=A)
+        np.divide(A, self.denominators[:n], out=lo)                         # f_j
+        np.multiply(lo, _UP, out=hi)
+        np.multiply(lo, _DOWN, out=lo)
+        one = float(Dq)                                                     # |⟨q, k_j⟩| = 1 ⇔ x_j = D_q
+        if clip:
+            np.minimum(hi, one, out=hi)
+            np.minimum(lo, one, out=lo)
+        return lo, hi, one
+
+
+def _integers(v: Sequence[fmpq]) -> tuple[int, list[int]]:
+    """(D, N) with v = N / D: D the lcm of the denominators, N integers (exact)."""
+    D = 1
+    for x in v:
+        q = x.q
+        if q != 1:
+            D = math.lcm(D, int(q))
+    return D, [int(x.p) * (D // int(x.q)) for x in v]
 
 
 class _Group:
@@ -709,13 +781,38 @@ class _Attention:
             if stats is not None:
                 stats["exact (small cache)"] += 1
             return self._exact(cache, q, range(n), ())
-        try:
-            qf = [_float(v) for v in q]
-        except _Unsafe:
+        bounds = cache.integer_bounds(q, self.clip)
+        if bounds is not None:
+            kind, (lo, hi, one) = "integer filter", bounds
+        else:
+            try:
+                qf = [_float(v) for v in q]
+            except _Unsafe:
+                if stats is not None:
+                    stats["exact (unsafe query)"] += 1
+                return self._exact(cache, q, range(n), ())
+            kind, (lo, hi, one) = "float filter", self._float_bounds(cache, qf)
+        t = hi.min()
+        cand = np.flatnonzero(np.less_equal(lo, t, out=cache.mask[:n]))
+        if len(cand) == 1:
             if stats is not None:
-                stats["exact (unsafe query)"] += 1
-            return self._exact(cache, q, range(n), ())
-        s, P, hi, mask = cache.s[:n], cache.P[:n], cache.hi[:n], cache.mask[:n]
+                stats[f"{kind}: one candidate"] += 1
+            return (int(cand[0]),)
+        known = ()
+        if self.clip:
+            clipped = lo[cand] >= one
+            if clipped.any():
+                known = cand[clipped].tolist()
+                cand = cand[~clipped]
+        if stats is not None:
+            stats[f"{kind}: exact among candidates"] += 1
+            stats["candidates decided exactly"] += len(cand)
+        return self._exact(cache, q, cand.tolist(), known)
+
+    def _float_bounds(self, cache: _ScanCache, qf: list[float]):
+        """(lo, hi, 1.0) bracketing every key's magnitude from float64 products (5.)."""
+        n = cache.n
+        s, P, hi = cache.s[:n], cache.P[:n], cache.hi[:n]
         np.matmul(cache.floats[:n], np.array(qf), out=s)               # ŝ_j
         np.matmul(cache.absolute[:n], np.abs(np.array(qf)), out=P)     # P̂_j
         np.abs(s, out=s)
@@ -728,22 +825,7 @@ class _Attention:
         if cache.unsafe:
             hi[cache.unsafe] = np.inf
             lo[cache.unsafe] = -np.inf
-        t = hi.min()
-        cand = np.flatnonzero(np.less_equal(lo, t, out=mask))
-        if len(cand) == 1:
-            if stats is not None:
-                stats["float filter: one candidate"] += 1
-            return (int(cand[0]),)
-        known = ()
-        if self.clip:
-            clipped = lo[cand] >= 1.0
-            if clipped.any():
-                known = cand[clipped].tolist()
-                cand = cand[~clipped]
-        if stats is not None:
-            stats["float filter: exact among candidates"] += 1
-            stats["candidates decided exactly"] += len(cand)
-        return self._exact(cache, q, cand.tolist(), known)
+        return lo, hi, 1.0
 
     def _exact(self, cache: _ScanCache, q: list[fmpq], candidates, known):
         """Exact decision among ``candidates``; ``known`` keys score exactly −1 (clipped)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Iterator
 
 from turingformer.errors import DefinitionSyntaxError, Location, shorten
 from turingformer.tm.machine import Example, Move, Rule, TuringMachine
@@ -36,17 +37,18 @@ def looks_like(text: str) -> bool:
             and any(c.isdigit() for c in tokens[0]) and any(c in "LR" for c in tokens[0]))
 
 
-def loads(text: str, filename: str | None = None) -> TuringMachine:
-    """Read one machine in the standard text format."""
-    lines = [(n, line) for n, line in enumerate(text.replace("\r", "").split("\n"), start=1) if line.strip()]
+def loads(text: str, filename: str | None = None, *, line: int = 1) -> TuringMachine:
+    """Read one machine in the standard text format; ``line`` is the file line ``text`` starts on
+    (for machines read from a list of machines, one per line), so errors name the right line."""
+    lines = [(n, row) for n, row in enumerate(text.replace("\r", "").split("\n"), start=line) if row.strip()]
     if not lines:
         raise DefinitionSyntaxError("the file holds no machine", location=Location(filename), hint=HINT)
     if len(lines) > 1:
         raise DefinitionSyntaxError("a bbchallenge file holds one machine on one line",
                                     location=Location(filename, lines[1][0], 1), hint=HINT)
-    number, line = lines[0]
-    indent = len(line) - len(line.lstrip())
-    tokens = line.split()
+    number, source = lines[0]
+    indent = len(source) - len(source.lstrip())
+    tokens = source.split()
     code, rest = tokens[0], tokens[1:]
 
     def fail(problem: str, offset: int) -> DefinitionSyntaxError:
@@ -86,7 +88,7 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
     examples = []
     if rest:
         if len(rest) == 3 and rest[0] == "Halt":
-            column = line.index(rest[1], line.index("Halt") + 4) - indent
+            column = source.index(rest[1], source.index("Halt") + 4) - indent
             try:
                 steps = whole_number(rest[1])
                 whole_number(rest[2])
@@ -103,3 +105,22 @@ def loads(text: str, filename: str | None = None) -> TuringMachine:
         name=Path(filename).stem if filename else code, examples=examples, source_format=NAME,
         allow_unreachable=True, location=Location(filename, number, indent + 1),
     )
+
+
+def machine_lines(path: str | Path) -> Iterator[tuple[int, str | DefinitionSyntaxError]]:
+    """``(line number, text)`` for every machine line of a list of machines, one per line (how
+    bbchallenge publishes them); blank lines and ``#`` comments are skipped. A line that is not
+    UTF-8 comes as a :class:`DefinitionSyntaxError` in place of its text, so a reader can report
+    that line and go on. Each text is read with ``loads(text, path, line=number)``.
+    """
+    with open(path, "rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                yield number, DefinitionSyntaxError(
+                    f"the line is not UTF-8 text (byte {error.start + 1})",
+                    location=Location(str(path), number), hint="save the file as UTF-8")
+                continue
+            if text.strip() and not text.lstrip().startswith("#"):
+                yield number, text
