@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     modified = ", MODIFIED after compiling" if model_file.modified else ""
     header = input_header(word, MODEL_DEFAULT if default else None)
     print_run(args, trace, model.labels.blank, f"{name} (decoded by the transformer in {args.model}{modified}), {header}",
-              extra={"modified": model_file.modified})
+              extra={"modified": True} if model_file.modified else None)
     if not trace.halted:
         step_limit_note(args.max_steps)
     return 0
