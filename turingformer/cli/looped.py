@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
-from turingformer.cli.common import STDIO, note, verdict, with_progress
+from turingformer.cli.common import STDIO, verdict, with_progress
 from turingformer.cli.model import print_maps
-from turingformer.cli.programs import _table, heading, load
+from turingformer.cli.programs import _table, heading, load, print_program_run
 from turingformer.cli.tables import TABLE_ROW_LIMIT
 from turingformer.errors import InputError, TuringformerError
 
@@ -67,28 +67,16 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a looped model from its file alone: the weights and the punch card, no program, no interpreter."""
     from turingformer.compiler.looped.decoding import run_looped
-    from turingformer.programs import json_lines
     if args.input:
         raise InputError("--input is for Turing machines: a looped model's input is its punch card",
                          hint="recompile the program with other .data values")
     model = _load_looped(args.model)
     trace = with_progress(run_looped, model, max_loops=args.max_steps, record=not args.quiet, unit="loop",
                           total=args.max_steps)
-    out = sys.stdout
-    if args.json:
-        out.writelines(line + "\n" for line in json_lines(trace, loops=not args.quiet))
-    else:
-        lab = model.labels
-        out.write(f"{lab.name or Path(args.model).stem} (run by the looped transformer in {args.model}, "
-                  f"construction {lab.construction})\n")
-        if not args.quiet:
-            if trace.steps <= TABLE_ROW_LIMIT:
-                _print_loops(trace, lab.cells, dict(lab.cell_labels), out)
-            else:
-                note(f"{trace.steps:,} loops: printing the summary only (--json prints every loop)")
-        out.write(_summary(trace) + "\n")
-    if not trace.halted:
-        note(f"the program did not halt within the limit of {args.max_steps:,} loops; raise it with --max-steps N")
+    lab = model.labels
+    print_program_run(args, trace, f"{lab.name or Path(args.model).stem} (run by the looped transformer in "
+                                   f"{args.model}, construction {lab.construction})",
+                      lambda out: _print_loops(trace, lab.cells, dict(lab.cell_labels), out), _summary(trace))
     return 0
 
 

@@ -41,26 +41,35 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     program = load(args)
     trace = with_progress(run, program, max_steps=args.max_steps, record=not args.quiet, unit="loop",
                           total=args.max_steps)
+    summary = summary_line(program, trace)
+    if program.expect:
+        failures = program.expect.failures(trace.steps, trace.halted, trace.final.memory)
+        summary += (f"\nexpect: {expect_text(program)}: " + ("met" if not failures else
+                                                            "NOT MET: " + "; ".join(failures)))
+    print_program_run(args, trace, heading(program, args.file), lambda out: print_loops(program, trace, out), summary)
+    return 0
+
+
+def print_program_run(args: argparse.Namespace, trace: ProgramTrace, heading: str,
+                      print_table: Callable[[TextIO], None], summary: str) -> None:
+    """What ``simulate PROGRAM`` and ``run MODEL`` print for a run of loops: JSON Lines with
+    ``--json`` (one object per loop, then the summary), else the heading, the loop table (up to
+    TABLE_ROW_LIMIT loops) and the summary; a note when the run hit the loop limit."""
     out = sys.stdout
     if args.json:
         out.writelines(line + "\n" for line in json_lines(trace, loops=not args.quiet))
     else:
-        out.write(f"{heading(program, args.file)}\n")
+        out.write(heading + "\n")
         if not args.quiet:
             if trace.steps <= TABLE_ROW_LIMIT:
-                print_loops(program, trace, out)
+                print_table(out)
             else:
                 note(f"{trace.steps:,} loops: printing the summary only (the table stops at "
                      f"{TABLE_ROW_LIMIT:,} loops; --json prints every loop)")
-        out.write(summary_line(program, trace) + "\n")
-        if program.expect:
-            failures = program.expect.failures(trace.steps, trace.halted, trace.final.memory)
-            out.write(f"expect: {expect_text(program)}: " + ("met" if not failures else
-                                                              "NOT MET: " + "; ".join(failures)) + "\n")
+        out.write(summary + "\n")
     if not trace.halted:
         note(f"the program did not halt within the limit of {args.max_steps:,} loops; "
              f"raise it with --max-steps N")
-    return 0
 
 
 def heading(program: Program, path: str) -> str:
