@@ -25,10 +25,16 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
+# The benchmarks of docs/benchmarks.md (about 15 minutes on 2 cores). The long campaigns are
+# separate commands: benchmarks/fuzz.py (issue 9), census.py (docs/census.md),
+# two_transformers.py (docs/two-transformers.md), precision_tables.py (docs/precision.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simulator.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/corpus.py
+	$(BIN)/python benchmarks/million.py
+	$(BIN)/python benchmarks/looped.py
+	$(BIN)/python benchmarks/loaders.py
 
 corpus: $(STAMP)
 	$(BIN)/python benchmarks/corpus.py
