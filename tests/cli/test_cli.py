@@ -151,6 +151,7 @@ def test_progress_on_a_terminal(capsys, monkeypatch, tmp_path):
     assert main(["simulate", BB4, "--quiet"]) == 0
     assert "step" not in terminal.getvalue()               # 107 steps, well under a second: no bar
     monkeypatch.setattr(common, "PROGRESS_DELAY", 0)       # as if every run took longer than the delay
+    monkeypatch.setattr(common, "PROGRESS_INTERVAL", 0)    # and every update came late enough to be drawn
     spinner = tmp_path / "spin.yaml"                       # loops in place forever
     spinner.write_text(SPINNER)
     assert main(["simulate", str(spinner), "--quiet", "-n", str((1 << 20) + 5)]) == 0

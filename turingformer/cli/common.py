@@ -163,6 +163,8 @@ def note(text: str) -> None:
 
 #: Seconds before a progress bar appears: shorter runs stay quiet.
 PROGRESS_DELAY = 1.0
+#: Seconds at least between two redraws of a bar (tqdm skips updates that come sooner).
+PROGRESS_INTERVAL = 0.1
 
 
 @contextlib.contextmanager
@@ -187,7 +189,8 @@ def progress_bar(total: int | None = None, unit: str = "step", *,
     bar = None
     if getattr(sys.stderr, "isatty", lambda: False)():
         from tqdm import tqdm
-        bar = tqdm(total=total, unit=unit, unit_scale=True, delay=PROGRESS_DELAY, leave=False, file=sys.stderr,
+        bar = tqdm(total=total, unit=unit, unit_scale=True, delay=PROGRESS_DELAY, mininterval=PROGRESS_INTERVAL,
+                   leave=False, file=sys.stderr,
                    dynamic_ncols=True, desc=PROG)
 
     def update(done: int) -> bool:
