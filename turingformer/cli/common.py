@@ -211,6 +211,7 @@ def interrupted_note(steps: int) -> None:
     """The note after a run stopped by Ctrl-C: what was printed is partial."""
     note(f"interrupted after {steps:,} steps: the output above is the partial run (verdict: running)")
 
+
 def with_progress(run: Callable[..., T], *args, unit: str = "step", total: int | None = None, **kwargs) -> T:
     """``run(*args, progress=..., **kwargs)`` with a :func:`progress_bar` on a terminal (cleared afterwards)."""
     with progress_bar(total, unit) as progress:

@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 from turingformer.cli.common import (
+    INTERRUPTED, interrupted_note,
     MODEL_DEFAULT, STDIO, given_input, input_arguments, input_header, load, machine_and_input, max_steps_argument, non_negative,
     progress_bar, read_source, refuse_same_file, step_limit_note, verdict,
 )
 from turingformer.cli.machines import simulate_arguments
 from turingformer.cli.tables import print_run, steps_text
+from turingformer.tm.trace import HaltReason
 from turingformer.errors import FormatError, InputError, ModelFileError
 from turingformer.tm.formats import prepare_input
 from turingformer.tm.machine import TuringMachine
@@ -113,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     word = given_input(args)
     default = word is None and bool(model_file.source and model_file.source.examples)
     word = model_file.default_input() if word is None else word
-    with progress_bar(args.max_steps) as progress:
+    with progress_bar(args.max_steps, stoppable=True) as progress:
         trace = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args), keep_steps=False,
                           progress=progress).trace
     name = model.labels.machine_name or Path(args.model).stem
@@ -121,6 +123,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     header = input_header(word, MODEL_DEFAULT if default else None)
     print_run(args, trace, model.labels.blank, f"{name} (decoded by the transformer in {args.model}{modified}), {header}",
               extra={"modified": True} if model_file.modified else None)
+    if trace.reason is HaltReason.INTERRUPTED:
+        interrupted_note(trace.steps)
+        return INTERRUPTED
     if not trace.halted:
         step_limit_note(args.max_steps)
     return 0

@@ -155,13 +155,14 @@ class ModelRun:
 
     Nothing but M's trace (states, heads, writes) is kept, so a long run costs the decoder's
     cache plus O(1) per step; a consumer that needs the steps keeps them itself. ``progress``, if
-    given, is called with the number of M steps decoded so far each time it grows.
+    given, is called with the number of M steps decoded so far each time it grows; when it returns
+    True the run stops there, and the trace so far ends with :attr:`HaltReason.INTERRUPTED`.
     """
 
     def __init__(self, model: CompiledModel, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
                  capture: Collection[str] | None = (), decoder: Callable[..., Iterator[Step]] = decode_fast,
                  tolerance: float = 0.0, transformer: Transformer | None = None,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], bool | None] | None = None):
         self.model = model
         self.word = word
         self.max_steps = max_steps
@@ -189,8 +190,9 @@ class ModelRun:
             yield step, d
             if builder.add(d):
                 m_steps += 1
-                if progress is not None and m_steps:
-                    progress(m_steps)
+                if progress is not None and m_steps and progress(m_steps):
+                    reason = HaltReason.INTERRUPTED
+                    break
                 if m_steps == max_steps:
                     # One more output tells whether M halts here (zero block) or would go on.
                     if not reader.halted(step.y_out):
@@ -231,7 +233,7 @@ def run_model(
     model: CompiledModel, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
     capture: Collection[str] | None = (), decoder: Callable[..., Iterator[Step]] = decode_fast,
     tolerance: float = 0.0, transformer: Transformer | None = None, keep_steps: bool = True,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], bool | None] | None = None,
 ) -> RunResult:
     """Decode ``word`` with the fast exact decoder (or ``decoder``) and read M's trace back.
 
