@@ -20,6 +20,7 @@ from turingformer.programs.formats import PROGRAM_FORMATS
 from turingformer.tm.formats import FORMATS, decode_text, load_machine, loads_machine, prepare_input
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS
+from turingformer.tm.trace import HaltReason
 
 PROG = "turingformer"
 T = TypeVar("T")
@@ -210,6 +211,17 @@ def progress_bar(total: int | None = None, unit: str = "step", *,
 def interrupted_note(steps: int) -> None:
     """The note after a run stopped by Ctrl-C: what was printed is partial."""
     note(f"interrupted after {steps:,} steps: the output above is the partial run (verdict: running)")
+
+
+def end_of_run(trace, max_steps: int) -> int:
+    """After a run's output: the note of an interrupted or unfinished run, and the exit status
+    (:data:`INTERRUPTED` after Ctrl-C, else 0)."""
+    if trace.reason is HaltReason.INTERRUPTED:
+        interrupted_note(trace.steps)
+        return INTERRUPTED
+    if not trace.halted:
+        step_limit_note(max_steps)
+    return 0
 
 
 def with_progress(run: Callable[..., T], *args, unit: str = "step", total: int | None = None, **kwargs) -> T:

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from turingformer.cli.common import (
-    FILE_DEFAULT, INTERRUPTED, input_header, interrupted_note, load, machine_and_input, note, progress_bar, refuse_same_file, step_limit_note, write_text,
+    FILE_DEFAULT, end_of_run, input_header, load, machine_and_input, note, progress_bar, refuse_same_file, write_text,
 )
 from turingformer.cli import tables
 from turingformer.cli.tables import print_table_or_note, summary_line, write_json_lines
 from turingformer.errors import FormatError
 from turingformer.tm.formats import dump_machine
-from turingformer.tm.simulator import HaltReason, run
+from turingformer.tm.simulator import run
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -41,12 +41,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 if result.steps <= tables.TABLE_ROW_LIMIT else result
             print_table_or_note(trace, runnable.blank, out)
         out.write(summary_line(machine, result) + "\n")
-    if result.reason is HaltReason.INTERRUPTED:
-        interrupted_note(result.steps)
-        return INTERRUPTED
-    if not result.halted:
-        step_limit_note(args.max_steps)
-    return 0
+    return end_of_run(result, args.max_steps)
 
 
 # ---------------------------------------------------------------------------- show

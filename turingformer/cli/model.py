@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 from turingformer.cli.common import (
-    INTERRUPTED, interrupted_note,
+    end_of_run,
     MODEL_DEFAULT, STDIO, given_input, input_arguments, input_header, load, machine_and_input, max_steps_argument, non_negative,
     progress_bar, read_source, refuse_same_file, step_limit_note, verdict,
 )
 from turingformer.cli.machines import simulate_arguments
 from turingformer.cli.tables import print_run, steps_text
-from turingformer.tm.trace import HaltReason
 from turingformer.errors import FormatError, InputError, ModelFileError
 from turingformer.tm.formats import prepare_input
 from turingformer.tm.machine import TuringMachine
@@ -123,12 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     header = input_header(word, MODEL_DEFAULT if default else None)
     print_run(args, trace, model.labels.blank, f"{name} (decoded by the transformer in {args.model}{modified}), {header}",
               extra={"modified": True} if model_file.modified else None)
-    if trace.reason is HaltReason.INTERRUPTED:
-        interrupted_note(trace.steps)
-        return INTERRUPTED
-    if not trace.halted:
-        step_limit_note(args.max_steps)
-    return 0
+    return end_of_run(trace, args.max_steps)
 
 
 def verify_arguments(parser: argparse.ArgumentParser) -> None:
