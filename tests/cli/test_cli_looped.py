@@ -82,3 +82,15 @@ def test_errors_exit_2_with_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_an_edited_looped_model_runs_with_a_warning(tmp_path, capsys):
+    model = tmp_path / "add.json"
+    assert main(["compile", str(ROOT / "machines" / "programs" / "add.subleq"), "-o", str(model)]) == 0
+    data = json.loads(model.read_text())
+    data["labels"]["name"] = "edited"                 # harmless to decoding, but not what was compiled
+    model.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["run", str(model), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "was modified after it was compiled" in err and "recompile for the original" in err

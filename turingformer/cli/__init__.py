@@ -97,7 +97,7 @@ COMMANDS: dict[str, Command] = {
                     "(--construction; docs/looped.md)."),
     "run": Command(
         "decode a model file on an input: the trace, from the weights alone",
-        looped.on_model_kind(looped.on_model_kind(model.cmd_run, looped.cmd_run), bridge.cmd_run, bridge.MODEL_KIND), parents=(),
+        looped.on_model_kind(model.cmd_run, {"looped": looped.cmd_run, bridge.MODEL_KIND: bridge.cmd_run}), parents=(),
         arguments=model.run_model_arguments,
         description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
                     "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing). A "
@@ -114,8 +114,7 @@ COMMANDS: dict[str, Command] = {
                     "(loop, block, column and dimension of the first divergence)."),
     "inspect": Command(
         "show a model file: layers, named dimensions, weight matrices",
-        looped.on_model_kind(looped.on_model_kind(model.cmd_inspect, looped.cmd_inspect), bridge.cmd_inspect,
-                            bridge.MODEL_KIND),
+        looped.on_model_kind(model.cmd_inspect, {"looped": looped.cmd_inspect, bridge.MODEL_KIND: bridge.cmd_inspect}),
         parents=(),
         arguments=model.inspect_arguments),
     "trace": Command(TRACE_HELP, programs.on_file_kind(run_trace, looped.run_trace),

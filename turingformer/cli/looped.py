@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from turingformer.cli.common import STDIO, verdict, with_progress
-from turingformer.cli.model import print_maps
+from turingformer.cli.model import print_maps, read_model_file
 from turingformer.cli.programs import _table, heading, load, print_program_run
 from turingformer.cli.tables import TABLE_ROW_LIMIT
 from turingformer.errors import InputError, TuringformerError
@@ -34,18 +34,16 @@ def is_looped_model(path: str, kind: str = "looped") -> bool:
 
 
 def on_model_kind(perez_command: Callable[[argparse.Namespace], int],
-                  looped_command: Callable[[argparse.Namespace], int],
-                  kind: str = "looped") -> Callable[[argparse.Namespace], int]:
-    """A command that runs ``looped_command`` on a model file of ``kind`` and ``perez_command`` otherwise."""
+                  by_kind: dict[str, Callable[[argparse.Namespace], int]]) -> Callable[[argparse.Namespace], int]:
+    """A command that runs ``by_kind[kind]`` on a model file of that kind and ``perez_command``
+    otherwise (a Pérez model, standard input, or no model file: its loader says what is wrong).
+    The file's kind is read once."""
     def command(args: argparse.Namespace) -> int:
-        return looped_command(args) if is_looped_model(args.model, kind) else perez_command(args)
+        from turingformer.modelfile import model_kind
+        kind = None if args.model == STDIO else model_kind(args.model)
+        return by_kind.get(kind, perez_command)(args)
     command.__doc__ = perez_command.__doc__
     return command
-
-
-def _load_looped(path: str):
-    from turingformer.modelfile import load_model
-    return load_model(path)
 
 
 # ---------------------------------------------------------------------------- compile
@@ -70,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.input:
         raise InputError("--input is for Turing machines: a looped model's input is its punch card",
                          hint="recompile the program with other .data values")
-    model = _load_looped(args.model)
+    model = read_model_file(args.model).model
     trace = with_progress(run_looped, model, max_loops=args.max_steps, record=not args.quiet, unit="loop",
                           total=args.max_steps)
     lab = model.labels
@@ -117,7 +115,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- inspect
 def cmd_inspect(args: argparse.Namespace) -> int:
     from turingformer.compiler.looped import summary
-    model = _load_looped(args.model)
+    model = read_model_file(args.model).model
     t = model.transformer
     print(f"looped model {args.model}: {model.labels.name or '(unnamed)'}")
     for line in summary(model).lines():

@@ -88,9 +88,10 @@ def read_model_file(path: str):
     from turingformer.modelfile import parse_model
     model_file = parse_model(read_source(path), "<stdin>" if path == STDIO else path)
     if model_file.modified:
-        warn(f"{path} was modified after it was compiled (its integrity digest does not match): the weights "
-             f"or labels are not those compiled from the recorded machine; 'turingformer verify {path}' compares "
-             f"them with it")
+        advice = (f"the weights or labels are not those compiled from the recorded machine; 'turingformer verify "
+                  f"{path}' compares them with it" if model_file.source else
+                  "the weights or labels are not those the construction gave; recompile for the original")
+        warn(f"{path} was modified after it was compiled (its integrity digest does not match): {advice}")
     return model_file
 
 
