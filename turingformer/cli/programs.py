@@ -11,10 +11,10 @@ from typing import Callable, TextIO
 from turingformer.cli.common import note, with_progress
 from turingformer.cli.tables import TABLE_ROW_LIMIT
 from turingformer.errors import InputError
-from turingformer.programs import Program, ProgramTrace, SubleqU, json_lines, run, word_range
+from turingformer.programs import Program, ProgramTrace, SubleqU, json_lines, run
 from turingformer.programs.formats import is_program_file, load_program
 
-MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H"}
+MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H", "fleq-m": "FLEQ-M"}
 
 
 def on_file_kind(machine_command: Callable[[argparse.Namespace], int],
@@ -75,7 +75,7 @@ def print_program_run(args: argparse.Namespace, trace: ProgramTrace, heading: st
 def heading(program: Program, path: str) -> str:
     """``name (MODEL, N-bit words, M cells[, s instructions]), path``."""
     size = "" if isinstance(program, SubleqU) else f", {program.size} instructions"
-    return (f"{program.name} ({MODELS[program.kind.value]}, {program.bits}-bit words, "
+    return (f"{program.name} ({MODELS[program.kind.value]}, {program.word_description}, "
             f"{program.cells} cells{size}), {path}")
 
 
@@ -88,9 +88,19 @@ def cell_names(program: Program) -> list[str]:
 
 
 def print_loops(program: Program, trace: ProgramTrace, out: TextIO) -> None:
-    """One row per loop: the step, the pc and every memory cell (headed by its label)."""
-    rows = [[str(s.step), str(s.pc), *map(str, s.memory)] for s in trace]
-    _table(out, ["step", "pc", *cell_names(program)], rows, right=True)
+    """One row per loop: the step, the pc and every memory cell (headed by its label); for
+    matrix cells (FLEQ-M) the step, the pc and the cells the loop changed, with their new values."""
+    if program.fraction_bits is None:
+        rows = [[str(s.step), str(s.pc), *map(str, s.memory)] for s in trace]
+        _table(out, ["step", "pc", *cell_names(program)], rows, right=True)
+        return
+    names, rows, previous = cell_names(program), [], None
+    for s in trace:
+        changed = [i for i, value in enumerate(s.memory) if previous is not None and value != previous[i]]
+        rows.append([str(s.step), str(s.pc), "; ".join(f"{names[i]} = {program.cell_text(s.memory[i])}"
+                                                       for i in changed)])
+        previous = s.memory
+    _table(out, ["step", "pc", "written"], rows)
 
 
 def summary_line(program: Program, trace: ProgramTrace) -> str:
@@ -99,13 +109,26 @@ def summary_line(program: Program, trace: ProgramTrace) -> str:
     halt = "-1" if isinstance(program, SubleqU) else f"s = {program.size}"
     state = (f"halted after {loops} (pc = {halt})" if trace.halted
              else f"still running after {loops} at pc {final.pc} (loop limit)")
+    if program.fraction_bits is not None:
+        return "\n".join([state + ":", *cell_listing(program, final.memory)])
     values = ", ".join(f"{name} = {final.memory[cell]}" for name, cell in program.labels.items())
     return state + (f"; {values}" if values else "")
 
 
+def cell_listing(program: Program, memory) -> list[str]:
+    """The labelled cells of ``memory`` as matrices (values and raw words), for FLEQ-M runs."""
+    names = [name for name in program.labels if not name.startswith("#") and name != "__Z"]
+    width = max((len(name) for name in names), default=0)
+    out = []
+    for name in names:
+        for i, line in enumerate(program.cell_lines(memory[program.labels[name]])):
+            out.append(f"  {(name + ' =') if i == 0 else '':<{width + 2}} {line}")
+    return out
+
+
 def expect_text(program: Program) -> str:
     expect = program.expect
-    parts = [f"{c.label} = {c.value}" for c in expect.cells]
+    parts = [c.describe() for c in expect.cells]
     if expect.steps is not None:
         parts.append(f"steps = {expect.steps}")
     return ", ".join(parts)
@@ -115,17 +138,16 @@ def expect_text(program: Program) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
     program = load(args)
     out = sys.stdout
-    words = word_range(program.bits)
     out.write(f"{heading(program, args.file)}\n")
     halt = "pc = -1" if isinstance(program, SubleqU) else f"pc = s = {program.size}"
-    out.write(f"words: {program.bits}-bit two's complement [{words.start}, {words.stop - 1}]; "
-              f"start pc {program.pc}; halted at {halt}\n")
+    out.write(f"words: {program.words_text}; start pc {program.pc}; halted at {halt}\n")
     labels: dict[int, list[str]] = {}
     for name, cell in program.labels.items():
         labels.setdefault(cell, []).append(name)
     out.write("memory:\n")
     _table(out, ["cell", "label", "value"],
-           [[str(cell), ", ".join(labels.get(cell, [])), str(value)] for cell, value in enumerate(program.memory)])
+           [[str(cell), ", ".join(labels.get(cell, [])), program.cell_text(value)]
+            for cell, value in enumerate(program.memory)])
     names = cell_names(program)
     if isinstance(program, SubleqU):
         out.write("instructions as written (a b c at cells pc, pc+1, pc+2; the code may rewrite them):\n")
