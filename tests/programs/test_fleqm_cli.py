@@ -27,8 +27,9 @@ def test_simulate_shows_the_written_cell_per_loop_and_final_matrices(capsys):
     assert lines[3].split() == ["1", "1", "At", "=", "[[1,", "0,", "2.5],", "[2,", "-1,", "1],", "[0.5,", "3,", "-2]]"]
     at = lines.index("halted after 7 loops (pc = s = 7):")
     c = next(i for i, line in enumerate(lines) if line.lstrip().startswith("C ="))
-    assert at < c and lines[c].split("raw")[1].split() == ["[768", "0", "1024]"]
-    assert lines[c + 2].split() == ["[3.125", "-6.5", "3.75]", "raw", "[800", "-1664", "960]"]
+    words = [line.replace("[", " ").replace("]", " ").split() for line in lines[c:c + 3]]
+    assert at < c and words[0] == ["C", "=", "3", "0", "4", "raw", "768", "0", "1024"]
+    assert words[2] == ["3.125", "-6.5", "3.75", "raw", "800", "-1664", "960"]
     assert lines[-1].startswith("expect: At = [[1, 0, 2.5]") and lines[-1].endswith(": met")
 
 
