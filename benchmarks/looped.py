@@ -42,7 +42,7 @@ from turingformer.compiler.looped.construction import expected_card  # noqa: E40
 from turingformer.modelfile import save_model  # noqa: E402
 from turingformer.programs import SubleqH, SubleqInstruction, step  # noqa: E402
 from turingformer.programs.formats import loads_program  # noqa: E402
-from turingformer.runtime.looped import IntegerLoop  # noqa: E402
+from turingformer.runtime.looped import FloatLoop, IntegerLoop  # noqa: E402
 
 MUL6000 = """; 7 * 1000 with 16-bit words: 1,000 turns of a 6-instruction loop
 .bits 16
@@ -78,7 +78,7 @@ def per_loop(construction: str) -> dict[str, float]:
     out["Fraction runtime"] = (time.process_time() - start) / loops
     for name, fast, force_object in (("integer path (int64 under the bound)", IntegerLoop(t), False),
                                      ("integer path, Python ints only", IntegerLoop(t), True),
-                                     ("float64 (same weights)", IntegerLoop(t, dtype="float64"), False)):
+                                     ("float64 (same weights)", FloatLoop(t, "float64", single_winner=True), False)):
         A = fast.to_array(model.card)
         if force_object:
             fast._largest = lambda *a: 2 ** 70          # noqa: SLF001 - measurement only: never int64
@@ -87,7 +87,7 @@ def per_loop(construction: str) -> dict[str, float]:
             A, _ = fast.step(A)
             loops += 1
         out[name] = (time.process_time() - start) / loops
-    exact, flt = IntegerLoop(t), IntegerLoop(t, dtype="float64")
+    exact, flt = IntegerLoop(t), FloatLoop(t, "float64", single_winner=True)
     A, F = exact.to_array(model.card), flt.to_array(model.card)
     for _ in range(1000):
         (A, _), (F, _) = exact.step(A), flt.step(F)

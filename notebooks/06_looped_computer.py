@@ -53,7 +53,7 @@ from turingformer.programs.formats import load_program, loads_program
 from turingformer.compiler.looped import compile_program, summary
 from turingformer.compiler.looped.decoding import CardState, read_array, read_state, run_looped
 from turingformer.analysis.looped import card_table, trace_loop, verify_looped
-from turingformer.runtime.looped import IntegerLoop
+from turingformer.runtime.looped import FloatLoop, IntegerLoop
 from turingformer.views.looped import attention_map, memory_over_loops, punch_card
 
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "turingformer").is_dir())
@@ -357,7 +357,7 @@ for label, path, word in (("zig-zag walker", "benchmarks/machines/zigzag_walker.
               f"(of {saved['steps_compared']} steps compared; precision_tables.json)")
 
 # %% [markdown]
-# Now the looped weights. `IntegerLoop(transformer, dtype="float32")` runs the *same* weights with
+# Now the looped weights. `FloatLoop(transformer, "float32")` runs the *same* weights with
 # numpy in float32 (plain matmul, argmax; no exactness claim, a measurement). We take a program
 # that never halts — Fibonacci numbers forever, wrapping around at 8 bits — and run it for 20,000
 # loops three ways: the exact integer path (decoded and compared with the reference interpreter after
@@ -383,7 +383,7 @@ print("\n".join(summary(fib_model).lines()))
 LOOPS = 20_000
 fib_reference = run(fib_forever, max_steps=LOOPS)
 exact = IntegerLoop(fib_model.transformer)
-floats = {dtype: IntegerLoop(fib_model.transformer, dtype=dtype) for dtype in ("float32", "float64")}
+floats = {dtype: FloatLoop(fib_model.transformer, dtype, single_winner=True) for dtype in ("float32", "float64")}
 X = exact.to_array(fib_model.card)
 F = {dtype: runner.to_array(fib_model.card) for dtype, runner in floats.items()}
 wrong = {"exact vs interpreter": 0, "float32 vs exact": 0, "float64 vs exact": 0}
@@ -496,7 +496,7 @@ _, fact6_bits = loop_bits(fact6_model, fact6_model.card)
 
 def first_float_mismatch(looped, dtype, loops):
     """The first loop whose float punch card differs from the exact one (None: none within loops)."""
-    exact_run, float_run = IntegerLoop(looped.transformer), IntegerLoop(looped.transformer, dtype=dtype)
+    exact_run, float_run = IntegerLoop(looped.transformer), FloatLoop(looped.transformer, dtype, single_winner=True)
     Xe, Xd = exact_run.to_array(looped.card), float_run.to_array(looped.card)
     for t in range(1, loops + 1):
         Xe, _ = exact_run.step(Xe)

@@ -15,7 +15,7 @@ from turingformer.compiler.looped import compile_program
 from turingformer.errors import AttentionTieError, LoopedRuntimeError
 from turingformer.programs import SubleqH, SubleqInstruction
 from turingformer.programs.formats import load_program
-from turingformer.runtime.looped import HOOKS, INT64_LIMIT, IntegerLoop, LoopBlock, LoopedTransformer
+from turingformer.runtime.looped import HOOKS, INT64_LIMIT, FloatLoop, IntegerLoop, LoopBlock, LoopedTransformer
 from turingformer.runtime.space import Linear, Space
 from turingformer.runtime.transformer import MLP, Attention, head_names
 
@@ -78,7 +78,7 @@ def test_float64_path_stays_on_the_exact_card_for_the_random_suite():
     r = random.Random(3)
     for _ in range(30):
         model = compile_program(looped_random.subleq_h(r))
-        exact, flt = IntegerLoop(model.transformer), IntegerLoop(model.transformer, dtype="float64")
+        exact, flt = IntegerLoop(model.transformer), FloatLoop(model.transformer, "float64")
         A, F = exact.to_array(model.card), flt.to_array(model.card)
         for _ in range(30):
             (A, _), (F, _) = exact.step(A), flt.step(F)
@@ -141,7 +141,7 @@ def test_integer_path_refuses_non_integers_exactly():
 
 def float_run_leaves_the_card(model, dtype: str, loops: int) -> int | None:
     """The first loop whose float card differs from the exact one (None: stayed exact)."""
-    exact, flt = IntegerLoop(model.transformer), IntegerLoop(model.transformer, dtype=dtype, single_winner=False)
+    exact, flt = IntegerLoop(model.transformer), FloatLoop(model.transformer, dtype)
     A, F = exact.to_array(model.card), flt.to_array(model.card)
     for t in range(1, loops + 1):
         (A, _), (F, _) = exact.step(A), flt.step(F)

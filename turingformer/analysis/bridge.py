@@ -140,10 +140,10 @@ def looped_precision(model: LoopedMachineModel, loops: int,
     """Run ``loops`` loops exactly and in each float ``dtype`` side by side (see :class:`LoopedPrecision`)."""
     import numpy as np
 
-    from turingformer.runtime.looped import IntegerLoop
+    from turingformer.runtime.looped import FloatLoop, IntegerLoop
     looped = model.looped
     exact = IntegerLoop(looped.transformer)
-    floats = {dtype: IntegerLoop(looped.transformer, dtype=dtype, single_winner=False) for dtype in dtypes}
+    floats = {dtype: FloatLoop(looped.transformer, dtype) for dtype in dtypes}
     X = exact.to_array(looped.card)
     Y = {dtype: f.to_array(looped.card) for dtype, f in floats.items()}
     departure: dict[str, int | None] = {dtype: None for dtype in dtypes}

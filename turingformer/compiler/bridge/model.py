@@ -23,7 +23,7 @@ from turingformer.compiler.looped.layout import LoopedModel
 from turingformer.compiler.looped.subleq_u import encode
 from turingformer.errors import InputError
 from turingformer.programs.program import SubleqU
-from turingformer.runtime.looped import IntegerLoop
+from turingformer.runtime.looped import FloatLoop, IntegerLoop
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, Trace
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def card_states(model: LoopedModel, *, dtype: str | None = None) -> Iterator[tup
     Exact integer path by default; ``dtype`` ("float64", "float32") runs the same weights in floats
     (the memory is then read by truncation: compare with the exact states to trust it).
     """
-    fast = IntegerLoop(model.transformer, dtype=dtype)
+    fast = IntegerLoop(model.transformer) if dtype is None else FloatLoop(model.transformer, dtype, single_winner=True)
     X = fast.to_array(model.card)
     while True:
         state = read_array(model.labels, model.space, X)
