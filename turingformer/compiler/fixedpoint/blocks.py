@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ...runtime.looped import LoopBlock, LoopedTransformer
 from ...runtime.space import Space
-from ..looped.gadgets import D, address_head
+from ..looped.gadgets import D as RationalD, address_head
 from . import amax, control, early, products
 from .gadgets import Layer, clear
 from .layout import FC, FIELDS, GATE, PC, USEH, Z, Shape, dim, mem, op_dim
@@ -79,10 +79,10 @@ def build(shape: Shape) -> LoopedTransformer:
     space = Space(shape.dimensions())
     ffns = layers(shape)
     k = shape.k
-    fetch = address_head(space, D(PC) + shape.cells, {f"prog:{f}": f"cur:{f}" for f in FIELDS})
-    read_x = address_head(space, D("cur:a"), {mem(i, j, k): dim("x", i, j, k) for i, j in shape.entries})
-    read_y = address_head(space, D("cur:b"), {mem(i, j, k): dim("y", i, j, k) for i, j in shape.entries})
-    read_z = address_head(space, D("cur:f"), {mem(0, 0, k): Z})
+    fetch = address_head(space, RationalD(PC) + shape.cells, {f"prog:{f}": f"cur:{f}" for f in FIELDS})
+    read_x = address_head(space, RationalD("cur:a"), {mem(i, j, k): dim("x", i, j, k) for i, j in shape.entries})
+    read_y = address_head(space, RationalD("cur:b"), {mem(i, j, k): dim("y", i, j, k) for i, j in shape.entries})
+    read_z = address_head(space, RationalD("cur:f"), {mem(0, 0, k): Z})
     heads = {0: (fetch,), 1: (read_x, read_y), len(ffns) - 1: (read_z,)}
     blocks = [LoopBlock(heads.get(b, ()), ffn.build(space) if len(ffn) or ffn.bias else None)
               for b, ffn in enumerate(ffns)]

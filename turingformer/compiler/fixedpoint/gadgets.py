@@ -40,10 +40,83 @@ from typing import Callable, Mapping, Sequence
 
 from ...runtime.space import Linear, Space
 from ...runtime.transformer import MLP
-from ..looped.gadgets import D, Form, P
+from ..looped.gadgets import P
 
-Gate = "str | Form"
 Ranges = Mapping[str, tuple[int, int]]
+
+
+class Form:
+    """Σ coef·x[dim] + const with **integer** coefficients (the clip form needs integers; the
+    looped constructions' rational Form would cost a Fraction per operation at these sizes)."""
+
+    __slots__ = ("terms", "const")
+
+    def __init__(self, terms: Mapping[str, int] | None = None, const: int = 0):
+        self.terms: dict[str, int] = dict(terms) if terms else {}
+        self.const = const
+
+    @classmethod
+    def of(cls, value) -> "Form":
+        if isinstance(value, Form):
+            return value
+        if isinstance(value, str):
+            return cls({value: 1})
+        if int(value) != value:
+            raise ValueError(f"a clip-form constant must be an integer, got {value}")
+        return cls(None, int(value))
+
+    def _combine(self, other, sign: int) -> "Form":
+        other = Form.of(other)
+        terms = dict(self.terms)
+        for name, c in other.terms.items():
+            total = terms.get(name, 0) + sign * c
+            if total:
+                terms[name] = total
+            else:
+                terms.pop(name, None)
+        return Form(terms, self.const + sign * other.const)
+
+    def __add__(self, other) -> "Form":
+        return self._combine(other, 1)
+
+    __radd__ = __add__
+
+    def __sub__(self, other) -> "Form":
+        return self._combine(other, -1)
+
+    def __rsub__(self, other) -> "Form":
+        return Form.of(other)._combine(self, -1)
+
+    def __neg__(self) -> "Form":
+        return self * -1
+
+    def __mul__(self, k: int) -> "Form":
+        if int(k) != k:
+            raise ValueError(f"a clip-form coefficient must be an integer, got {k}")
+        k = int(k)
+        return Form({n: c * k for n, c in self.terms.items()} if k else None, self.const * k)
+
+    __rmul__ = __mul__
+
+    def key(self) -> tuple:
+        return tuple(sorted(self.terms.items())), self.const
+
+    def bounds(self, ranges: Ranges) -> tuple[int, int]:
+        """The interval of the form when every dimension ranges over ``ranges``."""
+        lo = hi = self.const
+        for name, c in self.terms.items():
+            a, b = ranges[name]
+            lo += min(c * a, c * b)
+            hi += max(c * a, c * b)
+        return lo, hi
+
+    def __repr__(self) -> str:
+        return " + ".join([*(f"{c}·{n}" for n, c in self.terms.items()), str(self.const)])
+
+
+def D(name: str) -> Form:
+    """The form reading one dimension."""
+    return Form({name: 1})
 
 
 def form(value) -> Form:
@@ -85,9 +158,7 @@ class Layer:
         """Add ρ·clip(t, 0, cap); a unit with the same (t, cap) gets the read-outs added."""
         if cap < 1 or cap & (cap - 1):
             raise ValueError(f"{label}: the cap {cap} is not a power of two")
-        if any(c.denominator != 1 for _, c in t.terms) or t.const.denominator != 1:
-            raise ValueError(f"{label}: t must have integer coefficients, got {t}")
-        key = (tuple(sorted(t.terms)), t.const, cap)
+        key = (t.key(), cap)
         unit = self.units.get(key)
         if unit is None:
             unit = self.units[key] = Unit(f"{self.name}:{label}", t, cap, {})
@@ -101,27 +172,31 @@ class Layer:
             self.bias[dim] = self.bias.get(dim, 0) + int(value)
 
     def bounds(self, v: Form) -> tuple[int, int]:
-        lo, hi = v.bounds(self.ranges)
-        return int(lo), int(hi)
+        return v.bounds(self.ranges)
 
     def __len__(self) -> int:
         return len(self.units)
 
     def build(self, space: Space) -> MLP:
-        """The σ-net W₂ σ(W₁ x + b₁) + b₂ of the units (W₁ = coef/cap, b₁ = const/cap, W₂ = ρ·cap)."""
+        """The σ-net W₂ σ(W₁ x + b₁) + b₂ of the units (W₁ = coef/cap, b₁ = const/cap, W₂ = ρ·cap).
+
+        Every (input, unit) and (unit, output) entry is unique (units are merged), so the exact
+        sparse maps are built directly from their sorted entries."""
         units = list(self.units.values())
         hidden = Space(tuple(f"{u.label}#{i}" for i, u in enumerate(units)))
-        first, b1, second = {}, {}, {}
-        for name, u in zip(hidden.names, units):
-            for dim, c in u.t.terms:
-                first[(dim, name)] = Fraction(c, u.cap)
+        index = space.index
+        first, b1, second = [], [], []
+        for h, u in enumerate(units):
+            for dim, c in u.t.terms.items():
+                first.append((index(dim), h, Fraction(c, u.cap)))
             if u.t.const:
-                b1[name] = Fraction(u.t.const, u.cap)
+                b1.append((h, Fraction(u.t.const, u.cap)))
             for dim, rho in u.readout.items():
                 if rho:
-                    second[(name, dim)] = rho * u.cap
-        bias = {dim: v for dim, v in self.bias.items() if v}
-        return MLP((Linear.build(space, hidden, first, b1), Linear.build(hidden, space, second, bias)))
+                    second.append((h, index(dim), Fraction(rho * u.cap)))
+        bias = tuple(sorted((index(dim), Fraction(v)) for dim, v in self.bias.items() if v))
+        return MLP((Linear(space, hidden, tuple(sorted(first)), tuple(b1)),
+                    Linear(hidden, space, tuple(sorted(second)), bias)))
 
 
 def _scaled(readout: Mapping[str, int], k: int) -> dict[str, int]:
@@ -249,5 +324,5 @@ def clear(layer: Layer, dim: str) -> None:
     passing(layer, f"clear:{dim}", D(dim), {dim: -1})
 
 
-__all__ = ["D", "Form", "P", "Gate", "Layer", "Ranges", "Unit", "clear", "constant", "equal", "form", "passing",
+__all__ = ["D", "Form", "P", "Layer", "Ranges", "Unit", "clear", "constant", "equal", "form", "passing",
            "penalty", "relu", "saturate", "select", "step", "table", "changes"]
