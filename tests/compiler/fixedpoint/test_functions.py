@@ -14,7 +14,7 @@ import random
 import numpy as np
 import pytest
 
-from turingformer.compiler.fixedpoint.construction import entry_bounds, weights
+from turingformer.compiler.fixedpoint.construction import weights
 from turingformer.compiler.fixedpoint.layout import KIND, ONE, PC, POS, Shape, mem
 from turingformer.programs import FLEQM_FUNCTIONS
 from turingformer.programs.interpreter import fleqm_function
@@ -30,7 +30,7 @@ def run_chain(op: str, bits: int, frac: int, L: int, k: int, xs: np.ndarray, ys:
     old: (cases, k, k) raw words. Returns the cards before and after the loop."""
     shape = Shape(3, 2, bits, frac, k, L, (op,))
     t = weights(shape)
-    fast = IntegerLoop(t, bounds=entry_bounds(shape))
+    fast = IntegerLoop(t, bounds=shape.bounds())
     space, cases = t.space, len(xs)
     row = space.index
     X = np.zeros((len(space), 2 * cases), dtype=np.int64)

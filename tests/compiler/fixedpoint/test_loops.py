@@ -15,7 +15,7 @@ import pytest
 import fleqm_random
 from paths import ROOT
 from turingformer.compiler.fixedpoint import blocks, products
-from turingformer.compiler.fixedpoint.construction import compile_fleqm, entry_bounds, estimated_units, shape_of, weights
+from turingformer.compiler.fixedpoint.construction import compile_fleqm, estimated_units, shape_of, weights
 from turingformer.compiler.fixedpoint.decoding import run_fleqm
 from turingformer.compiler.fixedpoint.invariants import expected_blocks
 from turingformer.compiler.fixedpoint.layout import Shape, card_array, to_card
@@ -41,7 +41,7 @@ def all_functions(bits: int, k: int, cells: int = 8, size: int = 10) -> Shape:
 def test_random_programs_agree_with_the_interpreter_after_every_loop(bits, k):
     shape = all_functions(bits, k)
     t = weights(shape)
-    fast = IntegerLoop(t, bounds=entry_bounds(shape))
+    fast = IntegerLoop(t, bounds=shape.bounds())
     r = random.Random(1000 * bits + k)
     executed: set[str] = set()
     active = 0
@@ -107,7 +107,7 @@ def test_per_block_invariants_from_random_states():
     for bits, k in ((16, 2), (24, 3)):
         shape = all_functions(bits, k)
         t = weights(shape)
-        fast = IntegerLoop(t, bounds=entry_bounds(shape))
+        fast = IntegerLoop(t, bounds=shape.bounds())
         for _ in range(12):
             program = fleqm_random.program(r, shape)
             pc = r.randrange(program.size + 1)

@@ -1,5 +1,5 @@
 """``compile_fleqm``: a FLEQ-M program as looped weights and a punch card (linear-algebra spec §3),
-the size guard that runs before any weight is built, and the compile summary.
+and the size guard that runs before any weight is built.
 
 The weights depend only on the :class:`~.layout.Shape` (M, s, N, F, k, the digit size L and the
 compiled functions), so they are built once per shape and shared by every program of that shape
@@ -8,19 +8,17 @@ compiled functions), so they are built once per shape and shared by every progra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
 
 from ...errors import ProgramSizeError
 from ...programs import FleqM
-from ...runtime.looped import IntegerLoop, LoopedTransformer
+from ...runtime.looped import LoopedTransformer
 from ...programs.program import function_family
 from . import blocks as block_sequence
 from .amax import levels as amax_levels
 from .early import tabulated
-from .layout import FixedPointLabels, FixedPointModel, Shape, card_array, to_card
+from .layout import FixedPointLabels, Shape, card_array, to_card
+from .model import FixedPointModel
 
 #: Digit sizes tried by default, largest first (spec §7.12: L = 4 gives N/4 + 3 blocks).
 DIGIT_BITS = (4, 2, 1)
@@ -106,45 +104,3 @@ def compile_fleqm(program: FleqM, digit_bits: int | None = None) -> FixedPointMo
     return FixedPointModel(transformer, to_card(X), labels)
 
 
-@dataclass(frozen=True)
-class FixedPointSummary:
-    """What ``compile`` prints about a FLEQ-M model (spec §3: blocks, heads, d, widths, units, bits)."""
-
-    name: str
-    shape: Shape
-    columns: int
-    d: int
-    heads: tuple[int, ...]
-    hidden: tuple[int, ...]
-    nonzero_weights: int
-    largest_integer: int
-
-    def lines(self) -> list[str]:
-        s = self.shape
-        return [f"construction fleq-m: FLEQ-M on the looped computer, exact fixed point (docs/linear-algebra.md)",
-                f"Q{s.bits}.{s.frac} words, {s.k}×{s.k} cells: M = {s.cells} cells, s = {s.instructions} instructions; "
-                f"functions {', '.join(s.functions)}",
-                f"punch card: n = {self.columns} columns × d = {self.d} named dimensions",
-                f"blocks per loop: {len(self.heads)} (at most {block_sequence.MAX_BLOCKS}); heads per block: "
-                f"{', '.join(map(str, self.heads))}; digits of L = {s.digit_bits} bits",
-                f"hidden widths: {', '.join(f'{h:,}' for h in self.hidden)} ({sum(self.hidden):,} σ units per loop)",
-                f"non-zero weights: {self.nonzero_weights:,}",
-                f"activations: integers below 2^{self.largest_integer.bit_length()} in the integer path "
-                f"(int64 is used when < 2^62)"]
-
-
-def entry_bounds(shape: Shape) -> dict[str, int]:
-    """max |value| of every dimension at every point of a loop (from the construction's ranges)."""
-    names = set(shape.dimensions())
-    return {name: max(abs(lo), abs(hi)) for name, (lo, hi) in shape.ranges().items() if name in names}
-
-
-def summary(model: FixedPointModel) -> FixedPointSummary:
-    t = model.transformer
-    runner = IntegerLoop(t)
-    envelope = np.array([entry_bounds(model.shape).get(n, 0) for n in t.space.names], dtype=object)
-    largest = max(runner.bound(l, envelope) for l in range(len(t.blocks)))
-    return FixedPointSummary(model.labels.name, model.shape, model.n, len(t.space),
-                             tuple(len(b.heads) for b in t.blocks),
-                             tuple(b.ffn.hidden_sizes[0] if b.ffn else 0 for b in t.blocks),
-                             t.nonzero_weights(), largest)

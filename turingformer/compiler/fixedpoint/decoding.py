@@ -13,8 +13,8 @@ import numpy as np
 from ...errors import LoopedRuntimeError
 from ...programs import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace
 from ...runtime.looped import IntegerLoop
-from .construction import entry_bounds
-from .layout import PC, FixedPointLabels, FixedPointModel, mem
+from .layout import PC, FixedPointLabels, mem
+from .model import FixedPointModel
 
 
 def read_state(labels: FixedPointLabels, space, X: np.ndarray) -> tuple[int, tuple]:
@@ -32,7 +32,7 @@ def read_state(labels: FixedPointLabels, space, X: np.ndarray) -> tuple[int, tup
 
 def runner(model: FixedPointModel, **options) -> IntegerLoop:
     """The exact integer path for ``model``, its int64 proof seeded with the construction's ranges."""
-    return IntegerLoop(model.transformer, bounds=entry_bounds(model.shape), **options)
+    return IntegerLoop(model.transformer, bounds=model.shape.bounds(), **options)
 
 
 def run_fleqm(model: FixedPointModel, max_loops: int = DEFAULT_MAX_LOOPS, *, record: bool = True,

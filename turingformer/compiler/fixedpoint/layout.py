@@ -30,7 +30,7 @@ dimension                    meaning                                            
 
 Per-loop invariant: X_t = E(mem_t, pc_t) (:func:`encode`): every transient 0, the registers
 replicated. :class:`FixedPointLabels` (sizes, format, function list, cell labels) is all that
-decoding needs besides the weights and X — never the program's code.
+decoding needs besides the weights and X — never the program's code (the model: :mod:`.model`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ import numpy as np
 from ...programs import FLEQM_LATE, Matrix
 from ...programs.fixed import Fixed
 from ...programs.program import function_family
-from ...runtime.looped import LoopedTransformer
 from ...runtime.space import Space, Vector
 
 ONE, POS, KIND = "const:one", "pos:index", "kind:mem"
@@ -206,6 +205,12 @@ class Shape:
         return out
 
 
+    def bounds(self) -> dict[str, int]:
+        """max |value| of every dimension at every point of a loop (from :meth:`ranges`)."""
+        names = set(self.dimensions())
+        return {name: max(abs(lo), abs(hi)) for name, (lo, hi) in self.ranges().items() if name in names}
+
+
 @dataclass(frozen=True)
 class FixedPointLabels:
     """What decoding needs to read a FLEQ-M punch card: the :class:`Shape` and the program's name
@@ -231,38 +236,6 @@ class FixedPointLabels:
         return {"cells": s.cells, "instructions": s.instructions, "bits": s.bits, "frac": s.frac, "k": s.k,
                 "digit_bits": s.digit_bits, "functions": list(s.functions), "name": self.name,
                 "cell_labels": [[label, cell] for label, cell in self.cell_labels]}
-
-
-@dataclass(frozen=True, repr=False)
-class FixedPointModel:
-    """A compiled FLEQ-M program: the looped weights, the punch card X₀ and the labels."""
-
-    transformer: LoopedTransformer
-    card: tuple[Vector, ...]
-    labels: FixedPointLabels
-
-    @property
-    def space(self) -> Space:
-        return self.transformer.space
-
-    @property
-    def n(self) -> int:
-        return len(self.card)
-
-    @property
-    def shape(self) -> Shape:
-        return self.labels.shape
-
-    def __repr__(self) -> str:
-        s = self.shape
-        name = f"{self.labels.name!r}, " if self.labels.name else ""
-        return (f"FixedPointModel({name}Q{s.bits}.{s.frac}, k={s.k}, M={s.cells}, s={s.instructions}, "
-                f"blocks={len(self.transformer.blocks)}, d={len(self.space)}, n={self.n}, "
-                f"functions={len(s.functions)})")
-
-    def summary(self):
-        from .construction import summary
-        return summary(self)
 
 
 def card_array(shape: Shape, space: Space, code: Sequence, pc: int, memory: Sequence[Matrix]) -> np.ndarray:

@@ -23,7 +23,8 @@ from ...programs.interpreter import step, trace_of
 from .construction import compile_fleqm
 from .decoding import read_state, runner
 from .invariants import expected_blocks
-from .layout import FixedPointModel, card_array
+from .layout import card_array
+from .model import FixedPointModel
 
 _ENTRY = re.compile(r"^(?:mem:v|[a-z]+\d*:)(\d)(\d)$|^(?:mem:v|[a-z]+\d*:)(\d+)_(\d+)$")
 

@@ -64,6 +64,10 @@ DEFAULT: dict[Kind, str] = {Kind.SUBLEQ_H: "subleq-h3", Kind.SUBLEQ_U: "subleq-u
 
 def construction_for(program: Program, name: str | None = None) -> Construction:
     """The named construction (default: the machine's), checked against the program's kind."""
+    if name is None and program.kind not in DEFAULT:
+        raise ProgramError(f"the looped constructions here run SUBLEQ and FLEQ-H programs, not {program.kind.value}",
+                           hint="a FLEQ-M program compiles with turingformer.compiler.fixedpoint.compile_fleqm "
+                                "(docs/linear-algebra.md)")
     name = name or DEFAULT[program.kind]
     if name not in CONSTRUCTIONS:
         raise ProgramError(f"unknown construction {name!r}", hint=f"choose one of: {', '.join(CONSTRUCTIONS)}")
