@@ -480,9 +480,9 @@ print(f"proven bound from the compile summary: {summary(fib_model).largest_integ
 # About a dozen bits, far inside float32's 24, and no more late in the run than early: the number
 # cannot grow with the loop count, because the card after every loop is again E(mem, pc) with N-bit
 # words. The compile summary's proven bound (on every integer the exact integer path forms, from the
-# weights and the range of the entries alone) is looser — it multiplies the worst cases of every
-# layer — but holds for *every* run of this program: float64 (53 bits) is certified however long
-# it runs; float32 is measured.
+# weights and the range of the entries alone, each σ unit scaled by its own cap) is looser — it
+# takes the worst case of every unit — but holds for *every* run of this program: 17 bits, so
+# float32 (24 bits) and float64 (53 bits) are both certified however long it runs.
 #
 # Where the bits *do* run out: `fact6` multiplies 12-bit words. `mul`'s σ-terms have pre-activations
 # of about (2ᴺ)² = 2²⁴ on a grid of 1: more than float32 holds. The first loop already goes wrong in
@@ -560,8 +560,8 @@ for (bits, size), (n, measured, bound) in growth.items():
 
 # %% [markdown]
 # Measured, each 4× more columns adds about two bits and each extra bit of word width one bit:
-# about N + log₂ n + O(1) bits; the proven bound grows the same way with n and like 3N with the
-# word width. Either way the budget is **O(log n + N)**, and the number of loops does not enter. This is the regime of Merrill et al.'s theory of transformers:
+# about N + log₂ n + O(1) bits; the proven bound grows like 2N with the word width and, slowly, with
+# n. Either way the budget is **O(log n + N)**, and the number of loops does not enter. This is the regime of Merrill et al.'s theory of transformers:
 #
 # * *Saturated* attention — the average-hard attention used here, uniform over the maximising
 #   positions — is the model of Merrill, Sabharwal, Smith, "Saturated Transformers are Constant-Depth
@@ -679,7 +679,7 @@ assert all((d == 23 + len(f) + ("mul" in f)) and (blocks == 4 + ("mul" in f)) fo
 assert perez[("zig-zag walker", "float32", "sum")] <= 110 and perez[("binary counter", "float32", "sum")] < 1000
 # the looped weights: 20,000 loops bit-exact in float32 and float64, and exact = interpreter
 assert wrong == {"exact vs interpreter": 0, "float32 vs exact": 0, "float64 vs exact": 0}
-assert max(fib_bits.values()) <= 24 < summary(fib_model).largest_integer.bit_length() <= 53
+assert max(fib_bits.values()) <= summary(fib_model).largest_integer.bit_length() <= 24
 assert largest_entry.bit_length() <= 8
 # where float32 runs out: 12-bit mul needs more than 24 bits; float64 is exact
 assert fact6_bits > 24 and fact6_float["float32"] is not None and fact6_float["float32"][0] == 1
