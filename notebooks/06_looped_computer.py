@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -50,9 +50,10 @@ import matplotlib.pyplot as plt
 
 from turingformer.programs import run
 from turingformer.programs.formats import load_program, loads_program
-from turingformer.compiler.looped import compile_program, summary
-from turingformer.compiler.looped.decoding import CardState, read_array, read_state, run_looped
-from turingformer.analysis.looped import card_table, trace_loop, verify_looped
+from turingformer.compiler.looped.construction import compile_program, summary
+from turingformer.compiler.looped.decoding import CardState, read_array, read_state
+from turingformer.compiler.looped.model import run_looped
+from turingformer.compiler.looped.verify import card_table, trace_loop, verify_looped
 from turingformer.runtime.looped import IntegerLoop
 from turingformer.views.looped import attention_map, memory_over_loops, punch_card
 
