@@ -21,7 +21,7 @@ from turingformer.tm.machine import Rule, TuringMachine
 from turingformer.compiler.perez.normalize import NormalizedMachine, normalize
 from turingformer.tm.simulator import run
 from turingformer.runtime.transformer import decode, decode_naive
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 
 
 
@@ -212,7 +212,7 @@ def _first_difference(reference, decoded):
 def test_compare_traces_names_the_first_differing_step_and_slot(t):
     from dataclasses import replace
 
-    from turingformer.analysis.verify import compare_traces
+    from turingformer.compiler.perez.verify import compare_traces
 
     reference = run(BB4, "")
     writes = list(reference.writes)

@@ -4,7 +4,7 @@ the reference interpreters, the assemblers and the importer of the official CSV 
     program.py      SubleqH, SubleqU, FleqH, FleqM: frozen, validated (spec §2; FLEQ-M: linear-algebra spec §1)
     fixed.py        FLEQ-M's fixed-point words and k×k cells: rounding, saturation, literals, display
     interpreter.py  step / iterate / run: the reference semantics, one state per loop
-    trace.py        ProgramTrace and json_lines, shared with the decoder of looped weights
+    trace.py        ProgramTrace (it prints itself: JSON Lines, table, summary), shared with the decoder of looped weights
 
 This layer sits beside ``tm/``: it imports only :mod:`turingformer.errors`.
 """
@@ -15,11 +15,11 @@ from turingformer.programs.program import (
     FLEQ_FUNCTIONS, FLEQM_FUNCTIONS, FLEQM_LATE, Expectation, ExpectedCell, ExpectedMatrix, ExpectedNear, FleqH,
     FleqInstruction, FleqM, Kind, Program, SubleqH, SubleqInstruction, SubleqU, function_family, word_range, wrap,
 )
-from turingformer.programs.trace import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace, json_lines
+from turingformer.programs.trace import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace, aligned, cell_names
 
 __all__ = [
     "FUNCTIONS", "iterate", "run", "step", "Fixed", "Matrix", "FLEQ_FUNCTIONS", "FLEQM_FUNCTIONS", "FLEQM_LATE",
     "Expectation", "ExpectedCell", "ExpectedMatrix", "ExpectedNear", "FleqH", "FleqInstruction", "FleqM", "Kind",
     "Program", "SubleqH", "SubleqInstruction", "SubleqU", "function_family", "word_range", "wrap",
-    "DEFAULT_MAX_LOOPS", "LoopState", "ProgramTrace", "json_lines",
+    "DEFAULT_MAX_LOOPS", "LoopState", "ProgramTrace", "aligned", "cell_names",
 ]

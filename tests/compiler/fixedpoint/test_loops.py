@@ -92,10 +92,10 @@ def test_every_example_runs_to_halt_and_stays_there(path):
 
 
 def test_run_decodes_from_the_card_and_labels_alone_with_the_interpreters_json():
-    from turingformer.programs import json_lines
     program = load_program(ROOT / "machines" / "programs" / "matmul.fleqm")
     model = compile_fleqm(program)
-    assert list(json_lines(run_fleqm(model))) == list(json_lines(run(program)))
+    assert list(model.run().json_lines()) == list(run(program).json_lines())
+    assert list(run_fleqm(model).table_lines()) == list(run(program).table_lines())
     assert repr(model).startswith("FixedPointModel('matmul', Q16.8, k=3, M=11, s=7, blocks=7, d=126")
     lines = model.summary().lines()
     assert lines[3].startswith("blocks per loop: 7 (at most 13); heads per block: 1, 2, 0, 0, 0, 0, 1")
@@ -194,6 +194,7 @@ def test_a_planted_bug_is_named_down_to_the_entry(monkeypatch):
         monkeypatch.setattr(products, "floor_layer", original)
         weights.cache_clear()
     d = result.divergence
-    assert not result.ok and d.loop == 6 and d.block == 6 and d.dimension.startswith("h:")
-    assert d.entry == matrix_entry(d.dimension) and str(d).startswith("first divergence at loop 6, block 6 (loop.5)")
+    assert not result.ok and (d.step, d.unit, d.where) == (6, "loop", "block 6 (loop.5)") and d.slot.startswith("h:")
+    assert f"matrix entry {matrix_entry(d.slot)}" in d.detail
+    assert str(d).startswith("first divergence at loop 6, block 6 (loop.5), column ")
     assert matrix_entry("mem:v12") == (1, 2) and matrix_entry("xd3:01") == (0, 1) and matrix_entry("reg:pc") is None

@@ -26,10 +26,8 @@ from ...runtime.space import Space
 from ..looped.gadgets import D as RationalD, address_head
 from . import amax, control, early, products
 from .gadgets import Layer, clear
-from .layout import FC, FIELDS, GATE, PC, USEH, Z, Shape, dim, mem, op_dim
+from .layout import FC, FIELDS, GATE, MAX_BLOCKS, PC, USEH, Z, Shape, dim, mem, op_dim
 
-#: The paper's bound on the layers of its looped transformer (Giannou et al. 2023: "13 layers").
-MAX_BLOCKS = 13
 
 
 def layers(shape: Shape) -> list[Layer]:

@@ -17,7 +17,7 @@ from ...programs.program import function_family
 from . import blocks as block_sequence
 from .amax import levels as amax_levels
 from .early import tabulated
-from .layout import FixedPointLabels, Shape, card_array, to_card
+from .layout import MAX_BLOCKS, FixedPointLabels, Shape, card_array, to_card
 from .model import FixedPointModel
 
 #: Digit sizes tried by default, largest first (spec §7.12: L = 4 gives N/4 + 3 blocks).
@@ -35,13 +35,13 @@ def shape_of(program: FleqM, digit_bits: int | None = None) -> Shape:
         if L < 1 or N % L or F % L:
             continue
         shape = Shape(program.cells, program.size, N, F, program.k, L, program.functions)
-        if shape.blocks <= block_sequence.MAX_BLOCKS:
+        if shape.blocks <= MAX_BLOCKS:
             return shape
     if digit_bits is not None and (digit_bits < 1 or N % digit_bits or F % digit_bits):
         raise ProgramSizeError(f"digit size L = {digit_bits} must divide N = {N} and F = {F}",
                                hint="use L = 4 (default), 2 or 1 with a format where L divides both")
     raise ProgramSizeError(
-        f"Q{N}.{F} with k = {program.k} needs more than {block_sequence.MAX_BLOCKS} blocks per loop "
+        f"Q{N}.{F} with k = {program.k} needs more than {MAX_BLOCKS} blocks per loop "
         f"(N/L + 3 with products, L dividing N and F)",
         hint="use a format whose N and F are multiples of 4 (Q16.8, Q24.16), or a smaller k for amax")
 

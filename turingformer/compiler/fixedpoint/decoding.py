@@ -13,8 +13,8 @@ import numpy as np
 from ...errors import LoopedRuntimeError
 from ...programs import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace
 from ...runtime.looped import IntegerLoop
+from ..looped.model import loop_cards
 from .layout import PC, FixedPointLabels, mem
-from .model import FixedPointModel
 
 
 def read_state(labels: FixedPointLabels, space, X: np.ndarray) -> tuple[int, tuple]:
@@ -25,38 +25,36 @@ def read_state(labels: FixedPointLabels, space, X: np.ndarray) -> tuple[int, tup
                                  f"{sorted(set(int(v) for v in pcs))}")
     shape = labels.shape
     k, M = shape.k, shape.cells
-    rows = [[X[space.index(mem(i, j, k)), :M] for j in range(k)] for i in range(k)]
+    rows = np.array([[X[space.index(mem(i, j, k)), :M] for j in range(k)] for i in range(k)]).tolist()
     memory = tuple(tuple(tuple(int(rows[i][j][c]) for j in range(k)) for i in range(k)) for c in range(M))
     return int(pcs[0]), memory
 
 
-def runner(model: FixedPointModel, **options) -> IntegerLoop:
+def runner(model, **options) -> IntegerLoop:
     """The exact integer path for ``model``, its int64 proof seeded with the construction's ranges."""
     return IntegerLoop(model.transformer, bounds=model.shape.bounds(), **options)
 
 
-def run_fleqm(model: FixedPointModel, max_loops: int = DEFAULT_MAX_LOOPS, *, record: bool = True,
-              progress: Callable[[int], object] | None = None) -> ProgramTrace:
+def run_fleqm(model, max_loops: int = DEFAULT_MAX_LOOPS, *, record: bool = True,
+              progress: Callable[[int], bool | None] | None = None) -> ProgramTrace:
     """Run the model on its punch card (exact integer path) and decode after every loop, until the
     decoded pc is s or ``max_loops`` loops ran; the trace has the interpreter's shape (the same
-    JSON), built from the weights, the card and the labels only. ``progress(t)`` is called every
-    1,024 loops."""
+    JSON), built from the weights, the card and the labels only. ``progress(t)`` is called after
+    every loop; when it returns True the run stops there and the trace is marked interrupted."""
     labels, space = model.labels, model.space
-    fast = runner(model)
-    X = fast.to_array(model.card)
-    pc, memory = read_state(labels, space, X)
-    states = [LoopState(0, pc, memory)]
-    t = 0
-    while pc != labels.halt_pc and t < max_loops:
-        X, _ = fast.step(X)
-        t += 1
+    states: list[LoopState] = []
+    interrupted = False
+    for t, X in enumerate(loop_cards(model, runner(model))):
         pc, memory = read_state(labels, space, X)
-        if record:
+        if record or not states:
             states.append(LoopState(t, pc, memory))
         else:
             states[0] = LoopState(t, pc, memory)
-        if progress is not None and not t & 0x3FF:
-            progress(t)
+        if pc == labels.halt_pc or t == max_loops:
+            break
+        if progress is not None and t and progress(t):
+            interrupted = True
+            break
     shape = labels.shape
     return ProgramTrace(tuple(states), labels.halt_pc, name=labels.name, kind="fleq-m", bits=shape.bits,
-                        labels=dict(labels.cell_labels), frac=shape.frac)
+                        labels=dict(labels.cell_labels), interrupted=interrupted, frac=shape.frac)

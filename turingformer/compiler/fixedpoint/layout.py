@@ -46,6 +46,9 @@ from ...programs.fixed import Fixed
 from ...programs.program import function_family
 from ...runtime.space import Space, Vector
 
+#: The paper's bound on the layers of its looped transformer (Giannou et al. 2023: "13 layers").
+MAX_BLOCKS = 13
+
 ONE, POS, KIND = "const:one", "pos:index", "kind:mem"
 FIELDS = ("op", "a", "b", "c", "f", "p", "next")
 GATE, FC, USEH, Z, PC = "tmp:gate", "tmp:fc", "tmp:useh", "tmp:z", "reg:pc"
@@ -235,7 +238,7 @@ class FixedPointLabels:
         s = self.shape
         return {"cells": s.cells, "instructions": s.instructions, "bits": s.bits, "frac": s.frac, "k": s.k,
                 "digit_bits": s.digit_bits, "functions": list(s.functions), "name": self.name,
-                "cell_labels": [[label, cell] for label, cell in self.cell_labels]}
+                "cell_labels": dict(self.cell_labels)}
 
 
 def card_array(shape: Shape, space: Space, code: Sequence, pc: int, memory: Sequence[Matrix]) -> np.ndarray:

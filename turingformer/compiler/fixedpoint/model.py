@@ -1,25 +1,61 @@
-"""The compiled FLEQ-M model (weights, punch card, labels) and its compile summary (spec §3:
-blocks, heads, d, widths, units, bits)."""
+"""The compiled FLEQ-M model: weights, punch card and labels; its run, its compile summary (spec §3:
+blocks, heads, d, widths, units, bits) and its model file (kind ``fleq-m``).
+
+:class:`FixedPointModel` is a :class:`~turingformer.compiler.protocol.Model`: ``run`` runs the card on
+the exact integer path and decodes pc and the k×k cells after every loop (:mod:`.decoding`, from
+the card and the labels alone); ``to_json`` / ``from_json`` write and validate its model file.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from ...runtime.looped import IntegerLoop, LoopedTransformer
+from ...errors import InputError
+from ...programs import DEFAULT_MAX_LOOPS, FLEQM_FUNCTIONS
+from ...programs.program import FLEQM_MAX_BITS, FLEQM_MAX_K, function_family
+from ...runtime.looped import IntegerLoop, LoopBlock, LoopedTransformer
+from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, sparse_vector
 from ...runtime.space import Space, Vector
-from .blocks import MAX_BLOCKS
-from .layout import FixedPointLabels, Shape
+from ..protocol import ENVELOPE_KEYS, Model, Progress, Run, Summary
+from .layout import MAX_BLOCKS, FixedPointLabels, Shape
 
 
 @dataclass(frozen=True, repr=False)
-class FixedPointModel:
-    """A compiled FLEQ-M program: the looped weights, the punch card X₀ and the labels."""
+class FixedPointModel(Model):
+    """A compiled FLEQ-M program: the looped weights, the punch card X₀ and the labels.
+
+    Its model file (kind ``fleq-m``) stores the blocks, the card (one sparse column per token: the
+    program is in the input) and the labels::
+
+        "spaces": {"residual": [names...], "loop.0.ffn.hidden": [names...], ...},
+        "blocks": [{"heads": [ATTN, ...], "ffn": [LINEAR, ...] | null}],
+        "card": [{name: "p/q"}, ...],
+        "labels": {"cells", "instructions", "bits", "frac", "k", "digit_bits", "functions", "name", "cell_labels"}
+
+    Reading checks the labels (a valid format, known functions), that the residual space is the
+    one these labels lay out, that the card has M + s + 1 columns, and that every labelled cell exists.
+    """
+
+    kind: ClassVar[str] = "fleq-m"
 
     transformer: LoopedTransformer
     card: tuple[Vector, ...]
     labels: FixedPointLabels
+
+    @property
+    def construction(self) -> str:
+        return "fleq-m"
+
+    @property
+    def name(self) -> str:
+        return self.labels.name
+
+    @property
+    def network(self) -> LoopedTransformer:
+        return self.transformer
 
     @property
     def space(self) -> Space:
@@ -40,12 +76,85 @@ class FixedPointModel:
                 f"blocks={len(self.transformer.blocks)}, d={len(self.space)}, n={self.n}, "
                 f"functions={len(s.functions)})")
 
+    def check_input(self, input: str | None) -> None:
+        if input is not None:
+            raise InputError("a FLEQ-M model runs its punch card: a program's input is its initial memory",
+                             hint="run it without --input (edit the program's .data values and recompile)")
+
+    def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None) -> Run:
+        """Run the punch card (exact integer path) and decode pc and the cells after every loop."""
+        from .decoding import run_fleqm
+        self.check_input(input)
+        trace = run_fleqm(self, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, progress=progress)
+        return Run(trace, None, trace.steps, "loop")
+
     def summary(self) -> "FixedPointSummary":
         return summary(self)
 
+    # ------------------------------------------------------------------ the model file
+    def to_json(self) -> dict:
+        w = WeightWriter(self.space)
+        blocks = [{"heads": [w.attention(h, f"loop.{l}.attn.{k}") for k, h in enumerate(b.heads)],
+                   "ffn": w.mlp(b.ffn, f"loop.{l}.ffn")} for l, b in enumerate(self.transformer.blocks)]
+        return {"spaces": w.spaces(), "blocks": blocks, "card": [sparse_vector(self.space, col) for col in self.card],
+                "labels": self.labels.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict, r: JsonReader) -> "FixedPointModel":
+        r.obj(data, "the document", (*ENVELOPE_KEYS, *_KEYS))
+        labels = _read_labels(r, data["labels"])
+        maps = WeightReader(r, data["spaces"])
+        if maps.residual.names != labels.shape.dimensions():
+            raise r.fail("spaces.residual", "not the named dimensions of a FLEQ-M card with these labels")
+        blocks = []
+        for l, value in enumerate(r.list(data["blocks"], "blocks")):
+            where = f"blocks[{l}]"
+            b = r.obj(value, where, ("heads", "ffn"))
+            heads = tuple(maps.attention(h, f"{where}.heads[{k}]")
+                          for k, h in enumerate(r.list(b["heads"], f"{where}.heads")))
+            ffn = None if b["ffn"] is None else maps.mlp(b["ffn"], f"{where}.ffn")
+            if not heads and ffn is None:
+                raise r.fail(where, "a block with neither attention heads nor a feed-forward net")
+            blocks.append(LoopBlock(heads, ffn))
+        if len(blocks) != labels.shape.blocks:
+            raise r.fail("blocks", f"{len(blocks)} blocks, but a loop of these labels has {labels.shape.blocks}")
+        card = r.list(data["card"], "card")
+        columns = labels.shape.cells + labels.shape.instructions + 1
+        if len(card) != columns:
+            raise r.fail("card", f"{len(card)} columns, but M = {labels.shape.cells} and s = "
+                                 f"{labels.shape.instructions} make {columns}")
+        X = tuple(maps.residual.vector(r.sparse(col, f"card[{k}]", maps.residual)) for k, col in enumerate(card))
+        return cls(LoopedTransformer(maps.residual, tuple(blocks)), X, labels)
+
+
+_KEYS = ("spaces", "blocks", "card", "labels")
+_LABEL_KEYS = ("cells", "instructions", "bits", "frac", "k", "digit_bits", "functions", "name", "cell_labels")
+
+
+def _read_labels(r: JsonReader, value) -> FixedPointLabels:
+    lab = r.obj(value, "labels", _LABEL_KEYS)
+    bits = r.integer(lab["bits"], "labels.bits", 4, FLEQM_MAX_BITS)
+    frac = r.integer(lab["frac"], "labels.frac", 1, bits - 2)
+    digit_bits = r.integer(lab["digit_bits"], "labels.digit_bits", 1, 8)
+    if bits % digit_bits or frac % digit_bits:
+        raise r.fail("labels.digit_bits", f"L = {digit_bits} does not divide N = {bits} and F = {frac}")
+    functions = r.strings(lab["functions"], "labels.functions", unique=True)
+    for f in functions:
+        if not function_family(f)[0]:
+            raise r.fail("labels.functions", f"{f[:40]!r} is not a FLEQ-M function ({', '.join(FLEQM_FUNCTIONS)})")
+    cells = r.integer(lab["cells"], "labels.cells", 1)
+    shape = Shape(cells, r.integer(lab["instructions"], "labels.instructions", 1), bits, frac,
+                  r.integer(lab["k"], "labels.k", 1, FLEQM_MAX_K), digit_bits, functions)
+    if shape.blocks > MAX_BLOCKS:
+        raise r.fail("labels", f"{shape.blocks} blocks per loop (at most {MAX_BLOCKS})")
+    cell_labels = tuple((r.string(k, "labels.cell_labels key"),
+                         r.integer(v, f"labels.cell_labels[{k[:40]!r}]", 0, cells - 1))
+                        for k, v in r.obj(lab["cell_labels"], "labels.cell_labels").items())
+    return FixedPointLabels(shape, r.string(lab["name"], "labels.name"), cell_labels)
+
 
 @dataclass(frozen=True)
-class FixedPointSummary:
+class FixedPointSummary(Summary):
     """What ``compile`` prints about a FLEQ-M model (spec §3: blocks, heads, d, widths, units, bits)."""
 
     name: str
@@ -73,9 +182,9 @@ class FixedPointSummary:
 
 def summary(model: FixedPointModel) -> FixedPointSummary:
     t = model.transformer
-    runner = IntegerLoop(t)
     bounds = model.shape.bounds()
     envelope = np.array([bounds.get(n, 0) for n in t.space.names], dtype=object)
+    runner = IntegerLoop(t)
     largest = max(runner.bound(l, envelope) for l in range(len(t.blocks)))
     return FixedPointSummary(model.labels.name, model.shape, model.n, len(t.space),
                              tuple(len(b.heads) for b in t.blocks),

@@ -20,12 +20,15 @@ import numpy as np
 from ...errors import AttentionTieError
 from ...programs import DEFAULT_MAX_LOOPS, FleqM, LoopState, ProgramTrace, run
 from ...programs.interpreter import step, trace_of
+from ..protocol import Divergence, Verification
 from .construction import compile_fleqm
 from .decoding import read_state, runner
 from .invariants import expected_blocks
 from .layout import card_array
 from .model import FixedPointModel
 
+#: Rows of the loop table ``verify`` prints when no limit is given.
+TABLE_ROWS = 10_000
 _ENTRY = re.compile(r"^(?:mem:v|[a-z]+\d*:)(\d)(\d)$|^(?:mem:v|[a-z]+\d*:)(\d+)_(\d+)$")
 
 
@@ -38,95 +41,97 @@ def matrix_entry(dimension: str) -> tuple[int, int] | None:
     return int(i), int(j)
 
 
-@dataclass(frozen=True)
-class FixedPointDivergence:
-    """The first place where the network and the reference disagree (``block`` is 1-based)."""
-
-    loop: int
-    block: int | None
-    column: int | None
-    dimension: str | None
-    expected: object = None
-    got: object = None
-    detail: str = ""
-
-    @property
-    def entry(self) -> tuple[int, int] | None:
-        return matrix_entry(self.dimension) if self.dimension else None
-
-    def __str__(self) -> str:
-        where = f"loop {self.loop}"
-        if self.block is not None:
-            where += f", block {self.block} (loop.{self.block - 1})"
-        if self.column is not None:
-            where += f", column {self.column}, dimension {self.dimension}"
-            if self.entry is not None:
-                where += f" (matrix entry {self.entry})"
-            where += f": expected {self.expected}, got {self.got}"
-        return f"first divergence at {where}" + (f"; {self.detail}" if self.detail else "")
+def divergence(loop: int, block: int | None = None, column: int | None = None, dimension: str = "",
+               expected: object = None, got: object = None, detail: str = "") -> Divergence:
+    """A divergence after loop ``loop`` in ``block`` (1-based; the first block whose card breaks its
+    invariant), at ``column`` and ``dimension`` of the card; a matrix dimension names its entry."""
+    where = "" if block is None else f"block {block} (loop.{block - 1})"
+    entry = matrix_entry(dimension) if dimension else None
+    if entry is not None:
+        detail = f"matrix entry {entry}" + (f"; {detail}" if detail else "")
+    return Divergence(loop, "loop", where, dimension, expected, got, column, detail)
 
 
-@dataclass(frozen=True)
-class FixedPointVerification:
+@dataclass(frozen=True, repr=False)
+class FixedPointVerification(Verification):
+    """The model, the interpreter's trace, the trace decoded from the cards (up to the first
+    divergence), the divergence and the number of loops checked."""
+
     model: FixedPointModel
     reference: ProgramTrace
     decoded: ProgramTrace
-    divergence: FixedPointDivergence | None
-    loops_checked: int
+    divergence: Divergence | None
+    checked: int
 
     @property
-    def ok(self) -> bool:
-        return self.divergence is None
+    def loops_checked(self) -> int:
+        return self.checked
+
+    def table(self, *, limit: int | None = None) -> str:
+        """One row per loop: pc and the cell the loop wrote, decoded from the card (= E(reference))."""
+        lines = list(self.decoded.table_lines())
+        header, rows = lines[:1], lines[1:]
+        shown = rows[:TABLE_ROWS if limit is None else limit]
+        out = [header[0] + "   (every card equal to E(reference state))", *shown]
+        if len(rows) > len(shown):
+            out.append(f"  ... {len(rows) - len(shown):,} more loops")
+        return "\n".join(out)
+
+    def agreement(self) -> str:
+        halted = "halted, and one more loop left the card unchanged" if self.reference.halted else \
+            "not halted (loop limit)"
+        return (f"the looped transformer (fleq-m, {len(self.model.transformer.blocks)} blocks per loop) agrees with "
+                f"the FLEQ-M interpreter after every loop: {self.checked:,} loops, {halted}; every punch card equal "
+                "to E(state) entry for entry, one winner per head and column")
 
 
 def verify_fleqm(program: FleqM, *, model: FixedPointModel | None = None, max_loops: int = DEFAULT_MAX_LOOPS,
-                 progress: Callable[[int], object] | None = None, fold: bool = True) -> FixedPointVerification:
+                 progress: Callable[[int], bool | None] | None = None, fold: bool = True) -> FixedPointVerification:
     """Run ``program``'s model (exact integer path) beside the interpreter; see the module docstring.
+    ``progress(t)`` is called after every loop; when it returns True the check stops there.
     ``fold=False`` runs the plain path (no column folding)."""
     model = model or compile_fleqm(program)
     shape, space = model.shape, model.space
     reference = run(program, max_steps=max_loops)
     fast = runner(model, fold=fold)
     X = fast.to_array(model.card)
-    divergence = _compare(space, X, card_array(shape, space, program.code, program.pc, program.memory), 0, None)
+    found = _compare(space, X, card_array(shape, space, program.code, program.pc, program.memory), 0, None)
     decoded = [reference[0]]
-    t = 0
+    t, stopped = 0, False
     for state in reference.states[1:]:
-        if divergence is not None:
+        if found is not None:
             break
         t = state.step
         previous = X
         try:
             X, _ = fast.step(X)
         except AttentionTieError as error:
-            divergence = FixedPointDivergence(t, None, None, None, detail=str(error))
+            found = divergence(t, detail=str(error))
             break
-        want = card_array(shape, space, program.code, state.pc, state.memory)
-        divergence = _compare(space, X, want, t, None)
-        if divergence is not None:
+        found = _compare(space, X, card_array(shape, space, program.code, state.pc, state.memory), t, None)
+        if found is not None:
             before = reference[t - 1]
-            divergence = first_wrong_block(model, program, fast, previous, before.pc, before.memory, t) or divergence
+            found = first_wrong_block(model, program, fast, previous, before.pc, before.memory, t) or found
             break
         pc, memory = read_state(model.labels, space, X)
         decoded.append(LoopState(t, pc, memory))
-        if progress is not None and not t & 0x3FF:
-            progress(t)
-    if divergence is None and reference.halted:
+        if progress is not None and progress(t):
+            stopped = True
+            break
+    if found is None and not stopped and reference.halted:
         try:
             after, _ = fast.step(X)
+            found = _compare(space, after, X, t + 1, None)
+            if found is not None:
+                found = Divergence(found.step, "loop", "", found.slot, found.expected, found.got, found.column,
+                                   "the halted state must be a fixpoint (one more loop changes nothing)")
         except AttentionTieError as error:
-            return FixedPointVerification(model, reference, trace_of(program, decoded),
-                                          FixedPointDivergence(t + 1, None, None, None, detail=str(error)), t)
-        divergence = _compare(space, after, X, t + 1, None)
-        if divergence is not None:
-            divergence = FixedPointDivergence(divergence.loop, None, divergence.column, divergence.dimension,
-                                              divergence.expected, divergence.got,
-                                              "the halted state must be a fixpoint (one more loop changes nothing)")
-    return FixedPointVerification(model, reference, trace_of(program, decoded), divergence, t)
+            found = divergence(t + 1, detail=str(error))
+    return FixedPointVerification(model, reference, trace_of(program, decoded), found, t)
 
 
 def first_wrong_block(model: FixedPointModel, program: FleqM, fast, X: np.ndarray, pc: int, memory,
-                      t: int) -> FixedPointDivergence | None:
+                      t: int) -> Divergence | None:
     """Re-run loop ``t`` block by block from X = X_{t−1} and name the first block whose card
     breaks its invariant."""
     shape, space = model.shape, model.space
@@ -136,17 +141,17 @@ def first_wrong_block(model: FixedPointModel, program: FleqM, fast, X: np.ndarra
         try:
             X, _ = fast.block(l, X)
         except AttentionTieError as error:
-            return FixedPointDivergence(t, l + 1, None, None, detail=str(error))
+            return divergence(t, l + 1, detail=str(error))
         found = _compare(space, X, want, t, l + 1)
         if found is not None:
             return found
     return None
 
 
-def _compare(space, X: np.ndarray, want: np.ndarray, t: int, block: int | None) -> FixedPointDivergence | None:
+def _compare(space, X: np.ndarray, want: np.ndarray, t: int, block: int | None) -> Divergence | None:
     if X.shape == want.shape and (X == want).all():
         return None
     if X.shape != want.shape:
-        return FixedPointDivergence(t, block, None, None, detail=f"punch card shape {X.shape}, expected {want.shape}")
+        return divergence(t, block, detail=f"punch card shape {X.shape}, expected {want.shape}")
     d, column = (int(v[0]) for v in np.nonzero(X != want))
-    return FixedPointDivergence(t, block, column, space.names[d], int(want[d, column]), int(X[d, column]))
+    return divergence(t, block, column, space.names[d], int(want[d, column]), int(X[d, column]))
