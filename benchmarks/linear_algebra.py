@@ -204,15 +204,8 @@ def main() -> None:
     text = report(results, rows, campaigned)
     print(text)
     if not args.no_write:
-        path = Path(args.output)
-        doc = path.read_text(encoding="utf-8")
-        start = doc.find("## Looped linear algebra")
-        if start >= 0:
-            end = doc.find("\n## ", start + 1)
-            doc = doc[:start] + text + ("\n" + doc[end + 1:] if end >= 0 else "")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text
-        path.write_text(doc, encoding="utf-8")
+        from looped import replace_section          # benchmarks/looped.py: one section writer
+        replace_section(Path(args.output), "## Looped linear algebra", text)
 
 
 if __name__ == "__main__":

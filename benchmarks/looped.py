@@ -171,15 +171,20 @@ def main() -> None:
     text = report(results, run, stressed)
     print(text)
     if not args.no_write:
-        path = Path(args.output)
-        doc = path.read_text(encoding="utf-8")
-        start = doc.find("## Looped transformers")
-        if start >= 0:
-            end = doc.find("\n## ", start + 1)
-            doc = doc[:start] + text + ("\n" + doc[end + 1:] if end >= 0 else "\n")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-        path.write_text(doc, encoding="utf-8")
+        replace_section(Path(args.output), "## Looped transformers", text)
+
+
+def replace_section(path: Path, heading: str, text: str) -> None:
+    """Put ``text`` in place of the section of ``path`` that starts with ``heading`` (appended
+    when there is none); the other sections are kept."""
+    doc = path.read_text(encoding="utf-8")
+    start = doc.find(heading)
+    if start >= 0:
+        end = doc.find("\n## ", start + 1)
+        doc = doc[:start] + text.rstrip("\n") + "\n" + ("\n" + doc[end + 1:] if end >= 0 else "")
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    path.write_text(doc, encoding="utf-8")
 
 
 if __name__ == "__main__":

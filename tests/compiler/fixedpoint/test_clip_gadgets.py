@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 from turingformer.compiler.fixedpoint import gadgets as G

@@ -16,9 +16,10 @@ import numpy as np
 from ...errors import InputError
 from ...programs import DEFAULT_MAX_LOOPS, FLEQM_FUNCTIONS
 from ...programs.program import FLEQM_MAX_BITS, FLEQM_MAX_K, function_family
-from ...runtime.looped import IntegerLoop, LoopBlock, LoopedTransformer
+from ...runtime.looped import IntegerLoop, LoopedTransformer
 from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, sparse_vector
 from ...runtime.space import Space, Vector
+from ..looped.model import read_blocks, write_blocks
 from ..protocol import ENVELOPE_KEYS, Model, Progress, Run, Summary
 from .layout import MAX_BLOCKS, FixedPointLabels, Shape
 
@@ -94,8 +95,7 @@ class FixedPointModel(Model):
     # ------------------------------------------------------------------ the model file
     def to_json(self) -> dict:
         w = WeightWriter(self.space)
-        blocks = [{"heads": [w.attention(h, f"loop.{l}.attn.{k}") for k, h in enumerate(b.heads)],
-                   "ffn": w.mlp(b.ffn, f"loop.{l}.ffn")} for l, b in enumerate(self.transformer.blocks)]
+        blocks = write_blocks(self.transformer, w)
         return {"spaces": w.spaces(), "blocks": blocks, "card": [sparse_vector(self.space, col) for col in self.card],
                 "labels": self.labels.to_json()}
 
@@ -106,16 +106,7 @@ class FixedPointModel(Model):
         maps = WeightReader(r, data["spaces"])
         if maps.residual.names != labels.shape.dimensions():
             raise r.fail("spaces.residual", "not the named dimensions of a FLEQ-M card with these labels")
-        blocks = []
-        for l, value in enumerate(r.list(data["blocks"], "blocks")):
-            where = f"blocks[{l}]"
-            b = r.obj(value, where, ("heads", "ffn"))
-            heads = tuple(maps.attention(h, f"{where}.heads[{k}]")
-                          for k, h in enumerate(r.list(b["heads"], f"{where}.heads")))
-            ffn = None if b["ffn"] is None else maps.mlp(b["ffn"], f"{where}.ffn")
-            if not heads and ffn is None:
-                raise r.fail(where, "a block with neither attention heads nor a feed-forward net")
-            blocks.append(LoopBlock(heads, ffn))
+        blocks = read_blocks(r, maps, data["blocks"])
         if len(blocks) != labels.shape.blocks:
             raise r.fail("blocks", f"{len(blocks)} blocks, but a loop of these labels has {labels.shape.blocks}")
         card = r.list(data["card"], "card")
@@ -124,7 +115,7 @@ class FixedPointModel(Model):
             raise r.fail("card", f"{len(card)} columns, but M = {labels.shape.cells} and s = "
                                  f"{labels.shape.instructions} make {columns}")
         X = tuple(maps.residual.vector(r.sparse(col, f"card[{k}]", maps.residual)) for k, col in enumerate(card))
-        return cls(LoopedTransformer(maps.residual, tuple(blocks)), X, labels)
+        return cls(LoopedTransformer(maps.residual, blocks), X, labels)
 
 
 _KEYS = ("spaces", "blocks", "card", "labels")

@@ -18,9 +18,10 @@ from typing import Callable
 import numpy as np
 
 from ...errors import AttentionTieError
-from ...programs import DEFAULT_MAX_LOOPS, FleqM, LoopState, ProgramTrace, run
+from ...programs import DEFAULT_MAX_LOOPS, FleqM, LoopState, run
 from ...programs.interpreter import step, trace_of
-from ..protocol import Divergence, Verification
+from ..looped.verify import LoopedVerification
+from ..protocol import Divergence
 from .construction import compile_fleqm
 from .decoding import read_state, runner
 from .invariants import expected_blocks
@@ -53,19 +54,9 @@ def divergence(loop: int, block: int | None = None, column: int | None = None, d
 
 
 @dataclass(frozen=True, repr=False)
-class FixedPointVerification(Verification):
-    """The model, the interpreter's trace, the trace decoded from the cards (up to the first
-    divergence), the divergence and the number of loops checked."""
-
-    model: FixedPointModel
-    reference: ProgramTrace
-    decoded: ProgramTrace
-    divergence: Divergence | None
-    checked: int
-
-    @property
-    def loops_checked(self) -> int:
-        return self.checked
+class FixedPointVerification(LoopedVerification):
+    """A looped verification (model, the interpreter's trace, the trace decoded from the cards up
+    to the first divergence, the divergence, the loops checked) whose cells are matrices."""
 
     def table(self, *, limit: int | None = None) -> str:
         """One row per loop: pc and the cell the loop wrote, decoded from the card (= E(reference))."""
