@@ -743,8 +743,8 @@ class IntegerLoop(_Runner):
 
     def bound(self, l: int, envelope: np.ndarray) -> int:
         """A bound on every integer block ``l`` forms when its input satisfies |X[d, :]| ≤
-        envelope[d] for every dimension d (Python ints): query, key and value entries, scores,
-        the residual after the heads, every pre-activation, activation and increment."""
+        envelope[d] for every dimension d (Python ints): every integer weight, query, key and value
+        entries, scores, the residual after the heads, every pre-activation, activation and increment."""
         return self._bound(l, envelope)[0]
 
     def _whole_loop(self, envelope: np.ndarray) -> bool:
@@ -764,13 +764,14 @@ class IntegerLoop(_Runner):
         for head in heads:
             qb, kb = head.query.bound(envelope), head.key.bound(envelope)
             vb = head.value.bound(envelope)
-            found += [max(qb, default=0), max(kb, default=0), int((qb * kb).sum()), max(vb, default=0)]
+            found += [max(qb, default=0), max(kb, default=0), int((qb * kb).sum()), max(vb, default=0),
+                      head.query.largest, head.key.largest, head.value.largest]   # the weights themselves
             mid[head.value_rows] += vb
         found.append(int(mid.max()) if len(mid) else 0)
         inb = mid
         for layer in layers:
             pre = layer.matrix.bound(inb)
-            found.append(int(pre.max()) if len(pre) else 0)
+            found += [int(pre.max()) if len(pre) else 0, layer.matrix.largest]
             if layer.last:
                 out = mid.copy()
                 out[np.array(layer.outputs, dtype=np.intp)] += pre

@@ -96,7 +96,8 @@ def test_run_decodes_from_the_card_and_labels_alone_with_the_interpreters_json()
     model = compile_fleqm(program)
     assert list(model.run().json_lines()) == list(run(program).json_lines())
     assert list(run_fleqm(model).table_lines()) == list(run(program).table_lines())
-    assert repr(model).startswith("FixedPointModel('matmul', Q16.8, k=3, M=11, s=7, blocks=7, d=126")
+    assert repr(model).startswith("FixedPointModel('matmul', construction='fleq-m', Q16.8, k=3, M=11, s=7, blocks=7, "
+                                  "d=126")
     lines = model.summary().lines()
     assert lines[3].startswith("blocks per loop: 7 (at most 13); heads per block: 1, 2, 0, 0, 0, 0, 1")
     assert "7,000 σ units per loop" in lines[4] and "integers below 2^" in lines[-1]

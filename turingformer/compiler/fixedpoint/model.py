@@ -13,20 +13,19 @@ from typing import ClassVar
 
 import numpy as np
 
-from ...errors import InputError
 from ...programs import DEFAULT_MAX_LOOPS, FLEQM_FUNCTIONS
 from ...programs.program import FLEQM_MAX_BITS, FLEQM_MAX_K, function_family
 from ...runtime.looped import IntegerLoop, LoopedTransformer
 from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, sparse_vector
-from ...runtime.space import Space, Vector
-from ..looped.model import read_blocks, write_blocks
-from ..protocol import ENVELOPE_KEYS, Model, Progress, Run, Summary
+from ..looped.model import LoopedModel, read_blocks, write_blocks
+from ..protocol import ENVELOPE_KEYS, Progress, Run, Summary
 from .layout import MAX_BLOCKS, FixedPointLabels, Shape
 
 
 @dataclass(frozen=True, repr=False)
-class FixedPointModel(Model):
-    """A compiled FLEQ-M program: the looped weights, the punch card X₀ and the labels.
+class FixedPointModel(LoopedModel):
+    """A compiled FLEQ-M program: the looped weights, the punch card X₀ and the labels (a looped
+    model whose cells are k×k fixed-point matrices; its own run, summary and model file).
 
     Its model file (kind ``fleq-m``) stores the blocks, the card (one sparse column per token: the
     program is in the input) and the labels::
@@ -42,45 +41,16 @@ class FixedPointModel(Model):
 
     kind: ClassVar[str] = "fleq-m"
 
-    transformer: LoopedTransformer
-    card: tuple[Vector, ...]
     labels: FixedPointLabels
-
-    @property
-    def construction(self) -> str:
-        return "fleq-m"
-
-    @property
-    def name(self) -> str:
-        return self.labels.name
-
-    @property
-    def network(self) -> LoopedTransformer:
-        return self.transformer
-
-    @property
-    def space(self) -> Space:
-        return self.transformer.space
-
-    @property
-    def n(self) -> int:
-        return len(self.card)
 
     @property
     def shape(self) -> Shape:
         return self.labels.shape
 
-    def __repr__(self) -> str:
+    def _repr_sizes(self) -> str:
         s = self.shape
-        name = f"{self.labels.name!r}, " if self.labels.name else ""
-        return (f"FixedPointModel({name}Q{s.bits}.{s.frac}, k={s.k}, M={s.cells}, s={s.instructions}, "
-                f"blocks={len(self.transformer.blocks)}, d={len(self.space)}, n={self.n}, "
-                f"functions={len(s.functions)})")
-
-    def check_input(self, input: str | None) -> None:
-        if input is not None:
-            raise InputError("a FLEQ-M model runs its punch card: a program's input is its initial memory",
-                             hint="run it without --input (edit the program's .data values and recompile)")
+        return (f"Q{s.bits}.{s.frac}, k={s.k}, M={s.cells}, s={s.instructions}, blocks={len(self.transformer.blocks)}, "
+                f"d={len(self.space)}, n={self.n}, functions={len(s.functions)}")
 
     def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None) -> Run:
         """Run the punch card (exact integer path) and decode pc and the cells after every loop."""
