@@ -292,12 +292,17 @@ class _Layer:
             if exact:
                 terms = []                              # w / in_scale[i] as (numerator, denominator)
                 for i, w in per_row[r]:
-                    num, den = w.numerator, w.denominator * in_scale[i]
-                    g = gcd(num, den)
-                    terms.append((i, num // g, den // g))
-                s = lcm(1, b.denominator, *(den for _, _, den in terms))
+                    num, den = w.as_integer_ratio()
+                    scale_in = in_scale[i]
+                    if scale_in != 1:
+                        den *= scale_in
+                        g = gcd(num, den)
+                        num, den = num // g, den // g
+                    terms.append((i, num, den))
+                bnum, bden = b.as_integer_ratio()
+                s = lcm(bden, *(den for _, _, den in terms))
                 entries += [(r, i, num * (s // den)) for i, num, den in terms]
-                const.append(b.numerator * (s // b.denominator))
+                const.append(bnum * (s // bden))
                 scales.append(s)
             else:
                 entries += [(r, i, float(w)) for i, w in per_row[r]]

@@ -17,6 +17,7 @@ import pytest
 from turingformer.compiler.fixedpoint.construction import weights
 from turingformer.compiler.fixedpoint.layout import KIND, ONE, PC, POS, Shape, mem
 from turingformer.programs import FLEQM_FUNCTIONS
+from turingformer.programs.program import FLEQM_UNARY, function_family
 from turingformer.programs.interpreter import fleqm_function
 from turingformer.runtime.looped import IntegerLoop
 
@@ -67,8 +68,13 @@ def check(op, bits, frac, L, k, xs, ys, f_is_c, old):
     cases = len(xs)
     want = start.copy()
     row = space.index
-    if k == 1:
-        results = np.array([f(((x,),), ((y,),))[0][0] for x, y in zip(xs.ravel().tolist(), ys.ravel().tolist())])
+    if k == 1:                                    # a unary function's result depends on x alone: once per x
+        unary, memo = function_family(op)[0] in FLEQM_UNARY, {}
+        for x, y in zip(xs.ravel().tolist(), ys.ravel().tolist()):
+            key = x if unary else (x, y)
+            if key not in memo:
+                memo[key] = f(((x,),), ((y,),))[0][0]
+        results = np.array([memo[x if unary else (x, y)] for x, y in zip(xs.ravel().tolist(), ys.ravel().tolist())])
         results = results.reshape(-1, 1, 1)
     else:
         results = np.array([f(tuple(map(tuple, x)), tuple(map(tuple, y))) for x, y in zip(xs.tolist(), ys.tolist())])
@@ -105,7 +111,7 @@ def partners(bits: int, count: int, seed: int) -> list[int]:
 
 #: The full campaign (every pair of 8-bit words for every function and configuration) is
 #: ``python benchmarks/linear_algebra.py --campaign``; here every word is an x and meets these y.
-PARTNERS = {(2, 2): 40, (4, 2): 64, (6, 2): 40, (4, 4): 64}
+PARTNERS = {(2, 2): 28, (4, 2): 36, (6, 2): 28, (4, 4): 36}
 
 
 @pytest.mark.parametrize("frac, L", list(PARTNERS))

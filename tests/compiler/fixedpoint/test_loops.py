@@ -27,6 +27,8 @@ from turingformer.runtime.looped import IntegerLoop
 
 EXAMPLES = sorted((ROOT / "machines" / "programs").glob("*.fleqm"))
 FORMATS = {16: 8, 24: 16}
+#: Random programs × 20 loops per (N, k); the bigger campaign is benchmarks/linear_algebra.py --campaign.
+PROGRAMS = {1: 5, 2: 5, 3: 3, 4: 2}
 
 
 def all_functions(bits: int, k: int, cells: int = 8, size: int = 10) -> Shape:
@@ -45,7 +47,7 @@ def test_random_programs_agree_with_the_interpreter_after_every_loop(bits, k):
     r = random.Random(1000 * bits + k)
     executed: set[str] = set()
     active = 0
-    for _ in range(5):
+    for _ in range(PROGRAMS[k]):
         program = fleqm_random.program(r, shape)
         X = card_array(shape, t.space, program.code, program.pc, program.memory)
         pc, memory = program.pc, program.memory
@@ -58,7 +60,7 @@ def test_random_programs_agree_with_the_interpreter_after_every_loop(bits, k):
             want = card_array(shape, t.space, program.code, pc, memory)
             assert (X == want).all(), f"Q{bits} k={k} loop {loop}: {np.flatnonzero((X != want).any(axis=1))}"
             assert all(len(w) == X.shape[1] for block in winners for w in block)
-    assert active >= 40 and len(executed) >= 4
+    assert active >= 15 and len(executed) >= 3
 
 
 def test_every_function_is_executed_by_the_random_suite():
@@ -68,7 +70,7 @@ def test_every_function_is_executed_by_the_random_suite():
         for k in (1, 2, 3, 4):
             r = random.Random(1000 * bits + k)
             shape = all_functions(bits, k)
-            for _ in range(5):
+            for _ in range(PROGRAMS[k]):
                 p = fleqm_random.program(r, shape)
                 pc, mem = p.pc, p.memory
                 for _ in range(20):

@@ -55,6 +55,12 @@ class Form:
         self.terms: dict[str, int] = dict(terms) if terms else {}
         self.const = const
 
+    def shifted(self, delta: int) -> "Form":
+        """The same form plus the constant ``delta`` (the terms are shared: forms are never mutated)."""
+        out = Form.__new__(Form)
+        out.terms, out.const = self.terms, self.const + int(delta)
+        return out
+
     @classmethod
     def of(cls, value) -> "Form":
         if isinstance(value, Form):
@@ -66,6 +72,8 @@ class Form:
         return cls(None, int(value))
 
     def _combine(self, other, sign: int) -> "Form":
+        if not isinstance(other, (Form, str)):
+            return self.shifted(sign * Form.of(other).const)
         other = Form.of(other)
         terms = dict(self.terms)
         for name, c in other.terms.items():
@@ -153,6 +161,16 @@ class Layer:
     ranges: Ranges
     units: dict[tuple, Unit] = field(default_factory=dict)
     bias: dict[str, int] = field(default_factory=dict)
+    _penalties: dict[tuple, Form] = field(default_factory=dict, repr=False)
+
+    def penalty(self, gates: Sequence = (), negated: Sequence = ()) -> Form:
+        """:func:`penalty`, built once per gate list in this layer."""
+        key = (tuple(g if isinstance(g, str) else g.key() for g in gates),
+               tuple(h if isinstance(h, str) else h.key() for h in negated))
+        found = self._penalties.get(key)
+        if found is None:
+            found = self._penalties[key] = penalty(gates, negated)
+        return found
 
     def unit(self, label: str, t: Form, cap: int, readout: Mapping[str, int]) -> None:
         """Add ρ·clip(t, 0, cap); a unit with the same (t, cap) gets the read-outs added."""
@@ -184,16 +202,23 @@ class Layer:
         sparse maps are built directly from their sorted entries."""
         units = list(self.units.values())
         hidden = Space(tuple(f"{u.label}#{i}" for i, u in enumerate(units)))
-        index = space.index
+        index, numbers = space.index, {}
+
+        def exact(p: int, q: int = 1) -> Fraction:            # the same few weights recur thousands of times
+            key = (p, q)
+            if key not in numbers:
+                numbers[key] = Fraction(p, q)
+            return numbers[key]
+
         first, b1, second = [], [], []
         for h, u in enumerate(units):
             for dim, c in u.t.terms.items():
-                first.append((index(dim), h, Fraction(c, u.cap)))
+                first.append((index(dim), h, exact(c, u.cap)))
             if u.t.const:
-                b1.append((h, Fraction(u.t.const, u.cap)))
+                b1.append((h, exact(u.t.const, u.cap)))
             for dim, rho in u.readout.items():
                 if rho:
-                    second.append((h, index(dim), Fraction(rho * u.cap)))
+                    second.append((h, index(dim), exact(rho * u.cap)))
         bias = tuple(sorted((index(dim), Fraction(v)) for dim, v in self.bias.items() if v))
         return MLP((Linear(space, hidden, tuple(sorted(first)), tuple(b1)),
                     Linear(hidden, space, tuple(sorted(second)), bias)))
@@ -211,7 +236,7 @@ def step(layer: Layer, label: str, v: Form, readout: Mapping[str, int], gates: S
          negated: Sequence = (), *, K: int | None = None) -> None:
     """[v ≥ 1 ∧ gates] (v integer-valued): the unit (v − K·π, 1), K = P(max v) unless given."""
     K = (K if K is not None else P(layer.bounds(v)[1])) if _gated(gates, negated) else 0
-    layer.unit(label, v - K * penalty(gates, negated), 1, readout)
+    layer.unit(label, v - K * layer.penalty(gates, negated) if K else v, 1, readout)
 
 
 def relu(layer: Layer, label: str, v: Form, readout: Mapping[str, int], gates: Sequence = (),
@@ -220,7 +245,7 @@ def relu(layer: Layer, label: str, v: Form, readout: Mapping[str, int], gates: S
     hi = vrange[1] if vrange is not None else layer.bounds(v)[1]
     C = P(hi)
     K = max(K or 0, C) if _gated(gates, negated) else 0
-    layer.unit(label, v - K * penalty(gates, negated), C, readout)
+    layer.unit(label, v - K * layer.penalty(gates, negated) if K else v, C, readout)
 
 
 def constant(layer: Layer, label: str, c: int, readout: Mapping[str, int], gates: Sequence = (),
@@ -247,7 +272,7 @@ def passing(layer: Layer, label: str, v: Form, readout: Mapping[str, int], gates
     lo, hi = vrange if vrange is not None else (form_lo, form_hi)
     R = P(hi - lo)
     K = max(R, P(form_hi - lo)) if _gated(gates, negated) else 0
-    layer.unit(label, v - lo - K * penalty(gates, negated), R, readout)
+    layer.unit(label, (v - lo) - K * layer.penalty(gates, negated) if K else v - lo, R, readout)
     constant(layer, label, lo, readout, gates, negated)
 
 

@@ -97,10 +97,11 @@ def product_layer(layer: Layer, shape: Shape) -> None:
                         K = P(P_max)
                         target = dim(block, *out, k)
                         penalty_K = P(P_max + K * (V - 1))
+                        linear = P_form + K * x_d                     # shared by the V units of this product
                         for v in range(1, V + 1):
-                            relu(layer, f"{op}.{i}{j}.{p}{q}.d{d}.{block}.{v}", P_form + K * (x_d - v),
+                            relu(layer, f"{op}.{i}{j}.{p}{q}.d{d}.{block}.{v}", linear.shifted(-K * v),
                                  {target: coef}, gate, vrange=(0, P_max + K * (V - v)), K=penalty_K)
-                            relu(layer, f"{op}.x{p}.d{d}.{v}", x_d - v, {target: -K * coef}, gate,
+                            relu(layer, f"{op}.x{p}.d{d}.{v}", x_d.shifted(-v), {target: -K * coef}, gate,
                                  vrange=(-v, V - v), K=P(V - 1))
             # offsets: −c·Σ(x_p + y_q) − n_t·c·B (one gated pass per output, one shared constant)
             total = sum((D(dim("x", *p, k)) + D(dim("y", *q, k)) for p, q in terms), Form())
