@@ -26,6 +26,9 @@ def simulate_arguments(parser: argparse.ArgumentParser) -> None:
                              "program: one per loop {step, pc, memory}), then the summary object")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="print only the summary (with --json: only the summary object)")
+    parser.add_argument("--delta", action="store_true",
+                        help="with --json: the first configuration in full, then per step only what changed "
+                             "({step, state, head, write}; a program: {step, pc, write: {cell: value}})")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

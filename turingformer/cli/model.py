@@ -14,6 +14,7 @@ from turingformer.cli.common import (
     refuse_input_for_program, refuse_overwrite, run_option_arguments, run_options, runnable_input, step_limit_note,
 )
 from turingformer.cli.machines import simulate_arguments
+from turingformer.analysis.verify import KEEP_ROWS
 from turingformer.cli.tables import print_run
 from turingformer.compiler import construction as registered
 from turingformer.errors import FormatError, ModelFileError
@@ -179,7 +180,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         source, word = runnable_input(args, source, given if given is not None else getattr(args, "recorded_input", None))
     else:
         refuse_input_for_program(args)
-    rows = 0 if args.quiet else args.limit
+    rows = 0 if args.quiet else KEEP_ROWS if args.limit is None else args.limit     # the table is bounded
     unit = _unit(chosen)
     with progress_bar(args.max_steps, unit) as progress:
         result = verify(source, word, model=model, construction=chosen.name, max_steps=args.max_steps, rows=rows,
