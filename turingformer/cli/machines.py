@@ -41,7 +41,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 if result.steps <= tables.TABLE_ROW_LIMIT else result
             print_table_or_note(trace, runnable.blank, out)
         out.write(summary_line(machine, result) + "\n")
-    return end_of_run(result, args.max_steps)
+    status = end_of_run(result, args.max_steps)
+    failed = report_examples(machine, word, result, args.max_steps, to_stderr=args.json)
+    return status or failed
+
+
+def report_examples(machine, word: str, result, max_steps: int, *, to_stderr: bool = False) -> int:
+    """Check every example of ``machine`` whose input is ``word`` against ``result``, the
+    simulator's run of it just made (:func:`turingformer.tm.examples.check_example`), and print
+    each outcome (on stderr with ``to_stderr``: stdout then holds JSON Lines only). Returns 1
+    when an example is not met, else 0."""
+    from turingformer.tm.examples import check_example, examples_of_input
+    failed = 0
+    for number, example in examples_of_input(machine, word):
+        check = check_example(machine, example, number=number, max_steps=max_steps, result=result)
+        if to_stderr:
+            print(f"turingformer: {check}", file=sys.stderr)
+        else:
+            print(check)
+        failed |= check.failed
+    return int(failed)
 
 
 # ---------------------------------------------------------------------------- show

@@ -11,7 +11,7 @@ from turingformer.cli.common import (
     MODEL_DEFAULT, STDIO, given_input, input_arguments, input_header, load, machine_and_input, max_steps_argument, non_negative,
     progress_bar, read_source, refuse_same_file, step_limit_note, verdict,
 )
-from turingformer.cli.machines import simulate_arguments
+from turingformer.cli.machines import report_examples, simulate_arguments
 from turingformer.cli.tables import print_run, steps_text
 from turingformer.errors import FormatError, InputError, ModelFileError
 from turingformer.tm.formats import prepare_input
@@ -67,12 +67,16 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.check:
         from turingformer.analysis.verify import verify
         failed = 0
-        for example in machine.examples:
+        from turingformer.tm.examples import check_example
+        for number, example in enumerate(machine.examples, start=1):
             runnable, word = prepare_input(machine, example.input)
             result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args))
             status = "agrees" if result.ok else f"DIVERGES: {result.divergence}"
             print(f"  example {word!r}: {steps_text(result.decoded.steps)}, {result.decoded.verdict.value}, {status}")
             failed += not result.ok
+            check = check_example(runnable, example, number=number, max_steps=args.max_steps, result=result.reference)
+            print(f"    {check}")
+            failed += check.failed
         return 1 if failed else 0
     return 0
 
@@ -183,9 +187,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     decoded = result.decoded
     if not result.reference.halted:
         step_limit_note(args.max_steps)
-    return verdict(result.ok, f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} "
-                   f"of the machine, {result.checked:,} decoder positions, verdict {decoded.verdict.value}, "
-                   "no attention ties in layers 1 and 3", result.divergence)
+    status = verdict(result.ok, f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} "
+                     f"of the machine, {result.checked:,} decoder positions, verdict {decoded.verdict.value}, "
+                     "no attention ties in layers 1 and 3", result.divergence)
+    return report_examples(runnable, word, result.reference, args.max_steps) or status
 
 
 def _label_mismatch(model, reference) -> str | None:
