@@ -26,7 +26,8 @@ LAYERS: dict[str, int] = {
     "modelfile": 3,
     "analysis": 4,
     "views": 5,
-    "cli": 6,
+    "serve": 6,
+    "cli": 7,
 }
 #: What the generic runtime may import besides itself: it knows no machine and no program.
 RUNTIME_MAY_IMPORT = {"errors"}

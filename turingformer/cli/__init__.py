@@ -28,6 +28,7 @@ from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_
 from turingformer.cli.census import CENSUS_DESCRIPTION, CENSUS_HELP, census_arguments, cmd_census
 from turingformer.cli.common import INTERRUPTED, PARENTS, PROG, Command, default_input, output_argument
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
+from turingformer.cli.serve import SERVE_DESCRIPTION, SERVE_HELP, cmd_serve, serve_arguments
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
 from turingformer.errors import TuringformerError, shorten
 from turingformer.tm.formats import load_machine
@@ -121,6 +122,7 @@ COMMANDS: dict[str, Command] = {
                      arguments=lambda p: (trace_arguments(p), looped.construction_argument(p)),
                      description=TRACE_DESCRIPTION),
     "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
+    "serve": Command(SERVE_HELP, cmd_serve, parents=(), arguments=serve_arguments, description=SERVE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
     "census": Command(CENSUS_HELP, cmd_census, parents=(), arguments=census_arguments,

@@ -98,7 +98,7 @@ def check_example(machine: TuringMachine, example: Example, *, number: int = 1,
                                               f"expected still running",))
     if not claims_running and not result.halted:
         if result.reason is HaltReason.STEP_LIMIT:
-            why = f"the run did not halt within the step limit of {steps_text(limit)} (raise it with --max-steps)"
+            why = f"the run did not halt within the step limit of {steps_text(limit)} (raise the step limit to check it)"
         else:
             why = f"the run stopped early ({result.reason.value})"
         contradicted = () if example.steps is None or example.steps > result.steps else \
