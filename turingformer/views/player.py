@@ -258,15 +258,6 @@ def _column_winners(winners) -> int | list[int]:
     return won[0] if len(set(won)) == 1 else won
 
 
-def _card_columns(labels) -> list[str]:
-    """Names of the punch card's columns (compiler/looped/layout.py's column layouts)."""
-    names = dict((cell, label) for label, cell in reversed(labels.cell_labels))
-    cells = [f"m{i}" + (f" {names[i]}" if i in names else "") for i in range(labels.cells)]
-    if labels.machine == "subleq-u":
-        return ["halt", *cells]
-    return [*cells, *(f"i{k}" for k in range(labels.instructions)), "halt"]
-
-
 def program_player_data(program, *, max_loops: int = 2_000, construction: str | None = None,
                         progress=None, max_cells: int = MAX_LOOP_CELLS) -> dict:
     """Run ``program``'s looped transformer (the exact integer path) for at most ``max_loops`` loops
@@ -279,6 +270,7 @@ def program_player_data(program, *, max_loops: int = 2_000, construction: str | 
     from turingformer.compiler.looped.decoding import read_array
     from turingformer.runtime.looped import IntegerLoop
     from turingformer.runtime.transformer import head_names
+    from turingformer.views.looped import card_columns
 
     model = compile_program(program, construction)
     n = model.n
@@ -314,7 +306,7 @@ def program_player_data(program, *, max_loops: int = 2_000, construction: str | 
         "model": labels.machine, "bits": labels.bits, "steps": t, "halted": halted,
         "verdict": "halted" if halted else "running", "reason": "halting pc" if halted else "step limit",
         "halt_pc": labels.halt_pc, "pc": pcs, "memory": memories, "cell_names": names,
-        "dims": list(space.names), "columns": _card_columns(labels), "card": _sparse_card(fast.to_array(model.card)),
+        "dims": list(space.names), "columns": card_columns(labels), "card": _sparse_card(fast.to_array(model.card)),
         "changes": changes, "heads": heads,
         "head_names": [name for l, block in enumerate(model.transformer.blocks)
                        for name in head_names(f"loop.{l}", len(block.heads))],
