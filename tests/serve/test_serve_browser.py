@@ -60,7 +60,7 @@ def test_type_see_the_error_fix_run_step_share_hit_the_limit_and_load_a_program(
     machine = loads_machine(FIXED, "turingformer", "machine.yaml")
     reference = run(machine, WORD)
     cache = run_with_cache(machine, WORD, names=PLAYER_HOOKS)
-    browser = start_browser(tmp_path / "teacher")
+    browser = start_browser(tmp_path / "teacher", size="1400,1500")
     try:
         browser.get(server.url)
         wait(browser, lambda d: player_steps(d) is not None)                  # the first example ran

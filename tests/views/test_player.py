@@ -175,3 +175,24 @@ def test_a_programs_page_replays_to_the_interpreters_cards():
         want = expected_card(model, program, state.pc, state.memory)
         assert card == [[int(col[r]) for col in want] for r in range(d)], t
         assert (data["pc"][t], data["memory"][t]) == (state.pc, list(state.memory))
+
+
+def test_the_widget_carries_a_static_snapshot_for_viewers_without_widgets():
+    """In Jupyter the widget view wins; where widgets cannot run (GitHub, nbviewer) the saved
+    text/html shows the player at its step, without any script. Notebook 07 is saved with it."""
+    from turingformer.views.widget import player
+
+    machine = load_machine(INCREMENT)
+    widget = player(machine, "1011", step=5)
+    data, _ = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    snapshot = data["text/html"]
+    reference = run(machine, "1011")
+    assert "<script" not in snapshot and f"step 5 of {reference.steps}" in snapshot
+    assert f'class="state current" data-state="{reference.states[5]}"' in snapshot
+    assert f"head on cell {reference.heads[5]}" in snapshot
+    saved = json.loads((ROOT / "notebooks" / "07_step_through.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for c in saved["cells"] if c["cell_type"] == "code" and "player(machine" in "".join(c["source"])
+               for o in c["outputs"]]
+    assert any("A static snapshot of the player at step 5" in "".join(o.get("data", {}).get("text/html", ""))
+               for o in outputs)

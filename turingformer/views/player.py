@@ -55,7 +55,7 @@ from turingformer.views.figures import RESIDUAL_STAGES
 from turingformer.tm.machine import TuringMachine
 
 __all__ = ["PLAYER_HOOKS", "STAGES", "MAX_POSITIONS", "MAX_LOOP_CELLS", "PlayerLimitError", "player_data",
-           "program_player_data", "player_html", "page_html", "asset", "check_page_bounds"]
+           "program_player_data", "player_html", "page_html", "asset", "check_page_bounds", "snapshot_html"]
 
 #: The five stages of the residual column, in the order the page offers them.
 STAGES = RESIDUAL_STAGES
@@ -67,7 +67,7 @@ PLAYER_HOOKS = tuple(h for h, _ in STAGES) + ("decoder.1.cross.winners", "decode
 #: The page replays the tape from a snapshot taken every SNAPSHOT steps (see player.js).
 SNAPSHOT = 256
 #: The most decoder positions one page holds (prelude 2n+3, the machine's steps and the stay
-#: halves): about 7 MB of page and 0.5 GB while it is built (docs/player.md).
+#: halves): about 4 MB of page and 200 MB while it is built (docs/player.md).
 MAX_POSITIONS = 50_000
 #: The most punch-card columns × loops one program page holds.
 MAX_LOOP_CELLS = 2_000_000
@@ -83,7 +83,8 @@ def check_page_bounds(n: int, max_steps: int, *, max_positions: int = MAX_POSITI
     worst = 2 * n + 3 + 2 * max_steps + 1
     if worst > max_positions:
         raise PlayerLimitError(
-            f"a page holds at most {max_positions:,} decoder positions; an input of {n:,} symbols and up to "
+            f"a page holds at most {max_positions:,} decoder positions; an input of {n:,} symbol{'' if n == 1 else 's'} "
+            f"and up to "
             f"{max_steps:,} steps can take {worst:,} (2n + 3 + 2 per step)",
             hint="lower --max-steps or shorten the input; 'turingformer run' and 'verify' have no such bound")
 
@@ -227,6 +228,41 @@ def player_html(machine: TuringMachine, word: str = "", *, max_steps: int = 10_0
         data["source"] = source
     heading = title or f"{machine.name or 'machine'} on {word!r}: the transformer, step by step"
     return page_html(data, heading)
+
+
+def snapshot_html(machine: TuringMachine, data: dict, step: int, *, window: int = 21) -> str:
+    """The player of ``data`` (:func:`player_data`) at ``step`` as static HTML: no script, inline
+    styles, the diagram as inline SVG with the current state and the fired rule lit. A saved
+    notebook shows it where the live widget cannot run (GitHub, nbviewer)."""
+    import html
+
+    esc = html.escape
+    t = max(0, min(step, data["steps"]))
+    symbols, states = data["symbols"], data["states"]
+    cells = dict(enumerate(data["input"]))
+    for s in range(t):
+        cells[data["head"][s]] = symbols[data["write"][s]]
+    head, state = data["head"][t], states[data["state"][t]]
+    fired = (states[data["state"][t - 1]], symbols[data["read"][t - 1]]) if t else None
+    box = "display:inline-block;width:22px;height:26px;line-height:26px;text-align:center;margin:1px;"
+    tape = "".join(f'<span style="{box}border:{"3px solid #d62728" if c == head else "1px solid #bbb"}">'
+                   f'{esc(cells.get(c, machine.blank))}</span>' for c in range(head - window // 2, head + window // 2 + 1))
+    i = data["position"][t]
+    layer1 = data["cross"][t]
+    layer3 = data["layer3"][t]
+    verdict = f" — {data['verdict']} ({data['reason']})" if t == data["steps"] else ""
+    rule = f"{esc(fired[0])} reading {esc(repr(fired[1]))}" if fired else "(the start)"
+    agree = "simulator and transformer agree at this step" if data["agree"][t] else "DISAGREE: " + esc(data["summary"])
+    return (f'<div style="font:13px Helvetica,Arial,sans-serif;max-width:900px">'
+            f'<p style="color:#666;margin:0 0 4px">A static snapshot of the player at step {t} of {data["steps"]} '
+            f'(run the notebook for the live player).</p>'
+            f'<div style="font-family:monospace">{tape}</div>'
+            f'<p style="font-family:monospace;margin:4px 0">state <b style="color:#d62728">{esc(state)}</b>, head on cell '
+            f'{head}, rule fired: {rule}{esc(verdict)}</p>'
+            f'<p style="margin:4px 0">decoder position i = {i}: layer 1 attends to encoder position(s) '
+            f'{esc(str(layer1 if isinstance(layer1, list) else layer1 + 1))}, layer 2 averages j = 0..{i}, layer 3 '
+            f'attends to j = {esc(str(layer3))}; {agree}</p>'
+            f'<div style="max-width:640px">{to_svg(machine, layout(machine), current=state, fired=fired)}</div></div>')
 
 
 # ---------------------------------------------------------------------------- looped programs

@@ -212,6 +212,9 @@ function tfDiagram(box, svgText, el, listen) {
   svg.removeAttribute("width");
   svg.removeAttribute("height");
   svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  // Fill the panel, but never above 1.8 times the drawn size: a small machine stays readable, not huge.
+  svg.style.maxWidth = Math.round(base[2] * 1.8) + "px";
+  svg.style.maxHeight = Math.round(base[3] * 1.8) + "px";
   let view = base.slice();
   const apply = () => svg.setAttribute("viewBox", view.map((v) => v.toFixed(1)).join(" "));
   const zoom = (factor, cx, cy) => {
@@ -297,7 +300,8 @@ function machineView(root, data, el, listen) {
   const diagramPanel = el("div", {class: "tf-panel tf-diagram-panel"});
   const diagramBox = el("div", {class: "tf-diagram-box"});
   diagramPanel.append(el("h3", {}, "State diagram: the current state and the rule that just fired " +
-                         "(wheel or +/\u2212 to zoom, drag to pan)"), diagramBox);
+                         "(wheel or +/\u2212 to zoom, drag to pan)" +
+                         (data.blank === "_" ? "; \u2423 on an arrow is the blank '_'" : "")), diagramBox);
   tfDiagram(diagramBox, data.diagram, el, listen);
   const nodes = new Map(), edgeSpans = new Map();
   for (const g of diagramBox.querySelectorAll("g.state")) nodes.set(g.getAttribute("data-state"), g);
