@@ -13,9 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from paths import ROOT
-
-#: The limits the tests start the server with: a step limit BB(4)'s 107 steps exceed.
-SERVER_MAX_STEPS = 100
+from serving import SERVER_MAX_STEPS
 
 
 @dataclass(frozen=True)

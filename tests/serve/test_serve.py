@@ -13,7 +13,7 @@ from turingformer.serve.worker import Workers
 from turingformer.tm.formats import load_machine
 from turingformer.tm.simulator import run
 
-from conftest import SERVER_MAX_STEPS
+from serving import SERVER_MAX_STEPS
 from paths import ROOT
 
 BB4 = (ROOT / "machines" / "busy_beaver_4.yaml").read_text(encoding="utf-8")

@@ -20,26 +20,13 @@ from turingformer.tm.simulator import run
 from turingformer.views.player import PLAYER_HOOKS
 
 from browser import console_errors, needs_browser, red_cells, shown, slide_to, start_browser, tape_shown
-from conftest import SERVER_MAX_STEPS
+from serving import SERVER_MAX_STEPS
+from strategies import THERE_AND_BACK
 
 pytestmark = needs_browser
 
-#: What the student types: line 13 names a state that does not exist (the fix: 'left').
-TYPED = """\
-name: there and back
-blank: '_'
-input alphabet: ['x']
-states: [right, left, done]
-start: right
-halt: [done]
-rules:
-  right:
-    'x': ['x', R, right]
-    '_': ['_', L, left]
-  left:
-    'x': ['y', L, left]
-    '_': ['_', R, dnoe]
-"""
+#: What the student types: the last rule names a state that does not exist (the fix: 'done').
+TYPED = THERE_AND_BACK.replace("'_': ['_', R, done]", "'_': ['_', R, dnoe]")
 FIXED = TYPED.replace("dnoe", "done")
 WORD = "xxxxx"
 

@@ -75,13 +75,15 @@ NOT_MET = "example 1 (input '1011'): NOT MET: tape '1100', expected '111'; 8 ste
 
 
 def test_simulate_reports_the_example_it_runs(wrong, capsys):
+    """On stderr: stdout stays what ``run MODEL`` prints (table or JSON Lines)."""
     assert main(["simulate", wrong, "--quiet"]) == 1
-    assert NOT_MET in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert f"turingformer: {NOT_MET}" in err and "example" not in out
     assert main(["simulate", wrong, "--quiet", "--input", ""]) == 0
-    assert "example 2 (input ''): met (verdict halted, tape '1')" in capsys.readouterr().out
+    assert "example 2 (input ''): met (verdict halted, tape '1')" in capsys.readouterr().err
     assert main(["simulate", wrong, "--quiet", "--input", "1"]) == 0          # no claim about '1'
-    assert "example" not in capsys.readouterr().out
-    assert main(["simulate", wrong, "--json"]) == 1                          # stdout stays JSON Lines
+    assert "example" not in capsys.readouterr().err
+    assert main(["simulate", wrong, "--json"]) == 1
     out, err = capsys.readouterr()
     assert all(line.startswith("{") for line in out.splitlines()) and NOT_MET in err
 
@@ -97,3 +99,11 @@ def test_compile_check_and_verify_exit_1_naming_the_example(wrong, tmp_path, cap
     assert main(["verify", model, "--quiet"]) == 1                           # the model's recorded machine
     assert NOT_MET in capsys.readouterr().out
     assert main(["verify", wrong, "--quiet", "--input", ""]) == 0
+
+
+def test_a_bare_input_claims_nothing_and_is_not_reported(increment, capsys):
+    bare = increment.replace(examples=[Example("1011")])
+    assert check_examples(bare) == ()
+    from turingformer.cli.machines import report_examples
+    from turingformer.tm.simulator import run
+    assert report_examples(bare, "1011", run(bare, "1011"), 100) == 0 and capsys.readouterr() == ("", "")

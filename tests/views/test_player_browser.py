@@ -23,25 +23,10 @@ from turingformer.views.player import PLAYER_HOOKS
 
 from browser import console_errors, needs_browser, press, red_cells, shown, slide_to, start_browser, tape_shown
 from paths import ROOT
+from strategies import THERE_AND_BACK
 
 pytestmark = needs_browser
 
-#: Walks right over the x's and back: every input cell is read, so layer 1 attends to each one.
-THERE_AND_BACK = """\
-name: there and back
-blank: '_'
-input alphabet: ['x']
-states: [right, left, done]
-start: right
-halt: [done]
-rules:
-  right:
-    'x': ['x', R, right]
-    '_': ['_', L, left]
-  left:
-    'x': ['y', L, left]
-    '_': ['_', R, done]
-"""
 
 
 @pytest.fixture(scope="module")

@@ -42,15 +42,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print_table_or_note(trace, runnable.blank, out)
         out.write(summary_line(machine, result) + "\n")
     status = end_of_run(result, args.max_steps)
-    failed = report_examples(machine, word, result, args.max_steps, to_stderr=args.json)
+    failed = report_examples(machine, word, result, args.max_steps, to_stderr=True)
     return status or failed
 
 
 def report_examples(machine, word: str, result, max_steps: int, *, to_stderr: bool = False) -> int:
     """Check every example of ``machine`` whose input is ``word`` against ``result``, the
     simulator's run of it just made (:func:`turingformer.tm.examples.check_example`), and print
-    each outcome (on stderr with ``to_stderr``: stdout then holds JSON Lines only). Returns 1
-    when an example is not met, else 0."""
+    each outcome (on stderr with ``to_stderr``, as ``simulate`` does: its stdout stays what ``run``
+    prints for the same input, table or JSON Lines). Returns 1 when an example is not met, else 0."""
     from turingformer.tm.examples import check_example, examples_of_input
     failed = 0
     for number, example in examples_of_input(machine, word):

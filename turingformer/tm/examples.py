@@ -24,7 +24,7 @@ from turingformer.tm.machine import Example, TuringMachine
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS, run
 from turingformer.tm.trace import HaltReason, steps_text
 
-__all__ = ["ExampleCheck", "check_example", "check_examples", "examples_of_input"]
+__all__ = ["ExampleCheck", "check_example", "check_examples", "claims", "examples_of_input"]
 
 
 @dataclass(frozen=True)
@@ -107,15 +107,22 @@ def check_example(machine: TuringMachine, example: Example, *, number: int = 1,
     return ExampleCheck(number, example, _differences(example, summary))
 
 
+def claims(example: Example) -> bool:
+    """True when the example states an outcome (a bare input, such as a turingmachine.io
+    ``input:``, claims nothing and is not reported)."""
+    return any(v is not None for v in (example.verdict, example.tape, example.steps, example.final_state))
+
+
 def check_examples(machine: TuringMachine, *, max_steps: int = DEFAULT_MAX_STEPS) -> tuple[ExampleCheck, ...]:
-    """Every example of ``machine``, checked (:func:`check_example`)."""
+    """Every example of ``machine`` that claims an outcome, checked (:func:`check_example`)."""
     return tuple(check_example(machine, e, number=k, max_steps=max_steps)
-                 for k, e in enumerate(machine.examples, start=1))
+                 for k, e in enumerate(machine.examples, start=1) if claims(e))
 
 
 def examples_of_input(machine: TuringMachine, word: str) -> Iterator[tuple[int, Example]]:
-    """``(number, example)`` for the examples whose input, as the machine's source tool reads it
-    (:func:`~turingformer.tm.formats.prepare_input`), is ``word`` (numbered from 1)."""
+    """``(number, example)`` for the examples that claim an outcome and whose input, as the
+    machine's source tool reads it (:func:`~turingformer.tm.formats.prepare_input`), is ``word``
+    (numbered from 1, among all examples)."""
     for k, example in enumerate(machine.examples, start=1):
-        if prepare_input(machine, example.input)[1] == word:
+        if claims(example) and prepare_input(machine, example.input)[1] == word:
             yield k, example

@@ -404,6 +404,11 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
             hot = lit and read == fired[1]
             _text_in_data(ax, x, y + LINE * (k - (len(e.labels) - 1) / 2), text, FONT,
                           red if hot else "#222222", bold=hot, halo=True)
+    # State names are real text (searchable in SVG and PDF) at the SVG's 11 points, scaled as the
+    # diagram is (roughly: the axes' size over the layout's, before the layout engine runs).
+    box = ax.get_position()
+    name_size = 11.0 * max(0.5, min(box.width * fig.get_figwidth() / (g.width / 72),
+                                    box.height * fig.get_figheight() / (g.height / 72)))
     for s, (x, y) in g.nodes.items():
         r = g.radius[s]
         edge = red if s == current else "#333333"
@@ -412,7 +417,7 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
         if machine.role(s):
             ax.add_patch(Circle((x, y), r - 4, facecolor="none", edgecolor="#333333", lw=0.8, zorder=2,
                                 ls="--" if machine.role(s) == "halt" else "-"))
-        _text_in_data(ax, x, y, s, 11.0, "#111111")          # the SVG's size, scaled with the diagram
+        ax.text(x, y, s, ha="center", va="center", fontsize=name_size, zorder=3)   # real text: searchable
     sx, sy = g.nodes[g.start]
     ax.annotate("", xy=(sx - g.radius[g.start], sy), xytext=(sx - g.radius[g.start] - 26, sy),
                 arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1.0))
