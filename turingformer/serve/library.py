@@ -76,12 +76,12 @@ def check_source(text: str, file: str, *, max_steps: int) -> dict:
         kind, thing = _load(text, file)
     except TuringformerError as error:
         return {"ok": False, "error": error_entry(error)}
+    checks = check_examples(thing, max_steps=max_steps) if kind == "machine" else ()
     if kind == "program":
         summary = f"{thing.kind.value} program: {thing.cells} cells of {thing.bits} bits"
     else:
         summary = (f"{len(thing.states)} states, {len(thing.tape_alphabet)} tape symbols, {len(thing.rules)} rules"
-                   + (f", {len(thing.examples)} examples" if thing.examples else ""))
-    checks = check_examples(thing, max_steps=max_steps) if kind == "machine" else ()
+                   + (f", {len(checks)} example{'' if len(checks) == 1 else 's'} checked" if checks else ""))
     return {"ok": True, "kind": kind, "name": thing.name or "", "summary": summary,
             "examples": [{"text": str(c), "met": c.met, "failed": c.failed,
                           "line": c.example.location.line if c.example.location else None} for c in checks]}
