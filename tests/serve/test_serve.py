@@ -105,3 +105,24 @@ def test_a_job_over_the_time_limit_is_killed_and_says_so():
         assert quick["ok"]                                             # and the next job runs
     finally:
         workers.close()
+
+
+def test_a_long_run_does_not_block_other_requests(server):
+    """While a worker decodes a long input, the server answers the page's other requests."""
+    import threading
+    import time
+
+    finished = {}
+
+    def long_run():
+        call(server, "api/run", {"source": INCREMENT, "file": "m.yaml", "input": "1" * 800})
+        finished["run"] = time.monotonic()
+
+    worker = threading.Thread(target=long_run)
+    worker.start()
+    time.sleep(0.3)
+    assert call(server, "api/config")[0] == 200
+    assert call(server, "api/check", {"source": INCREMENT, "file": "m.yaml"})[1]["ok"]
+    answered = time.monotonic()
+    worker.join(120)
+    assert "run" in finished and answered < finished["run"]

@@ -22,7 +22,7 @@ SERVE_DESCRIPTION = (
 
 
 def serve_arguments(parser: argparse.ArgumentParser) -> None:
-    from turingformer.serve.app import Limits
+    from turingformer.serve.limits import Limits
     default = Limits()
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it "
@@ -47,7 +47,8 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from turingformer.errors import TuringformerError
-    from turingformer.serve.app import Limits, serve
+    from turingformer.serve.app import serve
+    from turingformer.serve.limits import Limits
 
     if not args.time_limit > 0:
         raise TuringformerError(f"--time-limit must be more than 0 seconds, got {args.time_limit:g}")

@@ -26,13 +26,14 @@ written (the workers only parse, compile and decode). Every page and answer carr
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
 import tornado.web
 
 from turingformer.serve.library import example_files
+from turingformer.serve.limits import Limits
 from turingformer.serve.worker import Workers
 
 #: Content types of the static assets.
@@ -44,25 +45,6 @@ _FOLDERS = {"turingformer.serve": "page", "turingformer.views": "player"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may cost (docs/player.md): steps (loops), decoder positions, the lengths of a
-    source and an input, seconds and memory per run, and runs at once."""
-
-    max_steps: int = 2_000
-    max_positions: int = 10_000
-    max_source: int = 100_000
-    max_input: int = 2_000
-    time_limit: float = 20.0
-    memory_mib: int = 2048
-    processes: int = 2
-
-    @property
-    def max_body(self) -> int:
-        """The largest request body accepted: a source and an input at their limits, UTF-8, in JSON."""
-        return 8 * (self.max_source + self.max_input) + 4096
 
 
 def asset(name: str) -> str:

@@ -109,7 +109,9 @@ def run_source(text: str, file: str, word: str, *, max_steps: int, max_positions
             data["examples"] = [str(check_example(thing, example, number=k, max_steps=max_steps))
                                 for k, example in examples_of_input(thing, word)]
     except PlayerLimitError as error:
-        return {"error": error_entry(error), "limit": True}
+        return {"error": {**error_entry(error), "hint": "ask for fewer steps or a shorter input (this server's "
+                                                        "limit); on your own computer 'turingformer animate' "
+                                                        "draws up to 50,000 positions"}, "limit": True}
     except TuringformerError as error:
         return {"error": error_entry(error)}
     data["limited"] = data["verdict"] == "running"

@@ -26,12 +26,12 @@ CARD_MAX_WIDTH = 14.0
 CARD_FONT = 6.5
 
 
-def punch_card(traced: TracedLoop):
+def punch_card(traced: TracedLoop, *, max_width: float = CARD_MAX_WIDTH):
     """The card of loop ``t`` before and after each block, one heat map per stage (rows = named
     dimensions, columns = the card's columns), under a title that names the program and the loop.
 
-    Readable at any size: the panels wrap onto rows so the figure stays at most
-    :data:`CARD_MAX_WIDTH` inches wide; a value is written in its cell only when the cell is wide
+    Readable at any size: the panels wrap onto rows so the figure stays at most ``max_width``
+    inches wide (default :data:`CARD_MAX_WIDTH`); a value is written in its cell only when the cell is wide
     and tall enough for it at :data:`CARD_FONT` points; colours are a symmetric log scale up to the
     98th percentile of the non-zero magnitudes, so one large entry (``tmp:prod``) saturates instead
     of washing every other colour out (the colour bar says where it saturates)."""
@@ -41,11 +41,11 @@ def punch_card(traced: TracedLoop):
     titles = [f"loop {traced.t} input"] + [f"after block {l}" for l in range(len(traced.cards))]
     n, d = len(traced.card_in), len(names)
     grids = [np.array([[int(v) for v in col] for col in card], dtype=object).T for card in cards]
-    panel_w = min(max(0.3 * n + 0.6, 2.2), CARD_MAX_WIDTH - 2.0)
+    panel_w = min(max(0.3 * n + 0.6, 2.2), max_width - 2.0)
     panel_h = max(2.5, 0.2 * d + 0.9)
-    per_row = max(1, min(len(cards), int((CARD_MAX_WIDTH - 1.8) // panel_w)))
+    per_row = max(1, min(len(cards), int((max_width - 1.8) // panel_w)))
     rows = -(-len(cards) // per_row)
-    fig = Figure(figsize=(min(CARD_MAX_WIDTH, per_row * panel_w + 2.4), rows * panel_h + 1.0), layout="constrained")
+    fig = Figure(figsize=(min(max_width, per_row * panel_w + 2.4), rows * panel_h + 1.0), layout="constrained")
     axes = fig.subplots(rows, per_row, sharey=True, squeeze=False).ravel()
     magnitudes = sorted(abs(int(v)) for grid in grids for v in grid.ravel() if v)
     vmax = max(1, magnitudes[int(0.98 * (len(magnitudes) - 1))] if magnitudes else 1)

@@ -82,9 +82,9 @@ def check_page_bounds(n: int, max_steps: int, *, max_positions: int = MAX_POSITI
     symbols takes 2n+3 positions of prelude and each machine step at most two (a stay move)."""
     worst = 2 * n + 3 + 2 * max_steps + 1
     if worst > max_positions:
+        symbols = f"{n:,} symbol" + ("" if n == 1 else "s")
         raise PlayerLimitError(
-            f"a page holds at most {max_positions:,} decoder positions; an input of {n:,} symbol{'' if n == 1 else 's'} "
-            f"and up to "
+            f"a page holds at most {max_positions:,} decoder positions; an input of {symbols} and up to "
             f"{max_steps:,} steps can take {worst:,} (2n + 3 + 2 per step)",
             hint="lower --max-steps or shorten the input; 'turingformer run' and 'verify' have no such bound")
 
