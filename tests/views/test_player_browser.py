@@ -122,6 +122,18 @@ def test_the_drawn_attention_cells_are_the_decoded_winners(browser, tmp_path):
             == [min(i + 1, 5) - 1], step                                   # Lemma 7: w_min(i+1,n)
         assert red_cells(browser, "canvas.tf-layer-3") == list(cache["decoder.3.attn.winners", i]), step
     assert all(symbol == reference.final.tape[cell] for cell, symbol in tape_shown(browser).items())
+    # "edit in turingformer serve": a share link carrying this machine and input, decoded by the page's codec
+    from turingformer.tm.formats import dump_machine
+    link = browser.find_element("css selector", "a.tf-share").get_attribute("href")
+    assert link.startswith("http://127.0.0.1:8000/#m=")
+    payload = browser.execute_async_script("tfDecodeShare(arguments[0]).then(arguments[1])", link.split("#m=", 1)[1])
+    assert payload == {"v": 1, "file": "machine.yaml", "source": dump_machine(machine), "input": "xxxxx"}
+    # a share link opened in a static page: it cannot compile, it says so and points at a local serve
+    browser.get("about:blank")                            # opened anew, as a pasted link is
+    browser.get(page.as_uri() + "#m=" + link.split("#m=", 1)[1])
+    notice = browser.find_element("css selector", ".tf-notice")
+    assert notice.is_displayed() and "cannot compile another one" in notice.text
+    assert notice.find_element("tag name", "a").get_attribute("href") == link
     assert not console_errors(browser)
 
 
