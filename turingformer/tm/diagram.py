@@ -22,6 +22,8 @@ the two never form an import cycle.
 
 from __future__ import annotations
 
+from turingformer.errors import OptionError
+
 import html
 import math
 import shlex
@@ -130,7 +132,7 @@ def layout(machine: TuringMachine, *, engine: str = "auto") -> DiagramLayout:
     """The layered layout: ``engine`` is ``"dot"`` (Graphviz, must be installed), ``"layered"``
     (the built-in fallback) or ``"auto"`` (dot when it is on the PATH)."""
     if engine not in ("auto", "dot", "layered"):
-        raise ValueError(f"unknown layout engine {engine!r}: use auto, dot or layered")
+        raise OptionError(f"unknown layout engine {engine!r}", hint="use auto, dot or layered")
     if engine == "dot" or (engine == "auto" and shutil.which("dot")):
         return _dot_layout(machine)
     return _layered_layout(machine)
