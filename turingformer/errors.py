@@ -28,6 +28,7 @@ names the file, the line where known, and the fix.
     ├── OutputError                  an output that would overwrite an input
     ├── ConstructionError            an unknown construction, or one that does not take this source
     ├── SourceKindError              a call given the wrong kind of object (also a TypeError)
+    ├── OptionError                  an option value a function does not know (also a ValueError)
     ├── DecodingError                a network output that is not the encoding of a configuration
     ├── CensusError                  a census that cannot run or resume as asked
     └── LoopedRuntimeError           the looped runtime met a violated precondition
@@ -197,6 +198,10 @@ class ConstructionError(TuringformerError):
 class SourceKindError(TuringformerError, TypeError):
     """A function given the wrong kind of object (a model where a machine is expected, …); the
     message names the call to use instead."""
+
+
+class OptionError(TuringformerError, ValueError):
+    """An option value a function does not know (a name outside its choices, a bad number)."""
 
 
 class DecodingError(TuringformerError):

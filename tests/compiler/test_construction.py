@@ -22,6 +22,7 @@ from turingformer.compiler.perez.normalize import NormalizedMachine, normalize
 from turingformer.tm.simulator import run
 from turingformer.runtime.transformer import decode, decode_naive
 from turingformer.compiler.perez.verify import verify
+from turingformer.tm.simulator import run as simulate
 
 
 
@@ -116,7 +117,8 @@ def test_bb4_decodes_to_107_steps_and_13_ones_with_the_same_tape_at_every_step(c
     result = verify(BB4, "", cross_attention=cross_attention, score=score)
     assert result.ok, result.divergence
     assert result.decoded.steps == 107 and result.decoded.final.tape.nonblank() == 13
-    assert [c.tape for c in result.decoded] == [c.tape for c in result.reference]
+    assert [c.tape for c in result.decoded] == [c.tape for c in simulate(BB4, "")]
+    assert result.reference.steps == 107 and result.reference.final.tape.nonblank() == 13   # the run's summary
     assert result.ties == {"decoder.1.cross": 0, "decoder.3.attn": 0}
 
 
@@ -223,3 +225,13 @@ def test_compare_traces_names_the_first_differing_step_and_slot(t):
     moved = replace(reference, heads=reference.heads[:t + 1] + tuple(h + 1 for h in reference.heads[t + 1:]))
     found = compare_traces(reference, moved)
     assert (found.step, found.slot) == _first_difference(reference, moved) == (t + 1, "head")
+
+
+def test_a_machine_using_every_marker_character_gets_a_clear_error():
+    from turingformer.compiler.perez.normalize import MARK_CANDIDATES
+    from turingformer.errors import UnknownSymbolError
+    symbols = list(MARK_CANDIDATES)
+    rules = [Rule("a", s, s, "R", "a") for s in symbols]
+    machine = TuringMachine(states=["a"], start="a", blank="_", input_alphabet=symbols, rules=rules)
+    with pytest.raises(UnknownSymbolError, match="every character the construction could mark the blank with"):
+        compile_machine(machine)

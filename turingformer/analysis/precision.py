@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
+from turingformer.errors import OptionError
 from turingformer.compiler.perez.decoding import DecodingError, Reader, run_model
 from turingformer.runtime.floating import INEXACT_NOTE, decode_float, resolve_dtype
 from turingformer.compiler.perez.layout import S, X
@@ -79,7 +80,7 @@ def reference_decoder(reference: str = "auto") -> tuple[str, Callable[..., Itera
         else:
             return "exact (turingformer.runtime.fast.decode_fast)", decode_fast
     if reference not in ("auto", "fast", "exact"):
-        raise ValueError(f"reference must be auto, fast or exact, not {reference!r}")
+        raise OptionError(f"reference {reference!r} is not one of auto, fast, exact", hint="use auto (the default)")
     return "exact (turingformer.runtime.transformer.decode)", decode
 
 

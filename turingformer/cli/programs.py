@@ -15,14 +15,15 @@ MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H", "f
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """The interpreter's run, one row per loop; the file's ``.expect`` is checked, never echoed."""
+    """The interpreter's run, one row per loop; the file's ``.expect`` is checked, never echoed:
+    a claim not met is exit 1."""
     refuse_input_for_program(args)
     program = load(args)
     with progress_bar(args.max_steps, "loop", stoppable=True) as progress:
         trace = run(program, max_steps=args.max_steps, record=not args.quiet, progress=progress)
-    print_run(args, trace, heading(program, args.file), summary=trace.summary_text() + expect_report(program, trace),
-              unit="loop")
-    return end_of_run(trace, args.max_steps, "loop")
+    report = expect_report(program, trace)
+    print_run(args, trace, heading(program, args.file), summary=trace.summary_text() + report, unit="loop")
+    return end_of_run(trace, args.max_steps, "loop") or int("NOT MET" in report)
 
 
 def heading(program: Program, path: str) -> str:
@@ -33,9 +34,12 @@ def heading(program: Program, path: str) -> str:
 
 
 def expect_report(program: Program, trace: ProgramTrace) -> str:
-    """The line that checks the file's ``.expect`` against the run ('' when it states nothing)."""
+    """The line that checks the file's ``.expect`` against the run ('' when it states nothing); a
+    run cut by its loop limit (or Ctrl-C) leaves the claim not checked."""
     if not program.expect:
         return ""
+    if not trace.halted:
+        return f"\nexpect: {expect_text(program)}: not checked (the run stopped after {trace.steps:,} loops)"
     failures = program.expect.failures(trace.steps, trace.halted, trace.final.memory)
     return f"\nexpect: {expect_text(program)}: " + ("met" if not failures else "NOT MET: " + "; ".join(failures))
 

@@ -29,7 +29,8 @@ def print_run(args, trace, heading: str, *, extra: dict | None = None, summary: 
     the summary line (``summary`` when given, else the trace's own)."""
     out = out or sys.stdout
     if args.json:
-        out.writelines(line + "\n" for line in trace.json_lines(steps=not args.quiet, extra=extra))
+        out.writelines(line + "\n" for line in trace.json_lines(steps=not args.quiet, extra=extra,
+                                                                  delta=getattr(args, "delta", False)))
         return
     out.write(heading + "\n")
     if not args.quiet:

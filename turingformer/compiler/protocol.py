@@ -139,7 +139,7 @@ class RunTrace(Protocol):
 
     def summary(self) -> dict: ...
 
-    def json_lines(self, *, steps: bool = True, extra: dict | None = None) -> Iterator[str]: ...
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]: ...
 
     def table_lines(self) -> Iterator[str]: ...
 
@@ -175,8 +175,8 @@ class Run:
     def summary(self) -> dict:
         return self.trace.summary()
 
-    def json_lines(self, *, steps: bool = True, extra: dict | None = None) -> Iterator[str]:
-        return self.trace.json_lines(steps=steps, extra=extra)
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
+        return self.trace.json_lines(steps=steps, extra=extra, delta=delta)
 
     def table_lines(self) -> Iterator[str]:
         return self.trace.table_lines()

@@ -119,10 +119,22 @@ class ProgramTrace:
             out["interrupted"] = True
         return out
 
-    def json_lines(self, *, steps: bool = True, extra: dict | None = None) -> Iterator[str]:
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
         """The JSON Lines of the run (module docstring): one line per loop when ``steps``, then the
-        summary (with the ``extra`` entries, e.g. ``"modified"`` for an edited model file)."""
-        if steps:
+        summary (with the ``extra`` entries, e.g. ``"modified"`` for an edited model file).
+
+        ``delta``: the start state in full, then per loop ``{step, pc, write: {cell: value}}`` with
+        only the cells that loop changed."""
+        if steps and delta:
+            previous = None
+            for state in self.states:
+                if previous is None:
+                    yield json.dumps(state.to_json())
+                else:
+                    changed = {str(c): v for c, (v, old) in enumerate(zip(state.memory, previous.memory)) if v != old}
+                    yield json.dumps({"step": state.step, "pc": state.pc, "write": changed})
+                previous = state
+        elif steps:
             for state in self.states:
                 yield json.dumps(state.to_json(self.cell_json))
         yield json.dumps({**self.summary(), **(extra or {})}, ensure_ascii=False)

@@ -200,12 +200,23 @@ class Trace:
             lo, hi = (head, head) if first > last else (min(first, head), max(last, head))
             yield t, states[t], head, lo, "".join(cells[lo - low:hi - low + 1])
 
-    def json_lines(self, *, steps: bool = True, extra: dict | None = None) -> Iterator[str]:
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
         """JSON Lines: one object per configuration ``{step, state, head, tape, tape_offset}`` when
         ``steps``, then the :meth:`summary` object (with the ``extra`` entries, e.g. ``"modified"``
         for an edited model file). The tapes come from :meth:`spans`, rendered incrementally (O(1)
-        per step beyond the output)."""
-        if steps:
+        per step beyond the output).
+
+        ``delta``: the start configuration in full, then per step only what changed,
+        ``{step, state, head, write}`` — ``write`` the symbol the step wrote on the cell the head
+        left — so a long run is O(1) characters per step, not a tape per step."""
+        if steps and delta:
+            dumps = json.dumps
+            yield dumps({"step": 0, "state": self.states[0], "head": self.heads[0], "tape": self.input,
+                         "tape_offset": 0}, ensure_ascii=False)
+            for t in range(1, len(self.states)):
+                yield dumps({"step": t, "state": self.states[t], "head": self.heads[t], "write": self.writes[t - 1]},
+                            ensure_ascii=False)
+        elif steps:
             dumps = json.dumps
             for step, state, head, offset, tape in self.spans():
                 yield dumps({"step": step, "state": state, "head": head, "tape": tape, "tape_offset": offset},
@@ -252,7 +263,7 @@ class FinalResult:
     summary = Trace.summary
     summary_text = Trace.summary_text
 
-    def json_lines(self, *, steps: bool = True, extra: dict | None = None) -> Iterator[str]:
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
         """Only the summary line: an unrecorded run kept no configurations."""
         yield json.dumps({**self.summary(), **(extra or {})}, ensure_ascii=False)
 
@@ -270,7 +281,11 @@ def summary_text(summary: dict) -> str:
     the sentence ``simulate`` and ``run`` print, so the JSON and the text say the same thing."""
     steps = steps_text(summary["steps"])
     if summary["halted"]:
-        why = "entered a halting state" if summary["reason"] == HaltReason.HALTING_STATE.value else "no rule applies"
+        if summary["reason"] == HaltReason.HALTING_STATE.value:
+            why = "entered a halting state"
+        else:
+            read = summary["tape"][summary["head"] - summary["tape_offset"]]
+            why = f"no rule for state {summary['final_state']} reading {read!r}"
         text = f"halted after {steps} in state {summary['final_state']} ({why}); verdict: {summary['verdict']}"
     elif summary["reason"] == HaltReason.TAPE_BOUND.value:
         text = (f"stopped after {steps} in state {summary['final_state']}: the head left the tape block "

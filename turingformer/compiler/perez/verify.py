@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from fractions import Fraction
-from array import array
+from collections import deque
 from typing import Callable, Iterator, Sequence
 
 from turingformer.compiler.perez.construction import build_transformer
@@ -38,7 +38,7 @@ from turingformer.compiler.protocol import Divergence, Verification, text_table
 from turingformer.errors import DecodingError
 from turingformer.runtime.fast import decode_fast
 from turingformer.tm.machine import TuringMachine
-from turingformer.tm.simulator import DEFAULT_MAX_STEPS, Trace, run
+from turingformer.tm.simulator import DEFAULT_MAX_STEPS, FinalResult, HaltReason, Step, Trace, iterate, run, verdict_for
 from turingformer.tm.trace import steps_text
 
 #: The hooks verification reads at every position.
@@ -77,11 +77,14 @@ KEEP_ROWS = 10_000
 
 @dataclass(frozen=True, repr=False)
 class PerezVerification(Verification):
-    """The outcome of :func:`verify`: both traces, the first divergence (None: they agree), the
-    number of decoder positions ``checked``, and the table rows of the first ones (``positions``,
-    at most ``keep_rows`` of them; all of them for a run that short)."""
+    """The outcome of :func:`verify`: the simulator's run (``reference``: the whole trace when every
+    row was kept, else its final configuration), the simulator's configurations the table shows
+    (``shown``: the whole run or its first ``keep_rows`` steps), the decoded trace, the first
+    divergence (None: they agree), the number of decoder positions ``checked``, and the table rows
+    of the first ones (``positions``, at most ``keep_rows`` of them)."""
 
-    reference: Trace
+    reference: Trace | FinalResult
+    shown: Trace
     decoded: Trace
     positions: tuple[PositionCheck, ...]
     divergence: Divergence | None
@@ -130,41 +133,70 @@ class PerezVerification(Verification):
         return "\n".join(rows)
 
 
-@dataclass(frozen=True)
 class _Reference:
-    """M' simulated independently: states, heads, writes, reads and moves per time t."""
+    """M' simulated independently, streamed: a window of its configurations around the decoder
+    position being checked, the cells' last visits and the input tokens — O(cells) memory however
+    long the run (``tm.simulator.iterate``), so verification holds no second trace of M'.
 
-    states: tuple[str, ...]
-    heads: tuple[int, ...]
-    writes: tuple[str, ...]
-    reads: tuple[str, ...]
-    tokens: tuple[str, ...]
-    last: Sequence[int]          # ℓ(t) for every t
+    Position i needs configurations i − 1 … i + 1 (:meth:`at`) and ℓ(i + 1), the largest j ≤ i
+    with c⁽ʲ⁾ = c⁽ⁱ⁺¹⁾ (else i), with the symbol written there (:meth:`last_visit`).
+    """
+
+    def __init__(self, machine: TuringMachine, tape: str, tokens: Sequence[str], steps: int):
+        self.tokens = tuple(tokens)
+        self._stream = iterate(machine, tape, max_steps=steps)
+        self._window: deque[Step] = deque()
+        self._first = 0                      # the time of _window[0]
+        self.end: int | None = None          # the time of the last configuration, once known
+        self._seen: dict[int, tuple[int, str]] = {}      # cell -> (last time j, symbol written at j)
+        self._entered = -1                   # the steps 0.._entered are in _seen
+
+    def _load(self, t: int) -> None:
+        while self.end is None and self._first + len(self._window) <= t:
+            step = next(self._stream, None)
+            if step is None:
+                self.end = self._first + len(self._window) - 1
+            else:
+                self._window.append(step)
+                if step.write is None:
+                    self.end = self._first + len(self._window) - 1
+
+    def exists(self, t: int) -> bool:
+        """True when M' has a configuration at time t."""
+        self._load(t)
+        return self.end is None or t <= self.end
+
+    def running(self, t: int) -> bool:
+        """True when M' has a rule at time t (a configuration t + 1 follows)."""
+        return self.exists(t + 1)
+
+    def at(self, t: int) -> Step:
+        """Configuration t (t ≤ the end; not more than one position behind the checked one)."""
+        self._load(t)
+        return self._window[t - self._first]
+
+    def move_to(self, i: int) -> None:
+        """Enter the steps up to i into the last visits and forget configurations before i − 1."""
+        self._load(i + 1)
+        while self._entered < i and self.exists(self._entered + 1):
+            self._entered += 1
+            step = self.at(self._entered)
+            self._seen[step.head] = (self._entered, step.write)
+        while self._window and self._first < i - 1:
+            self._window.popleft()
+            self._first += 1
 
     def move(self, t: int) -> int:
         """m⁽ᵗ⁾ (0 for t < 0 and where M' has stopped)."""
-        if t < 0 or t + 1 >= len(self.heads):
+        if t < 0 or not self.exists(t + 1):
             return 0
-        return self.heads[t + 1] - self.heads[t]
+        return self.at(t + 1).head - self.at(t).head
 
-    def last_visit(self, t: int) -> int:
-        """ℓ(t): the largest j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3), for t < len(heads)."""
-        return self.last[t]
-
-
-def _reference(model_machine: TuringMachine, tape: str, tokens: Sequence[str], steps: int) -> _Reference:
-    trace = run(model_machine, tape, max_steps=steps)
-    cells = {c: s for c, s in enumerate(tape)}
-    reads = []
-    last = array("q")
-    seen: dict[int, int] = {}
-    for t, head in enumerate(trace.heads):
-        reads.append(cells.get(head, model_machine.blank))
-        last.append(seen.get(head, t - 1))
-        seen[head] = t
-        if t < len(trace.writes):
-            cells[head] = trace.writes[t]
-    return _Reference(trace.states, trace.heads, trace.writes, tuple(reads), tuple(tokens), last)
+    def last_visit(self, t: int) -> tuple[int, str]:
+        """(ℓ(t), the symbol written at ℓ(t)) for t = i + 1 after :meth:`move_to` (i): the largest
+        j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3)."""
+        found = self._seen.get(self.at(t).head)
+        return found if found is not None else (t - 1, self.at(t - 1).write)
 
 
 def verify(
@@ -185,14 +217,17 @@ def verify(
     machine.check_input(word)
     nm = normalize(machine)
     model = model or build_transformer(nm, cross_attention=cross_attention, score=score)
-    reference = run(machine, word, max_steps=max_steps)
+    # The reference run is kept whole only for a table of every position; else its summary and a
+    # prefix for the rows kept, while the comparison streams the simulator (compare_with_simulator).
+    reference = run(machine, word, max_steps=max_steps, record=keep_rows is None)
+    shown = reference if keep_rows is None else run(machine, word, max_steps=min(max_steps, keep_rows))
     mismatch = label_mismatch(model.labels, nm.labels)
     if mismatch is not None:
         field, mine, theirs = mismatch
-        return PerezVerification(reference, reference, (), Divergence(0, "decoder step", "labels", field, theirs, mine))
+        return PerezVerification(reference, shown, shown, (), Divergence(0, "decoder step", "labels", field, theirs, mine))
     tokens = model.labels.encoder_input(word)
     budget = model.labels.prelude_steps(len(tokens)) + 2 * (max_steps + 1) + 1
-    ref = _reference(nm.machine, nm.tape_input(word), tokens, budget)
+    ref = _Reference(nm.machine, nm.tape_input(word), tokens, budget)
     checker = _PositionChecker(model, ref)
     stream = ModelRun(model, word, max_steps=max_steps, capture=CHECKED_HOOKS, decoder=decoder, progress=progress)
     positions, divergence, checked = [], None, 0
@@ -201,17 +236,18 @@ def verify(
             found = checker.check(step.i, step.activations)
             if found and divergence is None:
                 divergence = found
+            if not ref.exists(step.i):
+                break
             if keep_rows is None or checked < keep_rows:
                 positions.append(checker.row(step.i, found is None))
             checked += 1
     except DecodingError as error:
         found = _divergence(checked, "output.y", "configuration", "a configuration of the machine", error.message)
-        return PerezVerification(reference, reference, tuple(positions), divergence or found, checker.ties, checked)
+        return PerezVerification(reference, shown, shown, tuple(positions), divergence or found, checker.ties, checked)
     decoded = stream.trace
-    machine_divergence = compare_traces(reference, decoded)
     if divergence is None:
-        divergence = machine_divergence
-    return PerezVerification(reference, decoded, tuple(positions), divergence, checker.ties, checked)
+        divergence = compare_with_simulator(decoded, machine, word, max_steps)
+    return PerezVerification(reference, shown, decoded, tuple(positions), divergence, checker.ties, checked)
 
 
 #: The label fields a model must share with the machine it is verified against.
@@ -233,6 +269,36 @@ def _few(value) -> str:
     items = sorted(value) if isinstance(value, frozenset) else value
     text = repr(list(items) if isinstance(items, (tuple, list)) else items)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def compare_with_simulator(decoded: Trace, machine: TuringMachine, word: str, max_steps: int) -> Divergence | None:
+    """The first machine step where ``decoded`` differs from the simulator's run of ``machine`` on
+    ``word``, streamed: each simulated configuration is compared as it is produced — state, head,
+    symbol under the head, symbol written — and none is kept; then the number of steps, the reason
+    and the verdict. Equal inputs, heads and writes give equal tapes, so the tape needs no check."""
+    cells = dict(enumerate(decoded.input))
+    blank = decoded.blank
+    step, t = None, -1
+    for t, step in enumerate(iterate(machine, word, max_steps=max_steps)):
+        if t >= len(decoded.states):
+            return _divergence(t, "machine", "number of steps", f"more than {t - 1}", decoded.steps)
+        head = decoded.heads[t]
+        for slot, a, b in (("state", step.state, decoded.states[t]), ("head", step.head, head),
+                           ("symbol under the head", step.read, cells.get(head, blank))):
+            if a != b:
+                return _divergence(t, "machine", slot, a, b)
+        if t < len(decoded.writes):
+            if step.write != decoded.writes[t]:
+                return _divergence(t, "machine", "symbol written", step.write, decoded.writes[t])
+            cells[head] = decoded.writes[t]
+    if len(decoded.states) != t + 1:
+        return _divergence(t + 1, "machine", "number of steps", t, decoded.steps)
+    reason = (HaltReason.STEP_LIMIT if step.write is not None else
+              HaltReason.HALTING_STATE if step.state in machine.halting_states else HaltReason.NO_RULE)
+    for slot, expected in (("reason", reason), ("verdict", verdict_for(machine, step.state, reason))):
+        if getattr(decoded, slot) != expected:
+            return _divergence(t, "machine", slot, expected.value, getattr(decoded, slot).value)
+    return None
 
 
 def compare_traces(reference: Trace, decoded: Trace) -> Divergence | None:
@@ -277,12 +343,7 @@ class _PositionChecker:
         self.n = len(ref.tokens)
         self.start = self.labels.prelude_steps(self.n)
         self.ties = {"decoder.1.cross": 0, "decoder.3.attn": 0}
-        self._machine_steps: dict[int, int] = {}
-        count = -1
-        for t, state in enumerate(ref.states):
-            if t >= self.start and state not in self.labels.stay:
-                count += 1
-                self._machine_steps[t] = count
+        self._machine_step = -1             # M's step at the position last moved to
 
     def _one_hot(self, block: str, label: str | None, kind: str) -> dict[str, Fraction]:
         names = self.space.block(block)
@@ -291,7 +352,8 @@ class _PositionChecker:
 
     def expected(self, i: int) -> list[tuple[str, dict[str, object]]]:
         ref, n = self.ref, self.n
-        running = i + 1 < len(ref.states)          # M' has a rule at time i
+        here = ref.at(i)
+        running = ref.running(i)                   # M' has a rule at time i
         beta = min(i + 1, n)
         clipped_tie = self.model.transformer.score == "clipped" and i + 1 > n
         checks: list[tuple[str, dict[str, object]]] = []
@@ -299,29 +361,32 @@ class _PositionChecker:
             alpha = self._one_hot("s3", ref.tokens[beta - 1], "s")
             checks.append(("decoder.1.resid_cross", {**alpha, X[6]: Fraction(beta)}))
             checks.append(("decoder.1.cross.winners", {"winner": (beta - 1,)}))
+        following = ref.at(i + 1) if running else None
         z1 = {**self._one_hot("q1", None, "q"), **self._one_hot("s1", None, "s"), X[1]: 0,
-              **self._one_hot("q2", ref.states[i + 1] if running else None, "q"),
-              **self._one_hot("s2", ref.writes[i] if running else None, "s"),
+              **self._one_hot("q2", following.state if running else None, "q"),
+              **self._one_hot("s2", here.write if running else None, "s"),
               X[2]: ref.move(i), X[3]: ref.move(i - 1)}
         checks.append(("decoder.1.resid_post", z1))
-        c_next = ref.heads[i + 1] if running else ref.heads[i]
-        checks.append(("decoder.2.resid_post", {X[4]: Fraction(c_next, i + 1),
-                                                X[5]: Fraction(ref.heads[i], i + 1)}))
+        c_next = following.head if running else here.head
+        checks.append(("decoder.2.resid_post", {X[4]: Fraction(c_next, i + 1), X[5]: Fraction(here.head, i + 1)}))
         if running:
-            last = self.ref.last_visit(i + 1)
+            last, written = ref.last_visit(i + 1)
             checks.append(("decoder.3.attn.winners", {"winner": (last,)}))
-            checks.append(("decoder.3.resid_post", {**self._one_hot("s4", ref.writes[last], "s"),
-                                                    X[7]: Fraction(last)}))
+            checks.append(("decoder.3.resid_post", {**self._one_hot("s4", written, "s"), X[7]: Fraction(last)}))
             checks.append(("output.hidden.0", {"b1": int(i + 1 > n), "b2": int(last == i)}))
-            checks.append(("output.y", {**self._one_hot("q1", ref.states[i + 1], "q"),
-                                        **self._one_hot("s1", ref.reads[i + 1], "s"), X[1]: ref.move(i)}))
+            checks.append(("output.y", {**self._one_hot("q1", following.state, "q"),
+                                        **self._one_hot("s1", following.read, "s"), X[1]: ref.move(i)}))
         else:
             checks.append(("output.y", self._one_hot("q1", None, "q")))
         return checks
 
     def check(self, i: int, acts) -> Divergence | None:
-        if i >= len(self.ref.states):
+        """Move the reference to position i and compare every checked hook there."""
+        if not self.ref.exists(i):
             return _divergence(i, "output.y", "q1", "a halted machine (zero state block)", "another step")
+        self.ref.move_to(i)
+        if i >= self.start and self.ref.at(i).state not in self.labels.stay:
+            self._machine_step += 1
         for hook, expected in self.expected(i):
             got = acts[hook]
             if hook.endswith("winners"):
@@ -340,14 +405,16 @@ class _PositionChecker:
         return None
 
     def row(self, i: int, agrees: bool) -> PositionCheck:
+        """The table row of position i (after :meth:`check` of i)."""
         ref = self.ref
-        running = i + 1 < len(ref.states)
-        last = ref.last_visit(i + 1) if running else None
+        here = ref.at(i)
+        running = ref.running(i)
+        last = ref.last_visit(i + 1)[0] if running else None
+        counted = i >= self.start and here.state not in self.labels.stay
         return PositionCheck(
-            i=i, machine_step=self._machine_steps.get(i), state=ref.states[min(i, len(ref.states) - 1)],
-            head=ref.heads[min(i, len(ref.heads) - 1)], read=ref.reads[min(i, len(ref.reads) - 1)],
-            write=ref.writes[i] if i < len(ref.writes) else None,
-            position_next=ref.heads[i + 1] if running else None, last_visit=last,
+            i=i, machine_step=self._machine_step if counted else None, state=here.state, head=here.head,
+            read=here.read, write=here.write if running else None,
+            position_next=ref.at(i + 1).head if running else None, last_visit=last,
             first_visit=None if last is None else last == i, past_input=i + 1 > self.n, agrees=agrees,
         )
 
@@ -442,7 +509,7 @@ def verification_table(verification: PerezVerification, *, limit: int | None = N
     if stop is not None:
         last = at.get(stop + 1, last)
     shown = positions[first:last] if limit is None else positions[first:last][:limit]
-    configurations = (list(v.reference), list(v.decoded))
+    configurations = (list(v.shown), list(v.decoded))
     rows = []
     for p in shown:
         k = p.machine_step
