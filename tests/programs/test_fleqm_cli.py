@@ -60,3 +60,13 @@ def test_a_bad_program_is_one_error_line(capsys, tmp_path):
     assert status == 2 and out == ""
     assert err.splitlines()[0] == f"turingformer: error: {path}:3:4: a 1×3 matrix does not fit a 2×2 cell"
     assert "fix: raise .k to 3" in err
+
+
+def test_json_delta_gives_the_written_cells_as_matrices(capsys):
+    status, out, _ = run_cli(capsys, "simulate", str(PROGRAMS / "matmul.fleqm"), "--json", "--delta")
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and objects[0]["memory"][0]["raw"][0] == [256, 512, 128]
+    assert objects[2] == {"step": 2, "pc": 2, "write": {"4": {"value": [["3", "0", "4"], ["-3", "6", "2.25"],
+                                                                       ["3.125", "-6.5", "3.75"]],
+                                                             "raw": [[768, 0, 1024], [-768, 1536, 576],
+                                                                     [800, -1664, 960]]}}}

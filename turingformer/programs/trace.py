@@ -129,9 +129,10 @@ class ProgramTrace:
             previous = None
             for state in self.states:
                 if previous is None:
-                    yield json.dumps(state.to_json())
+                    yield json.dumps(state.to_json(self.cell_json))
                 else:
-                    changed = {str(c): v for c, (v, old) in enumerate(zip(state.memory, previous.memory)) if v != old}
+                    changed = {str(c): self.cell_json(v)
+                               for c, (v, old) in enumerate(zip(state.memory, previous.memory)) if v != old}
                     yield json.dumps({"step": state.step, "pc": state.pc, "write": changed})
                 previous = state
         elif steps:
