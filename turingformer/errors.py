@@ -20,6 +20,7 @@ names the file, the line where known, and the fix.
     │   ├── DuplicateLabelError      a label defined twice
     │   ├── AddressError             a cell, jump target or start pc outside the program
     │   ├── WordRangeError           a value that does not fit in N-bit two's complement
+    │   ├── CellShapeError           a FLEQ-M matrix that does not fit a k×k cell, or of the wrong shape for its use
     │   └── ProgramSizeError         N, M or s outside what the machine model allows
     ├── InputError                   an input word uses a symbol outside the input alphabet
     ├── FormatError                  an unknown or undetectable file format
@@ -158,6 +159,10 @@ class AddressError(ProgramError):
 
 class WordRangeError(ProgramError):
     """A value outside the N-bit two's-complement range [-2^(N-1), 2^(N-1) - 1]."""
+
+
+class CellShapeError(ProgramError):
+    """A FLEQ-M literal larger than a k×k cell, or a matrix where a function reads a scalar."""
 
 
 class ProgramSizeError(ProgramError):

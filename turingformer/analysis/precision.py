@@ -741,11 +741,10 @@ def looped_precision(model: "LoopedMachineModel", loops: int,
     """Run ``loops`` loops exactly and in each float ``dtype`` side by side (see :class:`LoopedPrecision`);
     a float run stops being followed at the first loop it departs from the exact one."""
     from turingformer.compiler.looped.model import loop_cards
-    from turingformer.runtime.looped import IntegerLoop
+    from turingformer.runtime.looped import FloatLoop, IntegerLoop
     looped = model.looped
     exact = IntegerLoop(looped.transformer)
-    floats = {dtype: loop_cards(looped, IntegerLoop(looped.transformer, dtype=dtype, single_winner=False))
-              for dtype in dtypes}
+    floats = {dtype: loop_cards(looped, FloatLoop(looped.transformer, dtype)) for dtype in dtypes}
     departure: dict[str, int | None] = {dtype: None for dtype in dtypes}
     largest = 0
     for t, X in enumerate(loop_cards(looped, exact)):

@@ -9,9 +9,9 @@ import sys
 
 from turingformer.cli.common import end_of_run, load, progress_bar, refuse_input_for_program
 from turingformer.cli.tables import print_run
-from turingformer.programs import Program, ProgramTrace, SubleqU, aligned, cell_names, run, word_range
+from turingformer.programs import Program, ProgramTrace, SubleqU, aligned, cell_names, run
 
-MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H"}
+MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H", "fleq-m": "FLEQ-M"}
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -29,8 +29,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def heading(program: Program, path: str) -> str:
     """``name (MODEL, N-bit words, M cells[, s instructions]), path``."""
     size = "" if isinstance(program, SubleqU) else f", {program.size} instructions"
-    return (f"{program.name} ({MODELS.get(program.kind.value, program.kind.value.upper())}, {program.bits}-bit words, "
-            f"{program.cells} cells{size}), {path}")
+    return (f"{program.name} ({MODELS.get(program.kind.value, program.kind.value.upper())}, "
+            f"{program.word_description}, {program.cells} cells{size}), {path}")
 
 
 def expect_report(program: Program, trace: ProgramTrace) -> str:
@@ -46,7 +46,7 @@ def expect_report(program: Program, trace: ProgramTrace) -> str:
 
 def expect_text(program: Program) -> str:
     expect = program.expect
-    parts = [f"{c.label} = {c.value}" for c in expect.cells]
+    parts = [c.describe() for c in expect.cells]
     if expect.steps is not None:
         parts.append(f"steps = {expect.steps}")
     return ", ".join(parts)
@@ -55,17 +55,16 @@ def expect_text(program: Program) -> str:
 def show(program: Program, path: str) -> int:
     """The memory map (cell, label, value) and the code listing with labels."""
     out = sys.stdout
-    words = word_range(program.bits)
     out.write(f"{heading(program, path)}\n")
     halt = "pc = -1" if isinstance(program, SubleqU) else f"pc = s = {program.size}"
-    out.write(f"words: {program.bits}-bit two's complement [{words.start}, {words.stop - 1}]; "
-              f"start pc {program.pc}; halted at {halt}\n")
+    out.write(f"words: {program.words_text}; start pc {program.pc}; halted at {halt}\n")
     labels: dict[int, list[str]] = {}
     for name, cell in program.labels.items():
         labels.setdefault(cell, []).append(name)
     out.write("memory:\n")
     _table(["cell", "label", "value"],
-           [[str(cell), ", ".join(labels.get(cell, [])), str(value)] for cell, value in enumerate(program.memory)])
+           [[str(cell), ", ".join(labels.get(cell, [])), program.cell_text(value)]
+            for cell, value in enumerate(program.memory)])
     names = cell_names(program.labels, program.cells)
     if isinstance(program, SubleqU):
         out.write("instructions as written (a b c at cells pc, pc+1, pc+2; the code may rewrite them):\n")

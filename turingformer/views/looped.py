@@ -105,16 +105,20 @@ def attention_map(traced: TracedLoop):
 
 
 def memory_over_loops(trace):
-    """Memory cells (rows) over the loops (columns), colour = the signed word; pc above."""
+    """Memory cells (rows) over the loops (columns), colour = the signed word; pc above. A cell
+    that is a k×k matrix (FLEQ-M) is k² rows, ``name(i,j)``."""
     _, Figure = _mpl()
-    M = np.array([s.memory for s in trace]).T
+    A = np.array([s.memory for s in trace])                  # loops × cells (× k × k)
+    M = A.reshape(A.shape[0], -1).T
+    k = A.shape[2] if A.ndim == 4 else 1
     fig = Figure(figsize=(min(14, 2 + 0.12 * M.shape[1]), 0.35 * M.shape[0] + 1.8), layout="constrained")
     ax = fig.add_subplot()
     im = ax.imshow(M, cmap="RdBu_r", aspect="auto", interpolation="nearest",
                    vmin=-abs(M).max() or -1, vmax=abs(M).max() or 1)
-    names = [str(c) for c in range(M.shape[0])]
+    cells = [str(c) for c in range(A.shape[1])]
     for name, cell in reversed(list(trace.labels.items())):
-        names[cell] = name
+        cells[cell] = name
+    names = cells if k == 1 else [f"{c}({i},{j})" for c in cells for i in range(k) for j in range(k)]
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_xlabel("loop")
     ax.set_title(f"{trace.name or 'program'}: memory after every loop", fontsize=10)
