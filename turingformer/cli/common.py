@@ -17,6 +17,7 @@ from typing import Callable, Iterator, TypeVar
 from turingformer.errors import InputError, OutputError, shorten
 from turingformer.files import STDIO, same_file, write_atomic
 from turingformer.programs.formats import PROGRAM_FORMATS
+from turingformer.programs.numbers import NumberSyntax, number_text, parse_int
 from turingformer.tm.formats import FORMATS, decode_text, load_machine, loads_machine, prepare_input
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS
@@ -29,12 +30,14 @@ INTERRUPTED = 130
 
 # ---------------------------------------------------------------------------- shared options
 def non_negative(text: str) -> int:
+    """A whole number >= 0 in the ASCII digits 0-9 (the programs' number parser: no ``٨``, no
+    ``1_0``, at most 4,300 digits)."""
     try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        value = parse_int(text, prefixed=False)
+    except NumberSyntax as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number_text(value)}")
     return value
 
 
