@@ -43,7 +43,9 @@ from typing import Union
 from turingformer.compiler.bridge.layout import STATUS_CODES, TapeLayout
 from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.compiler.looped.construction import compile_program
-from turingformer.errors import InputError
+from turingformer.compiler.looped.limits import MAX_COLUMNS
+from turingformer.errors import InputError, ProgramSizeError
+from turingformer.programs.numbers import number_text
 from turingformer.programs.program import SubleqU
 from turingformer.tm.machine import Move, TuringMachine
 from turingformer.tm.trace import HaltReason
@@ -159,6 +161,27 @@ class _Assembler:
         return memory, lines, code
 
 
+#: The cells every compiled machine has besides its tape block, at the least: one state's code
+#: (3), the constants Z, ONE, NEG1, the cells NHP, STATUS, T and the two sentinels.
+_FIXED_CELLS = 11
+#: The largest tape block whose program can fit the SUBLEQ-U punch card (one column per cell + 1).
+MAX_TAPE_CELLS = MAX_COLUMNS - 1 - _FIXED_CELLS
+
+
+def check_size(tape_cells: int) -> None:
+    """Refuse, before laying anything out, a tape block the looped computer cannot hold: the
+    program has at least ``tape_cells`` + 11 cells and its punch card one column per cell plus the
+    halt column, at most :data:`~turingformer.compiler.looped.limits.MAX_COLUMNS`. The exact count,
+    code included, is checked again by the SUBLEQ-U construction
+    (:func:`turingformer.compiler.looped.subleq_u.check_size`)."""
+    if tape_cells > MAX_TAPE_CELLS:
+        raise ProgramSizeError(
+            f"a tape block of {number_text(tape_cells)} cells does not fit the looped computer: every memory cell "
+            f"is a column of the punch card, at most {MAX_COLUMNS:,} (every loop scores each column against "
+            f"every column), so the tape block has at most {MAX_TAPE_CELLS:,} cells",
+            hint=f"give --tape-cells {MAX_TAPE_CELLS:,} or less")
+
+
 def _entry(state: str) -> str:
     return f"q:{state}"
 
@@ -170,8 +193,10 @@ def compile_machine(machine: TuringMachine, word: str = "", *, tape_cells: int =
     The tape block has ``tape_cells`` = K cells; the head starts on block cell ``head_offset``
     (default: the input centred in the block) and the input fills the cells from there. The word
     size N is the least with M ≤ 2^(N−1) (looped spec §2.2). Raises :class:`InputError` when the
-    input does not fit or uses a symbol outside the tape alphabet.
+    input does not fit or uses a symbol outside the tape alphabet, and
+    :class:`~turingformer.errors.ProgramSizeError` when the tape block is too large (:func:`check_size`).
     """
+    check_size(tape_cells)
     machine.check_input(word)
     if tape_cells < 1:
         raise InputError(f"a tape block of {tape_cells} cells", hint="give --tape-cells 1 or more")

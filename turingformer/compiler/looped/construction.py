@@ -75,9 +75,19 @@ def construction_for(program: Program, name: str | None = None) -> Construction:
     return c
 
 
+#: Each construction's size guard (issue 22): it refuses, before building, what it cannot build in
+#: reasonable size.
+SIZE_CHECKS: dict[str, Callable[[Program], None]] = {
+    "subleq-h3": subleq_h.check_size, "subleq-h2": subleq_h.check_size, "subleq-u3": subleq_u.check_size,
+    "fleq-h": fleq_h.check_size}
+
+
 def compile_program(program: Program, construction: str | None = None) -> LoopedModel:
-    """The looped model of ``program``: weights for its sizes and the punch card of its start state."""
+    """The looped model of ``program``: weights for its sizes and the punch card of its start state.
+    Raises :class:`~turingformer.errors.ProgramSizeError` before building when the program is too
+    large for the construction (:data:`SIZE_CHECKS`)."""
     c = construction_for(program, construction)
+    SIZE_CHECKS[c.name](program)
     transformer = c.build(program)
     labels = CardLabels(construction=c.name, machine=program.kind.value, bits=program.bits, cells=program.cells,
                         instructions=getattr(program, "size", 0),
