@@ -4,6 +4,7 @@ the reference interpreters, the assemblers and the importer of the official CSV 
     program.py      SubleqH, SubleqU, FleqH: frozen, validated (spec §2)
     interpreter.py  step / iterate / run: the reference semantics, one state per loop
     trace.py        ProgramTrace and json_lines, shared with the decoder of looped weights
+    numbers.py      parse_int: the one number parser of every dialect (ASCII digits, at most 4,300)
 
 This layer sits beside ``tm/``: it imports only :mod:`turingformer.errors`.
 """
