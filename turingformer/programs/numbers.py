@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from turingformer.errors import SHORT, shorten
+from turingformer.errors import shorten
 
 #: Python refuses to convert longer digit strings to int (``sys.get_int_max_str_digits``); the
 #: same limit applies here to every base.
@@ -87,10 +87,10 @@ def _why(text: str, prefixed: bool) -> str:
 
 
 def number_text(value: int) -> str:
-    """``value`` in decimal for a message, or for a value of more than :data:`SHORT` // 2 digits
-    its sign and size, ``(a 14,000-bit number)``: a message never echoes a huge number whole, and
-    never converts one ``str`` cannot (a sum of two 4,300-digit numbers has 4,301 digits)."""
+    """``value`` in decimal for a message, or from 2^90 on (29 digits) its sign and size,
+    ``(a 14,000-bit number)``: a message never echoes a huge number whole, and never converts one
+    ``str`` cannot (a sum of two 4,300-digit numbers has 4,301 digits)."""
     bits = abs(value).bit_length()
-    if bits <= SHORT * 3 // 2:                   # below 2^90: at most 28 digits
+    if bits <= 90:
         return str(value)
     return f"{'-' if value < 0 else ''}(a {bits:,}-bit number)"

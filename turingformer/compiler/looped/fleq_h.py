@@ -22,7 +22,7 @@ Per-loop invariant: X_t = E(mem_t, pc_t) (:func:`encode`).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ...errors import ProgramSizeError
 from ...programs import FleqH
@@ -34,16 +34,18 @@ from .layout import FLEQ_FIELDS, KIND, ONE, POS, column, fleq_dims
 from .limits import check_columns, where
 
 #: The most σ units the functions whose tables grow as 2^N (mul, shr) may take together:
-#: ``mul`` fits up to N = 12 (10,240 units, about 2 s to build and a 4 MB model), ``shr`` up to 15.
+#: ``mul`` fits up to N = 12 (10,239 units, about 2 s to build and a 4 MB model), ``shr`` up to 15.
 MAX_TABLE_UNITS = 16_384
+#: The functions whose σ units double with every bit, and their count at N bits (:func:`_apply`,
+#: block 3; B = 2^(N−1), W = 2^N): ``mul``'s product table Σ_{v=1}^{W−1} (2 units each, G6) and
+#: the linear part and B thresholds of the product's wrap over [−B(B−1), B²], 5·2^(N−1) − 1 in
+#: all; ``shr``'s B − 1 thresholds and one constant, 2^(N−1).
+TABLES: dict[str, Callable[[int], int]] = {"mul": lambda N: (5 << (N - 1)) - 1, "shr": lambda N: 1 << (N - 1)}
 
 
 def table_units(name: str, N: int) -> int:
-    """The σ units of function ``name`` at N bits (0 for the functions of constant size): ``mul``'s
-    product table Σ_{v=1}^{W−1} (2 units each, G6) and the linear part and B thresholds of the
-    product's wrap over [−B(B−1), B²], 5·2^(N−1) − 1 in all; ``shr``'s B − 1 thresholds and one
-    constant, 2^(N−1) (:func:`_apply`, block 3; B = 2^(N−1), W = 2^N)."""
-    return {"mul": (5 << (N - 1)) - 1, "shr": 1 << (N - 1)}.get(name, 0)
+    """The σ units of function ``name`` at N bits that grow as 2^N (0 for the other functions)."""
+    return TABLES[name](N) if name in TABLES else 0
 
 
 def widest(name: str) -> int:
@@ -58,7 +60,7 @@ def check_size(program: FleqH) -> None:
     """Refuse, before building, a FLEQ-H program whose function tables (``mul``, ``shr``: 2^N σ
     units, :func:`table_units`) exceed :data:`MAX_TABLE_UNITS` or whose punch card
     (n = M + s + 1) is too large (:mod:`.limits`)."""
-    wide = [name for name in program.functions if table_units(name, 2)]
+    wide = [name for name in program.functions if name in TABLES]
     units = sum(table_units(name, program.bits) for name in wide)
     if units > MAX_TABLE_UNITS:
         limits = ", ".join(f"{name} up to N = {widest(name)}" for name in wide)

@@ -4,7 +4,7 @@ The weights of a construction depend only on the sizes and stay small (FLEQ's ``
 excepted: :func:`turingformer.compiler.looped.fleq_h.check_size`), but the punch card has one column
 per memory cell and instruction plus the halt column, and every loop's attention scores every
 column against every column: n² scores per head and loop (about 0.4 s per loop at n = 4,000, so
-6 s at the limit). Each construction's ``check_size`` calls :func:`check_columns` before building.
+about 6 s at the limit). Each construction's ``check_size`` calls :func:`check_columns` before building.
 """
 
 from __future__ import annotations
