@@ -389,11 +389,11 @@ def _admitted(program) -> bool:
     """True when the program's construction guard admits it (False without guards: code before
     issue 22, whose compile of a wide mul then runs into the time limit)."""
     try:
-        from turingformer.compiler.looped.construction import DEFAULT, SIZE_CHECKS
+        from turingformer.compiler.looped.construction import check_size
     except ImportError:
         return False
     try:
-        SIZE_CHECKS[DEFAULT[program.kind]](program)
+        check_size(program)
     except ProgramSizeError:
         return False
     return True

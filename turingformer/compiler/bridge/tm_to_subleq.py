@@ -40,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from turingformer.compiler.bridge.layout import STATUS_CODES, TapeLayout
+from turingformer.compiler.bridge.layout import DEFAULT_TAPE_CELLS, STATUS_CODES, TapeLayout
 from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.compiler.looped.construction import compile_program
 from turingformer.compiler.looped.limits import MAX_COLUMNS
@@ -50,8 +50,6 @@ from turingformer.programs.program import SubleqU
 from turingformer.tm.machine import Move, TuringMachine
 from turingformer.tm.trace import HaltReason
 
-#: The tape block's size when none is given.
-DEFAULT_TAPE_CELLS = 64
 #: The looped construction a machine's program runs on (self-modifying code needs SUBLEQ-U).
 CONSTRUCTION = "subleq-u3"
 
@@ -69,7 +67,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class CompiledMachine:
+class MachineProgram:
     """A Turing machine compiled for the looped computer: the program, its layout, its listing."""
 
     program: SubleqU
@@ -77,7 +75,7 @@ class CompiledMachine:
     lines: tuple[Line, ...] = field(repr=False)
 
     def listing(self) -> str:
-        """The program with labels, one instruction or data cell a line (``show --target looped``)."""
+        """The program with labels, one instruction or data cell a line (``show --construction looped-machine``)."""
         layout = self.layout
         out = [f"; {layout.machine_name or 'machine'} as SUBLEQ-U: M = {self.program.cells} cells of "
                f"N = {self.program.bits} bits, code {layout.code_end} cells, tape block {layout.tape_cells} cells "
@@ -168,12 +166,14 @@ _FIXED_CELLS = 11
 MAX_TAPE_CELLS = MAX_COLUMNS - 1 - _FIXED_CELLS
 
 
-def check_size(tape_cells: int) -> None:
+def check_size(machine: TuringMachine, tape_cells: int) -> None:
     """Refuse, before laying anything out, a tape block the looped computer cannot hold: the
     program has at least ``tape_cells`` + 11 cells and its punch card one column per cell plus the
     halt column, at most :data:`~turingformer.compiler.looped.limits.MAX_COLUMNS`. The exact count,
-    code included, is checked again by the SUBLEQ-U construction
+    ``machine``'s code included, is checked again by the SUBLEQ-U construction
     (:func:`turingformer.compiler.looped.subleq_u.check_size`)."""
+    if tape_cells < 1:
+        raise ProgramSizeError(f"a tape block of {number_text(tape_cells)} cells", hint="give --tape-cells 1 or more")
     if tape_cells > MAX_TAPE_CELLS:
         raise ProgramSizeError(
             f"a tape block of {number_text(tape_cells)} cells does not fit the looped computer: every memory cell "
@@ -186,20 +186,19 @@ def _entry(state: str) -> str:
     return f"q:{state}"
 
 
-def compile_machine(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
-                    head_offset: int | None = None) -> CompiledMachine:
+def machine_to_program(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
+                       head_offset: int | None = None) -> MachineProgram:
     """``machine`` on input ``word`` as a SUBLEQ-U program (module docstring).
 
     The tape block has ``tape_cells`` = K cells; the head starts on block cell ``head_offset``
     (default: the input centred in the block) and the input fills the cells from there. The word
     size N is the least with M ≤ 2^(N−1) (looped spec §2.2). Raises :class:`InputError` when the
     input does not fit or uses a symbol outside the tape alphabet, and
-    :class:`~turingformer.errors.ProgramSizeError` when the tape block is too large (:func:`check_size`).
+    :class:`~turingformer.errors.ProgramSizeError` when the tape block is empty or too large
+    (:func:`check_size`).
     """
-    check_size(tape_cells)
+    check_size(machine, tape_cells)
     machine.check_input(word)
-    if tape_cells < 1:
-        raise InputError(f"a tape block of {tape_cells} cells", hint="give --tape-cells 1 or more")
     if head_offset is None:
         head_offset = max(0, (tape_cells - len(word)) // 2)
     if not 0 <= head_offset < tape_cells or head_offset + len(word) > tape_cells:
@@ -295,11 +294,11 @@ def compile_machine(machine: TuringMachine, word: str = "", *, tape_cells: int =
     bits = max(2, (len(memory) - 1).bit_length() + 1)
     program = SubleqU(bits=bits, memory=memory, labels=asm.cells, pc=layout.entries[machine.states.index(machine.start)],
                       instruction_cells=tuple(code), name=machine.name)
-    return CompiledMachine(program, layout, tuple(lines))
+    return MachineProgram(program, layout, tuple(lines))
 
 
 def compile_looped(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
-                   head_offset: int | None = None) -> tuple[CompiledMachine, LoopedMachineModel]:
+                   head_offset: int | None = None) -> tuple[MachineProgram, LoopedMachineModel]:
     """``machine`` on ``word`` as a SUBLEQ-U program and the SUBLEQ-U/3L model that runs it."""
-    compiled = compile_machine(machine, word, tape_cells=tape_cells, head_offset=head_offset)
+    compiled = machine_to_program(machine, word, tape_cells=tape_cells, head_offset=head_offset)
     return compiled, LoopedMachineModel(compile_program(compiled.program, CONSTRUCTION), compiled.layout)
