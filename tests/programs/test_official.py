@@ -85,6 +85,8 @@ def test_bits_option(tmp_path):
     ("bad_header_cmds.csv", E.AssemblySyntaxError, 1, 1, "the header is 'a,b', not 'a,b,c'"),
     ("lonely_cmds.csv", E.FormatError, None, None, "lonely_init_mem.csv is missing"),
     ("wide_word_init_mem.csv", E.WordRangeError, 3, 1, "the word 300 does not fit in 8 bits"),
+    ("arabic_digit_cmds.csv", E.AssemblySyntaxError, 4, 1, "the word '٣' is not a whole number: '٣' (arabic-indic"),
+    ("not_utf8_cmds.csv", E.AssemblySyntaxError, 4, None, "the file is not UTF-8 text (byte 9)"),
 ])
 def test_broken_pairs(name, error, line, column, phrase):
     with pytest.raises(error) as caught:

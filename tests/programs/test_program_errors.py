@@ -32,9 +32,19 @@ CASES = [
     ("reserved_label.subleq", E.AssemblySyntaxError, 2, 1, "'HALT' is a reserved name"),
     ("too_many_cells.usubleq", E.ProgramSizeError, 1, 7, "M <= 2^(N-1) = 8 cells"),
     ("operand_label_on_macro.usubleq", E.AssemblySyntaxError, 1, 11, "an operand label ('p:X') needs a plain subleq"),
-    ("io_operand.usubleq", E.AddressError, 1, 14, "operand -1 is not a cell"),
+    ("io_operand.usubleq", E.AddressError, 1, 14, "operand '-1' is not a cell"),
     ("unknown_function.fleq", E.AssemblySyntaxError, 5, 7, "unknown instruction 'div'"),
     ("fleq_operand_count.fleq", E.OperandCountError, 5, 7, "add takes 3 to 5 operands, got 2"),
+    # issue 22: one number parser (ASCII digits, at most 4,300), word widths, labels
+    ("arabic_digit.subleq", E.AssemblySyntaxError, 2, 4,
+     "the data value '٣' is not a whole number: '٣' (arabic-indic digit three) is not one of the ASCII digits 0-9"),
+    ("arabic_offset.subleq", E.AssemblySyntaxError, 4, 18, "the offset '٢' is not a whole number"),
+    ("digit_separator.fleq", E.AssemblySyntaxError, 2, 4, "'1_0' is not a whole number: digit separators '_'"),
+    ("long_offset.usubleq", E.AssemblySyntaxError, 1, 22, "is too long: a number of 4,301 digits (at most 4,300)"),
+    ("bits_too_wide.subleq", E.ProgramSizeError, 1, 7, ".bits 99999999999999: a word has at most 4,096 bits"),
+    ("label_on_directive.usubleq", E.AssemblySyntaxError, 1, 1, "a label cannot name a directive"),
+    ("unicode_label.usubleq", E.AssemblySyntaxError, 1, 1, "'αβ' is not a label name"),
+    ("halt_as_data.usubleq", E.AssemblySyntaxError, 2, 8, "HALT is the halting jump target, not a cell"),
 ]
 
 
@@ -52,6 +62,7 @@ def test_located_error(name, error, line, column, phrase):
     assert phrase in found.message and found.hint
     assert (found.location.file, found.location.line, found.location.column) == (str(FOLDER / name), line, column)
     assert str(found).startswith(f"{FOLDER / name}:{line}:{column}: ")
+    assert len(found.message) < 300            # every echoed value is shortened
 
 
 def test_hints_suggest_the_nearest_name():

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from turingformer.compiler import Construction, Option, construction_for, constructions
-from turingformer.errors import ConstructionError, InputError, OutputError, shorten
+from turingformer.errors import ConstructionError, InputError, OutputError, TuringformerError, shorten
 from turingformer.files import STDIO, same_file, write_atomic
+from turingformer.programs.numbers import NumberSyntax, number_text, parse_int
 from turingformer.sources import ALL_FORMATS, MACHINE, MODEL, PROGRAM, Identified, identify, load_source
 from turingformer.tm.formats import decode_text, prepare_input
 from turingformer.tm.machine import TuringMachine
@@ -32,12 +33,14 @@ INTERRUPTED = 130
 
 # ---------------------------------------------------------------------------- shared options
 def non_negative(text: str) -> int:
+    """A whole number >= 0 in the ASCII digits 0-9 (the programs' number parser: no ``٨``, no
+    ``1_0``, at most 4,300 digits)."""
     try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        value = parse_int(text, prefixed=False)
+    except NumberSyntax as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number_text(value)}")
     return value
 
 
@@ -229,7 +232,20 @@ def construction_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         owners = ", ".join(c.name for c, _ in entries)
         group.add_argument(option.flag, dest=name, default=None, choices=option.choices, metavar=option.metavar,
-                           type=option.parse, help=f"{owners}: {option.help}")
+                           type=_argument_type(option.parse), help=f"{owners}: {option.help}")
+
+
+def _argument_type(parse):
+    """An option's parser as argparse calls it: a user's mistake becomes argparse's one-line refusal."""
+    if parse is None:
+        return None
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except TuringformerError as error:
+            raise argparse.ArgumentTypeError(error.message) from None
+    return convert
 
 
 def _defaults() -> dict[str, Construction]:

@@ -32,10 +32,16 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
-from turingformer.errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError
+from turingformer.errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError, shorten
 from turingformer.programs.fixed import (
     Fixed, Matrix, decimal_text, matrix_lines, matrix_text, rational_text, rows_text, top_left,
 )
+from turingformer.programs.numbers import number_text
+
+#: The narrowest and the widest word. N >= 2 is the machine models' (spec §2); the upper bound is
+#: this project's: a 4,096-bit word already has 1,234 decimal digits, every cell, weight and
+#: printed row grows with N, and no program needs wider words.
+MIN_BITS, MAX_BITS = 2, 4096
 
 #: The FLEQ function library of spec §2.3, in the order of its table (x = mem[a], y = mem[b]).
 FLEQ_FUNCTIONS: tuple[str, ...] = ("sub", "add", "mov", "neg", "min", "max", "lt", "eq", "shl", "shr", "mul")
@@ -101,9 +107,40 @@ def _tuples(value: Any) -> Any:
 
 
 def word_range(bits: int) -> range:
-    """The N-bit two's-complement words: range(-2^(N-1), 2^(N-1))."""
+    """The N-bit two's-complement words: range(-2^(N-1), 2^(N-1)).
+
+    Test membership with :func:`fits`: ``value in range`` is O(1) only for an exact ``int`` and
+    scans the range for an int subclass or a float (issue 22: exponential load times).
+    """
     half = 1 << (bits - 1)
     return range(-half, half)
+
+
+def fits(value: int, bits: int) -> bool:
+    """True when ``value`` is an N-bit two's-complement word (O(1) for any int type)."""
+    half = 1 << (bits - 1)
+    return -half <= value < half
+
+
+def range_text(bits: int) -> str:
+    """The word range for a message: ``[-128, 127]``, or ``[-2^4095, 2^4095 - 1]`` when wide."""
+    if bits <= 64:
+        words = word_range(bits)
+        return f"[{words.start}, {words.stop - 1}]"
+    return f"[-2^{bits - 1}, 2^{bits - 1} - 1]"
+
+
+def check_width(bits: int, written: str, location: Location | None, hint: str) -> None:
+    """Raise :class:`ProgramSizeError` unless ``MIN_BITS <= bits <= MAX_BITS``; ``written`` is how
+    the width was given (``.bits 1``, ``--bits 0``), ``hint`` where to change it."""
+    allowed = f"words of {MIN_BITS} to {MAX_BITS:,} bits"
+    if bits < MIN_BITS:
+        raise ProgramSizeError(f"{written}: the looped computer needs N >= {MIN_BITS} ({allowed})",
+                               location=location, hint=hint)
+    if bits > MAX_BITS:
+        raise ProgramSizeError(f"{written}: a word has at most {MAX_BITS:,} bits ({allowed}: wider words make "
+                               f"every cell, weight and printed row longer, and no program needs them)",
+                               location=location, hint=hint)
 
 
 def wrap(value: int, bits: int) -> int:
@@ -297,25 +334,23 @@ class Program:
     def __post_init__(self) -> None:
         object.__setattr__(self, "memory", tuple(self.memory))
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
-        if self.bits < 2:
-            raise ProgramSizeError(f"a word of {self.bits} bits: the looped computer needs N >= 2",
-                                   location=self._where(), hint="set .bits to 2 or more")
+        check_width(self.bits, f"a word of {number_text(self.bits)} bits", self._where(),
+                    f"set .bits to {MIN_BITS}..{MAX_BITS}")
         if not self.memory:
             raise ProgramSizeError("the program has no memory cells", location=self._where(),
                                    hint="declare at least one data cell")
         for cell, value in enumerate(self.memory):
             self._check_value(cell, value)
         for name, cell in self.labels.items():
-            self._check_cell(cell, f"label {name!r}", None)
+            self._check_cell(cell, f"label {shorten(name)}", None)
 
     def _check_value(self, cell: int, value) -> None:
         """Refuse an initial cell value the machine cannot hold (here: a word outside N bits)."""
-        words = word_range(self.bits)
-        if value not in words:
+        if not fits(value, self.bits):
             raise WordRangeError(
-                f"cell {cell}{self._label_of(cell)} holds {value}, which does not fit in {self.bits} bits "
-                f"([{words.start}, {words.stop - 1}])", location=self._where(),
-                hint=f"use a value in [{words.start}, {words.stop - 1}] or raise .bits")
+                f"cell {cell}{self._label_of(cell)} holds {number_text(value)}, which does not fit in "
+                f"{self.bits} bits ({range_text(self.bits)})", location=self._where(),
+                hint=f"use a value in {range_text(self.bits)} or raise .bits")
 
     # ---------------------------------------------------------------- display
     @property
@@ -331,8 +366,7 @@ class Program:
     @property
     def words_text(self) -> str:
         """The word range, for listings: ``8-bit two's complement [-128, 127]``."""
-        words = word_range(self.bits)
-        return f"{self.bits}-bit two's complement [{words.start}, {words.stop - 1}]"
+        return f"{self.bits}-bit two's complement {range_text(self.bits)}"
 
     def cell_text(self, value) -> str:
         """A cell value on one line (an integer word as itself)."""
@@ -358,11 +392,11 @@ class Program:
 
     def _label_of(self, cell: int) -> str:
         names = [name for name, at in self.labels.items() if at == cell]
-        return f" ({names[0]})" if names else ""
+        return f" ({shorten(names[0])})" if names else ""
 
     def _check_cell(self, cell: int, what: str, line: int | None) -> None:
         if not 0 <= cell < self.cells:
-            raise AddressError(f"{what} is cell {cell}, outside the memory [0, {self.cells - 1}]",
+            raise AddressError(f"{what} is cell {number_text(cell)}, outside the memory [0, {self.cells - 1}]",
                                location=self._where(line),
                                hint=f"the program has {self.cells} cells; use a label or a cell below {self.cells}")
 
@@ -388,7 +422,7 @@ class _Harvard(Program):
             line = self.code_lines[index] if index < len(self.code_lines) else None
             self._check_instruction(index, instruction, line)
         for name, target in self.code_labels.items():
-            self._check_target(target, f"code label {name!r}", None)
+            self._check_target(target, f"code label {shorten(name)}", None)
         self._check_target(self.pc, "the start pc", None)
 
     @property
@@ -405,7 +439,7 @@ class _Harvard(Program):
 
     def _check_target(self, target: int, what: str, line: int | None) -> None:
         if not 0 <= target <= self.size:
-            raise AddressError(f"{what} is instruction {target}, outside [0, {self.size}]",
+            raise AddressError(f"{what} is instruction {number_text(target)}, outside [0, {self.size}]",
                                location=self._where(line),
                                hint=f"jump to a label, to an instruction below {self.size}, or to HALT (= {self.size})")
 
@@ -439,7 +473,7 @@ class FleqH(_Harvard):
 
     def _check_instruction(self, index: int, instruction: FleqInstruction, line: int | None) -> None:
         if instruction.op not in FLEQ_FUNCTIONS:
-            raise UnknownFunctionError(f"instruction {index}: unknown function {instruction.op!r}",
+            raise UnknownFunctionError(f"instruction {index}: unknown function {shorten(str(instruction.op))}",
                                location=self._where(line), hint=f"the functions are: {', '.join(FLEQ_FUNCTIONS)}")
         for name in ("a", "b", "c", "f"):
             self._check_cell(getattr(instruction, name), f"instruction {index}: {name}", line)
@@ -468,7 +502,7 @@ class SubleqU(Program):
                 hint=f"raise .bits to {max(2, (self.cells - 1).bit_length() + 1)} or more" if self.cells > half
                 else "a SUBLEQ-U program needs at least one instruction (3 cells)")
         if not (self.pc == -1 or 0 <= self.pc <= self.cells - 3):
-            raise AddressError(f"the start pc is {self.pc}, outside {{-1}} ∪ [0, {self.cells - 3}]",
+            raise AddressError(f"the start pc is {number_text(self.pc)}, outside {{-1}} ∪ [0, {self.cells - 3}]",
                                location=self._where(), hint="start at an instruction's first cell")
         for cell in self.instruction_cells:
             self._check_cell(cell, "an instruction", None)

@@ -16,17 +16,21 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from turingformer.compiler.protocol import TURING_MACHINE, Construction, Option
-from turingformer.errors import InputError
+from turingformer.errors import InputError, shorten
+from turingformer.programs.numbers import NumberSyntax, number_text, parse_int
 
 from .layout import DEFAULT_TAPE_CELLS
 
 
 def _cells(text: str) -> int:
-    """A tape block size from the command line (the construction checks the bound)."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
-        raise InputError(f"--tape-cells {text[:40]!r}: not a whole number of cells",
-                         hint="give the tape block's size, e.g. --tape-cells 64")
-    return int(text)
+    """A number of cells from the command line (ASCII digits; the construction's guard checks the bound)."""
+    try:
+        value = parse_int(text, prefixed=False)
+    except NumberSyntax as error:
+        raise InputError(f"{shorten(text)} is not a number of cells: {error}", hint=error.hint) from None
+    if value < 0:
+        raise InputError(f"{number_text(value)} cells", hint="give a number of cells, 0 or more")
+    return value
 
 
 class LoopedMachine(Construction):

@@ -43,14 +43,13 @@ from typing import Union
 from turingformer.compiler.bridge.layout import DEFAULT_TAPE_CELLS, STATUS_CODES, TapeLayout
 from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.compiler.looped.construction import compile_program
+from turingformer.compiler.looped.limits import MAX_COLUMNS
 from turingformer.errors import InputError, ProgramSizeError
+from turingformer.programs.numbers import number_text
 from turingformer.programs.program import SubleqU
 from turingformer.tm.machine import Move, TuringMachine
 from turingformer.tm.trace import HaltReason
 
-#: The largest tape block a machine compiles with: beyond it the punch card (one column per
-#: memory cell) makes model files of hundreds of MB and loops of seconds.
-MAX_TAPE_CELLS = 65_536
 #: The looped construction a machine's program runs on (self-modifying code needs SUBLEQ-U).
 CONSTRUCTION = "subleq-u3"
 
@@ -160,13 +159,27 @@ class _Assembler:
         return memory, lines, code
 
 
+#: The cells every compiled machine has besides its tape block, at the least: one state's code
+#: (3), the constants Z, ONE, NEG1, the cells NHP, STATUS, T and the two sentinels.
+_FIXED_CELLS = 11
+#: The largest tape block whose program can fit the SUBLEQ-U punch card (one column per cell + 1).
+MAX_TAPE_CELLS = MAX_COLUMNS - 1 - _FIXED_CELLS
+
+
 def check_size(machine: TuringMachine, tape_cells: int) -> None:
-    """Refuse a tape block the looped computer cannot hold in reasonable size (before building)."""
-    if not 1 <= tape_cells <= MAX_TAPE_CELLS:
-        raise ProgramSizeError(f"a tape block of {tape_cells:,} cells" if tape_cells < 10 ** 12 else
-                               "a tape block of more than 10^12 cells",
-                               hint=f"give --tape-cells from 1 to {MAX_TAPE_CELLS:,} (each cell is a column of the "
-                                    "punch card: the model grows and every loop slows with it)")
+    """Refuse, before laying anything out, a tape block the looped computer cannot hold: the
+    program has at least ``tape_cells`` + 11 cells and its punch card one column per cell plus the
+    halt column, at most :data:`~turingformer.compiler.looped.limits.MAX_COLUMNS`. The exact count,
+    ``machine``'s code included, is checked again by the SUBLEQ-U construction
+    (:func:`turingformer.compiler.looped.subleq_u.check_size`)."""
+    if tape_cells < 1:
+        raise ProgramSizeError(f"a tape block of {number_text(tape_cells)} cells", hint="give --tape-cells 1 or more")
+    if tape_cells > MAX_TAPE_CELLS:
+        raise ProgramSizeError(
+            f"a tape block of {number_text(tape_cells)} cells does not fit the looped computer: every memory cell "
+            f"is a column of the punch card, at most {MAX_COLUMNS:,} (every loop scores each column against "
+            f"every column), so the tape block has at most {MAX_TAPE_CELLS:,} cells",
+            hint=f"give --tape-cells {MAX_TAPE_CELLS:,} or less")
 
 
 def _entry(state: str) -> str:
@@ -180,11 +193,12 @@ def machine_to_program(machine: TuringMachine, word: str = "", *, tape_cells: in
     The tape block has ``tape_cells`` = K cells; the head starts on block cell ``head_offset``
     (default: the input centred in the block) and the input fills the cells from there. The word
     size N is the least with M ≤ 2^(N−1) (looped spec §2.2). Raises :class:`InputError` when the
-    input does not fit or uses a symbol outside the tape alphabet.
+    input does not fit or uses a symbol outside the tape alphabet, and
+    :class:`~turingformer.errors.ProgramSizeError` when the tape block is empty or too large
+    (:func:`check_size`).
     """
+    check_size(machine, tape_cells)
     machine.check_input(word)
-    if tape_cells < 1:
-        raise InputError(f"a tape block of {tape_cells} cells", hint="give --tape-cells 1 or more")
     if head_offset is None:
         head_offset = max(0, (tape_cells - len(word)) // 2)
     if not 0 <= head_offset < tape_cells or head_offset + len(word) > tape_cells:

@@ -52,13 +52,13 @@ def _fleq_bound(p: FleqH) -> int:
 
 BUILDERS: dict[str, Builder] = {b.name: b for b in (
     Builder("subleq-h3", Kind.SUBLEQ_H, lambda p: subleq_h.build_3l(p.cells, p.bits, p.size), subleq_h.encode,
-            _h_bound),
+            _h_bound, subleq_h.check_size),
     Builder("subleq-h2", Kind.SUBLEQ_H, lambda p: subleq_h.build_2l(p.cells, p.bits, p.size), subleq_h.encode,
-            _h_bound),
+            _h_bound, subleq_h.check_size),
     Builder("subleq-u3", Kind.SUBLEQ_U, lambda p: subleq_u.build(p.cells, p.bits), subleq_u.encode,
-            lambda p: 2 ** (p.bits - 1)),
+            lambda p: 2 ** (p.bits - 1), subleq_u.check_size),
     Builder("fleq-h", Kind.FLEQ_H, lambda p: fleq_h.build(p.cells, p.bits, p.size, p.functions), fleq_h.encode,
-            _fleq_bound),
+            _fleq_bound, fleq_h.check_size),
 )}
 
 
@@ -82,7 +82,9 @@ def check_size(program: Program, name: str | None = None) -> None:
 
 
 def compile_program(program: Program, construction: str | None = None) -> LoopedModel:
-    """The looped model of ``program``: weights for its sizes and the punch card of its start state."""
+    """The looped model of ``program``: weights for its sizes and the punch card of its start state.
+    Raises :class:`~turingformer.errors.ProgramSizeError` before building when the program is too
+    large for the construction (its builder's ``check``)."""
     c = builder_for(program, construction)
     c.check(program)
     transformer = c.build(program)

@@ -22,15 +22,57 @@ Per-loop invariant: X_t = E(mem_t, pc_t) (:func:`encode`).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
+from ...errors import ProgramSizeError
 from ...programs import FleqH
 from ...runtime.looped import LoopBlock, LoopedTransformer
 from ...runtime.space import Space, Vector
 from .blocks import branch_if_nonpositive, write_gate
 from .gadgets import FFN, D, Form, Ranges, address_head, clear, constant, equal, passing, relu, select, step, wrap
 from .layout import FLEQ_FIELDS, KIND, ONE, POS, column, fleq_dims
+from .limits import check_columns, where
 
+#: The most σ units the functions whose tables grow as 2^N (mul, shr) may take together:
+#: ``mul`` fits up to N = 12 (10,239 units, about 2 s to build and a 4 MB model), ``shr`` up to 15.
+MAX_TABLE_UNITS = 16_384
+#: The functions whose σ units double with every bit, and their count at N bits (:func:`_apply`,
+#: block 3; B = 2^(N−1), W = 2^N): ``mul``'s product table Σ_{v=1}^{W−1} (2 units each, G6) and
+#: the linear part and B thresholds of the product's wrap over [−B(B−1), B²], 5·2^(N−1) − 1 in
+#: all; ``shr``'s B − 1 thresholds and one constant, 2^(N−1).
+TABLES: dict[str, Callable[[int], int]] = {"mul": lambda N: (5 << (N - 1)) - 1, "shr": lambda N: 1 << (N - 1)}
+
+
+def table_units(name: str, N: int) -> int:
+    """The σ units of function ``name`` at N bits that grow as 2^N (0 for the other functions)."""
+    return TABLES[name](N) if name in TABLES else 0
+
+
+def widest(name: str) -> int:
+    """The largest N at which ``name`` alone stays within :data:`MAX_TABLE_UNITS`."""
+    N = 2
+    while table_units(name, N + 1) <= MAX_TABLE_UNITS:
+        N += 1
+    return N
+
+
+def check_size(program: FleqH) -> None:
+    """Refuse, before building, a FLEQ-H program whose function tables (``mul``, ``shr``: 2^N σ
+    units, :func:`table_units`) exceed :data:`MAX_TABLE_UNITS` or whose punch card
+    (n = M + s + 1) is too large (:mod:`.limits`)."""
+    wide = [name for name in program.functions if name in TABLES]
+    units = sum(table_units(name, program.bits) for name in wide)
+    if units > MAX_TABLE_UNITS:
+        limits = ", ".join(f"{name} up to N = {widest(name)}" for name in wide)
+        raise ProgramSizeError(
+            f"FLEQ-H compiles {' and '.join(wide)} as tables of σ units that double with every bit: "
+            f"{units:,} units at N = {program.bits}, more than the {MAX_TABLE_UNITS:,} this construction "
+            f"builds ({limits})", location=where(program),
+            hint=f"lower .bits to {min(widest(name) for name in wide)}, or compute {' and '.join(wide)} with "
+                 f"loops of add and sub")
+    check_columns(program, "FLEQ-H", program.cells + program.size + 1,
+                  f"M + s + 1 = {program.cells:,} + {program.size:,} + 1",
+                  hint="split the program, or use fewer cells and instructions")
 
 
 def ranges(M: int, N: int, s: int, functions: Sequence[str]) -> Ranges:

@@ -28,6 +28,16 @@ from ...runtime.space import Space, Vector
 from .blocks import fall_through, branch_if_nonpositive, subtract_in_place, write_gate
 from .gadgets import FFN, D, Ranges, address_head, clear, select
 from .layout import KIND, ONE, POS, SUBLEQ_H_DIMS, column
+from .limits import check_columns
+
+
+def check_size(program: SubleqH) -> None:
+    """Refuse, before building, a program whose punch card (n = M + s + 1) is too large
+    (:mod:`.limits`). The weights are independent of M and s and grow only with N, which the
+    program model already bounds."""
+    check_columns(program, "SUBLEQ-H", program.cells + program.size + 1,
+                  f"M + s + 1 = {program.cells:,} + {program.size:,} + 1",
+                  hint="split the program, or use fewer cells and instructions")
 
 
 def ranges(M: int, N: int, s: int) -> Ranges:

@@ -34,9 +34,17 @@ from ...runtime.looped import LoopBlock, LoopedTransformer
 from ...runtime.space import Space, Vector
 from .gadgets import FFN, D, Ranges, address_head, clear, equal, passing, relu, select, step, wrap
 from .layout import KIND, ONE, POS, SUBLEQ_U_DIMS, column
+from .limits import check_columns
 
 WINDOW = ("w0", "w1", "w2")
 GATES = ("tmp:g0", "tmp:g1", "tmp:g2")
+
+
+def check_size(program: SubleqU) -> None:
+    """Refuse, before building, a program whose punch card (n = M + 1) is too large (:mod:`.limits`);
+    the weights are independent of M and grow only with N, which the program model bounds."""
+    check_columns(program, "SUBLEQ-U", program.cells + 1, f"M + 1 = {program.cells:,} + 1",
+                  hint="use fewer memory cells (a Turing machine's: a smaller --tape-cells)")
 
 
 def ranges(M: int, N: int) -> Ranges:

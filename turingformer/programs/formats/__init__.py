@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from turingformer.programs.program import Program
-from turingformer.errors import AssemblySyntaxError, FormatError, Location, did_you_mean
+from turingformer.errors import FormatError, Location, did_you_mean
+from turingformer.programs.formats.assembly import read_text
 from turingformer.programs.formats import fleq, fleqm, official, subleq, usubleq
 
 __all__ = ["PROGRAM_FORMATS", "load_program", "loads_program", "detect_program_format", "is_program_file"]
@@ -78,11 +79,4 @@ def load_program(path: str | Path, format: str | None = None, bits: int | None =
                           hint="use .subleq, .usubleq, .fleq, .fleqm or an X_cmds.csv/X_init_mem.csv pair, or --format")
     if name == "official-csv":
         return official.load(path, bits)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise AssemblySyntaxError(f"the file is not UTF-8 text (byte {error.start})",
-                                  location=Location(str(path), data.count(b"\n", 0, error.start) + 1),
-                                  hint="save the file as UTF-8") from None
-    return _ASSEMBLERS[name](text.replace("\r\n", "\n").replace("\r", "\n"), str(path), bits)
+    return _ASSEMBLERS[name](read_text(path), str(path), bits)

@@ -3,8 +3,10 @@
 assembler that :mod:`.subleq` and :mod:`.fleq` instantiate with their instruction sets.
 
 Lexing: ``;`` starts a comment; tokens are separated by white space or commas (``=`` is a token of
-its own); leading ``name:`` tokens are labels. Every token keeps its 1-based line and column, so
-every error names ``file:line:column``.
+its own); leading ``name:`` tokens are labels (a name is ASCII: a letter or ``_``, then letters,
+digits, ``_`` and ``.``). Every token keeps its 1-based line and column, so every error names
+``file:line:column``. Numbers go through :func:`turingformer.programs.numbers.parse_int` (ASCII
+digits, at most 4,300 of them) and every quoted token is shortened.
 
 Memory layout of a Harvard program (spec §9.1): the declared data cells in order, then one cell per
 distinct literal value ``#k`` (in order of first use), then ``__Z`` if a macro or operand needs it.
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from turingformer.programs.program import Expectation, ExpectedCell, word_range
+from turingformer.programs.numbers import NumberSyntax, looks_numeric, number_text, parse_int
+from turingformer.programs.program import MAX_BITS, MIN_BITS, Expectation, ExpectedCell, check_width, fits, range_text
 from turingformer.errors import (
     AddressError, AssemblySyntaxError, DuplicateLabelError, Location, OperandCountError, ProgramSizeError,
-    UnknownLabelError, WordRangeError, did_you_mean,
+    UnknownLabelError, WordRangeError, did_you_mean, shorten,
 )
 
 DEFAULT_BITS = 8
@@ -28,9 +32,12 @@ HALT = "HALT"
 RESERVED = (ZERO, HALT)
 
 _TOKEN = re.compile(r"=|[^\s,=]+")
-_LABEL = re.compile(r"([A-Za-z_][\w.]*):(.*)")
-_NAME = re.compile(r"[A-Za-z_][\w.]*")
-_OPERAND = re.compile(r"([A-Za-z_][\w.]*)(?:([+-])(\d+))?")
+#: ``name:rest`` at the start of a line; the name is checked against :data:`NAME` (a precise error).
+_LABEL = re.compile(r"([^:]+):(.*)", re.DOTALL)
+#: A label: ASCII letters, digits, ``_`` and ``.`` (and ``$``, which a .fleqm macro turns into a number), not
+#: starting with a digit or ``.``.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.$]*", re.ASCII)
+_OPERAND = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)(?:([+-])(.*))?", re.ASCII | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -82,27 +89,30 @@ class Source:
             code = raw.split(";", 1)[0]
             labels, tokens = split_labels([Token(m.group(), number, m.start() + 1) for m in _TOKEN.finditer(code)])
             if labels or tokens:
-                yield Line(number, tuple(labels), tuple(tokens))
+                yield Line(number, tuple(self.name(label) for label in labels), tuple(tokens))
 
-    def number(self, token: Token, what: str) -> int:
-        """The integer ``token`` spells (decimal, or 0x / 0b / 0o)."""
-        text = token.text
+    def name(self, token: Token) -> Token:
+        """``token``, checked to be a label name (:data:`NAME`)."""
+        if NAME.fullmatch(token.text) is None:
+            raise AssemblySyntaxError(
+                f"{shorten(token.text)} is not a label name", location=self.at(token),
+                hint="a label is ASCII letters, digits, _ and ., and starts with a letter or _ (e.g. loop2)")
+        return token
+
+    def number(self, token: Token, what: str, *, prefixed: bool = True) -> int:
+        """The integer ``token`` spells (:func:`~turingformer.programs.numbers.parse_int`: decimal,
+        or with ``prefixed`` 0x / 0b / 0o; ASCII digits, at most 4,300)."""
         try:
-            return int(text, 10)
-        except ValueError:
-            try:
-                return int(text, 0)
-            except ValueError:
-                raise AssemblySyntaxError(f"{what} {text!r} is not a whole number", location=self.at(token),
-                                          hint="write a decimal number such as 7 or -3 (or 0x1f)") from None
+            return parse_int(token.text, prefixed=prefixed)
+        except NumberSyntax as error:
+            raise AssemblySyntaxError(f"{what} {error}", location=self.at(token), hint=error.hint) from None
 
     def word(self, token: Token, value: int, bits: int, what: str) -> int:
         """``value`` (written as ``token``), checked to fit in ``bits``-bit two's complement."""
-        words = word_range(bits)
-        if value not in words:
-            raise WordRangeError(f"{what} {value} does not fit in {bits} bits ([{words.start}, {words.stop - 1}])",
+        if not fits(value, bits):
+            raise WordRangeError(f"{what} {number_text(value)} does not fit in {bits} bits ({range_text(bits)})",
                                  location=self.at(token),
-                                 hint=f"use a value in [{words.start}, {words.stop - 1}] or more bits "
+                                 hint=f"use a value in {range_text(bits)} or more bits "
                                       "(.bits N in assembly, --bits N for a CSV program)")
         return value
 
@@ -126,21 +136,21 @@ class Labels:
                                       hint="choose another label")
         if token.text in self.defined_at:
             first = self.defined_at[token.text]
-            raise DuplicateLabelError(f"label {token.text!r} is defined twice (first on line {first.line})",
+            raise DuplicateLabelError(f"label {shorten(token.text)} is defined twice (first on line {first.line})",
                                       location=self.source.at(token), hint="rename one of them")
         self.defined_at[token.text] = token
         (self.targets if code else self.cells)[token.text] = value
 
     def unknown(self, token: Token, name: str, *, code: bool) -> UnknownLabelError:
         if code and name in self.cells:
-            return UnknownLabelError(f"{name!r} names a data cell, not an instruction",
+            return UnknownLabelError(f"{shorten(name)} names a data cell, not an instruction",
                                      location=self.source.at(token), hint="jump to a code label or HALT")
         if not code and name in self.targets:
-            return UnknownLabelError(f"{name!r} names an instruction, not a data cell",
+            return UnknownLabelError(f"{shorten(name)} names an instruction, not a data cell",
                                      location=self.source.at(token), hint="use a data label, a cell number or #k")
         known = self.targets if code else self.cells
-        guess = did_you_mean(name, known)
-        return UnknownLabelError(f"unknown label {name!r}", location=self.source.at(token),
+        guess = did_you_mean(name, known) if len(name) <= 100 else None
+        return UnknownLabelError(f"unknown label {shorten(name)}", location=self.source.at(token),
                                  hint=guess or ("define it with 'name:' before "
                                                 + ("an instruction" if code else "a data value")))
 
@@ -179,7 +189,7 @@ class Cells:
             value, name = self._literal(token)
             self.literal_names.setdefault(value, name)
             return -2 - self.literals.setdefault(value, len(self.literals))
-        if re.fullmatch(r"[+-]?\d+|0[xXbBoO][0-9a-fA-F]+", text):
+        if looks_numeric(text):
             cell = self.source.number(token, "the cell")
         else:
             cell = self.labelled(token, code=False)
@@ -190,13 +200,20 @@ class Cells:
         """``label``, ``label+k`` or ``label-k`` in the cell or the code namespace."""
         match = _OPERAND.fullmatch(token.text)
         if not match:
-            raise AssemblySyntaxError(f"bad operand {token.text!r}", location=self.source.at(token),
+            raise AssemblySyntaxError(f"bad operand {shorten(token.text)}", location=self.source.at(token),
                                       hint="write label, label+k, label-k, a number" + ("" if code else " or #k"))
         name, sign, offset = match.groups()
+        if name == HALT:
+            raise AssemblySyntaxError("HALT is the halting jump target, not a cell", location=self.source.at(token),
+                                      hint="HALT may only be a jump target; as a cell's value write the halted pc "
+                                           "as a number (-1 in SUBLEQ-U)")
         table = self.labels.targets if code else self.labels.cells
         if name not in table:
             raise self.labels.unknown(token, name, code=code)
-        return table[name] + (int(offset) * (1 if sign == "+" else -1) if sign else 0)
+        if not sign:
+            return table[name]
+        k = self.source.number(Token(offset, token.line, token.column + len(name) + 1), "the offset", prefixed=False)
+        return table[name] + (k if sign == "+" else -k)
 
     @property
     def size(self) -> int:
@@ -214,7 +231,8 @@ class Cells:
         """Every written cell number lies in [0, M)."""
         for cell, token in self._pending:
             if not 0 <= cell < self.size:
-                raise AddressError(f"operand {token.text!r} is cell {cell}, outside the memory [0, {self.size - 1}]",
+                raise AddressError(f"operand {shorten(token.text)} is cell {number_text(cell)}, outside the memory "
+                                   f"[0, {self.size - 1}]",
                                    location=self.source.at(token),
                                    hint=f"the program has {self.size} cells; check the label offset or the number")
 
@@ -240,16 +258,15 @@ class Header:
 
 
 def read_bits(source: Source, line: Line, header: Header) -> None:
-    """``.bits N`` (once, N >= 2)."""
+    """``.bits N`` (once, :data:`MIN_BITS` <= N <= :data:`MAX_BITS`)."""
     if len(line.words) != 2:
         raise OperandCountError(".bits takes one number", location=source.at(line.words[0]), hint="write .bits 8")
     if header.bits_token is not None:
         raise AssemblySyntaxError(f".bits is given twice (first on line {header.bits_token.line})",
                                   location=source.at(line.words[0]), hint="keep one .bits line")
     bits = source.number(line.words[1], "the width")
-    if bits < 2:
-        raise ProgramSizeError(f".bits {bits}: the looped computer needs N >= 2", location=source.at(line.words[1]),
-                               hint="use .bits 2 or more")
+    check_width(bits, f".bits {number_text(bits)}", source.at(line.words[1]),
+                f"use .bits {MIN_BITS} to {MAX_BITS:,}")
     header.bits, header.bits_token = bits, line.words[1]
 
 
@@ -262,7 +279,7 @@ def read_expect(source: Source, line: Line, header: Header) -> None:
     index = 0
     while index < len(words):
         if index + 1 >= len(words) or words[index + 1].text != "=" or words[index].text == "=":
-            raise AssemblySyntaxError(f"expected 'name = value' in .expect, got {words[index].text!r}",
+            raise AssemblySyntaxError(f"expected 'name = value' in .expect, got {shorten(words[index].text)}",
                                       location=source.at(words[index]), hint="write e.g. .expect r = 63, steps = 55")
         key, index = words[index], index + 2
         values = []
@@ -270,7 +287,7 @@ def read_expect(source: Source, line: Line, header: Header) -> None:
             values.append(words[index])
             index += 1
         if not values:
-            raise AssemblySyntaxError(f".expect {key.text} has no value", location=source.at(key),
+            raise AssemblySyntaxError(f".expect {shorten(key.text)} has no value", location=source.at(key),
                                       hint="write e.g. .expect r = 63")
         header.expects.append((key, values))
 
@@ -292,7 +309,8 @@ def expectation(source: Source, header: Header, cell_of: Callable[[Token], int],
         for offset, token in enumerate(values):
             cell = first + offset
             if not 0 <= cell < cells:
-                raise AddressError(f".expect {key.text}: value {offset + 1} would be cell {cell}, outside the memory",
+                raise AddressError(f".expect {shorten(key.text)}: value {offset + 1} would be cell {number_text(cell)}, "
+                                   f"outside the memory",
                                    location=source.at(token), hint="list at most as many values as the data has cells")
             value = source.word(token, source.number(token, "the expected value"), header.bits, "the expected value")
             label = key.text if offset == 0 else f"{key.text}+{offset}"
@@ -302,13 +320,13 @@ def expectation(source: Source, header: Header, cell_of: Callable[[Token], int],
 
 def mnemonic_error(source: Source, token: Token, known: Sequence[str], where: str) -> AssemblySyntaxError:
     guess = did_you_mean(token.text, known)
-    return AssemblySyntaxError(f"unknown instruction {token.text!r}", location=source.at(token),
+    return AssemblySyntaxError(f"unknown instruction {shorten(token.text)}", location=source.at(token),
                                hint=(guess + " " if guess else "") + f"{where} knows: {', '.join(known)}")
 
 
 def directive_error(source: Source, token: Token, known: Sequence[str]) -> AssemblySyntaxError:
     guess = did_you_mean(token.text, known)
-    return AssemblySyntaxError(f"unknown directive {token.text!r}", location=source.at(token),
+    return AssemblySyntaxError(f"unknown directive {shorten(token.text)}", location=source.at(token),
                                hint=(guess + " " if guess else "") + f"the directives are: {', '.join(known)}")
 
 
@@ -316,10 +334,23 @@ def check_bits(source: Source, header: Header, bits: int | None) -> None:
     """Apply a width given by the caller (``--bits``): it must agree with the file's ``.bits``."""
     if bits is None:
         return
+    check_bits_option(bits, source.filename)
     if header.bits_token is not None and header.bits != bits:
         raise ProgramSizeError(f"the file says .bits {header.bits}, but {bits} bits were asked for",
                                location=source.at(header.bits_token), hint="drop --bits or change .bits")
     header.bits = bits
+
+
+def check_bits_option(bits: int, filename: str | None) -> None:
+    """A word width given by the caller (``--bits N``), checked before any word is formed."""
+    check_width(bits, f"--bits {number_text(bits)}", Location(filename),
+                f"give --bits {MIN_BITS} to {MAX_BITS:,}")
+
+
+def directive_label_error(source: Source, line: Line) -> AssemblySyntaxError:
+    """A label written on a directive line (it would name nothing)."""
+    return AssemblySyntaxError("a label cannot name a directive", location=source.at(line.labels[0]),
+                               hint="put the label on the next data or code line")
 
 
 # ---------------------------------------------------------------------------- Harvard programs
@@ -378,8 +409,7 @@ def assemble_harvard(text: str, filename: str | None, bits: int | None, isa: Ins
         head = line.words[0] if line.words else None
         if head is not None and head.text.startswith("."):
             if line.labels:
-                raise AssemblySyntaxError("a label cannot name a directive", location=source.at(line.labels[0]),
-                                          hint="put the label on the next data or code line")
+                raise directive_label_error(source, line)
             if head.text in (".data", ".code"):
                 if len(line.words) > 1:
                     raise OperandCountError(f"{head.text} takes no operands", location=source.at(line.words[1]),
@@ -397,7 +427,7 @@ def assemble_harvard(text: str, filename: str | None, bits: int | None, isa: Ins
                 labels.define(label, len(data), code=False)
             for token in line.words:
                 if token.text in isa.mnemonics:
-                    raise AssemblySyntaxError(f"instruction {token.text!r} in the .data section",
+                    raise AssemblySyntaxError(f"instruction {shorten(token.text)} in the .data section",
                                               location=source.at(token), hint="write .code before the instructions")
                 data.append((source.number(token, "the data value"), token))
             continue
@@ -407,8 +437,8 @@ def assemble_harvard(text: str, filename: str | None, bits: int | None, isa: Ins
             continue
         mnemonic = isa.mnemonics.get(head.text)
         if mnemonic is None:
-            if re.fullmatch(r"[+-]?\d+", head.text):
-                raise AssemblySyntaxError(f"data value {head.text!r} in the .code section", location=source.at(head),
+            if looks_numeric(head.text):
+                raise AssemblySyntaxError(f"data value {shorten(head.text)} in the .code section", location=source.at(head),
                                           hint="write .data before the data lines")
             raise mnemonic_error(source, head, list(isa.mnemonics), isa.name)
         operands = list(line.words[1:])
@@ -443,18 +473,30 @@ def _field(kind: str, value, cells: Cells, pc: int, size: int):
         return pc + 1
     if value == HALT or (isinstance(value, Token) and value.text == HALT):
         return size
-    if re.fullmatch(r"[+-]?\d+", value.text):
+    if looks_numeric(value.text):
         target = cells.source.number(value, "the target")
     else:
         target = cells.labelled(value, code=True)
     if not 0 <= target <= size:
-        raise AddressError(f"target {value.text!r} is instruction {target}, outside [0, {size}]",
+        raise AddressError(f"target {shorten(value.text)} is instruction {number_text(target)}, outside [0, {size}]",
                            location=cells.source.at(value), hint=f"jump to a label, 0..{size - 1}, or HALT (= {size})")
     return target
+
+
+def read_text(path) -> str:
+    """The text of the program file ``path`` (UTF-8, an optional BOM, any line ends as ``\\n``);
+    a file that is not UTF-8 is an :class:`AssemblySyntaxError` naming the line of the first bad byte."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise AssemblySyntaxError(f"the file is not UTF-8 text (byte {error.start})",
+                                  location=Location(str(path), data.count(b"\n", 0, error.start) + 1),
+                                  hint="save the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _stem(filename: str | None) -> str:
     if not filename:
         return ""
-    from pathlib import Path
     return Path(filename).stem

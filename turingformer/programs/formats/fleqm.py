@@ -51,7 +51,7 @@ from turingformer.errors import (
 from turingformer.programs.fixed import Fixed, decimal_text, pad
 from turingformer.programs.formats.assembly import (
     HALT, NEXT, ZERO, Cells, Header, Labels, Line, Mnemonic, Source, Token, _field, _stem, arity_error, check_bits,
-    directive_error, mnemonic_error, split_labels,
+    directive_error, mnemonic_error,
 )
 from turingformer.programs.program import (
     FLEQM_FUNCTIONS, FLEQM_MAX_BITS, FLEQM_MAX_K, FLEQM_SCALAR_OPERANDS, FLEQM_TABLE_BITS, FLEQM_UNARY, Expectation,
@@ -402,7 +402,8 @@ def _expand(state: _State, lines: list[Line]) -> Iterator[Expanded]:
         mapping = {p.text: a for p, a in zip(macro.params, args)}
         here = f" (in macro {macro.name.text}, used at line {head.line}){context}"
         for index, body in enumerate(macro.body):
-            labels, words = split_labels([_substitute(t, mapping, n) for t in (*body.labels, *body.words)])
+            labels = [_substitute(t, mapping, n) for t in body.labels]
+            words = [_substitute(t, mapping, n) for t in body.words]
             if index == 0:
                 labels = [*line.labels, *labels]
             yield from walk(Line(body.number, tuple(labels), tuple(words)), here, (*stack, macro.name.text))

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from turingformer.programs.numbers import number_text
 from turingformer.programs.program import SubleqH, SubleqInstruction
-from turingformer.errors import AddressError, AssemblySyntaxError, FormatError, Location
-from turingformer.programs.formats.assembly import DEFAULT_BITS, Source, Token
+from turingformer.errors import AddressError, AssemblySyntaxError, FormatError, Location, shorten
+from turingformer.programs.formats.assembly import DEFAULT_BITS, Source, Token, check_bits_option, read_text
 
 CMDS, MEM = "_cmds.csv", "_init_mem.csv"
 
@@ -43,7 +44,7 @@ def is_official(path: str | Path) -> bool:
 
 def _rows(path: Path, columns: tuple[str, ...]) -> list[list[Token]]:
     """The data rows of a CSV file whose header is ``columns`` (optionally after an index column)."""
-    source = Source(path.read_text(encoding="utf-8-sig"), str(path))
+    source = Source(read_text(path), str(path))
     rows = []
     for number, raw in enumerate(source.text.splitlines(), start=1):
         if not raw.strip():
@@ -59,7 +60,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[list[Token]]:
     header = [t.text for t in rows[0]]
     skip = 1 if header[:1] == [""] or header[:1] == ["Unnamed: 0"] else 0
     if header[skip:] != list(columns):
-        raise AssemblySyntaxError(f"the header is {','.join(header)!r}, not {','.join(columns)!r}",
+        raise AssemblySyntaxError(f"the header is {shorten(','.join(header))}, not {','.join(columns)!r}",
                                   location=source.at(rows[0][0]), hint=f"the first line must be {','.join(columns)}")
     body = []
     for fields in rows[1:]:
@@ -77,6 +78,7 @@ def load(path: str | Path, bits: int | None = None) -> SubleqH:
     """The :class:`~turingformer.programs.program.SubleqH` program of an official CSV pair."""
     cmds_path, mem_path, name = pair(path)
     bits = DEFAULT_BITS if bits is None else bits
+    check_bits_option(bits, str(path))
     memory = [source.word(token, source.number(token, "the word"), bits, "the word")
               for (source, token), in _rows(mem_path, ("mem",))]
     commands = [[(source, token, source.number(token, "the column")) for source, token in row]
@@ -91,7 +93,7 @@ def load(path: str | Path, bits: int | None = None) -> SubleqH:
             if not low <= value < high:
                 what = "memory" if field != "c" else "command"
                 raise AddressError(
-                    f"{field} = {value} is not a {what} column: they are {low}..{high - 1} "
+                    f"{field} = {number_text(value)} is not a {what} column: they are {low}..{high - 1} "
                     f"({scratch} scratchpad columns, from the last command, then {m} memory and {s} command columns)",
                     location=source.at(token), hint="a and b point at memory columns, c at a command column")
             fields.append(value - low)

@@ -15,16 +15,18 @@ next instruction (the cell 3 further). Operands a and b must name cells (an esol
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from turingformer.programs.numbers import looks_numeric, number_text
 from turingformer.programs.program import SubleqU
-from turingformer.errors import AddressError, AssemblySyntaxError, ProgramSizeError
+from turingformer.errors import AddressError, AssemblySyntaxError, ProgramSizeError, shorten
 from turingformer.programs.formats.assembly import (
-    DEFAULT_BITS, HALT, NEXT, ZERO, Cells, Header, Labels, Source, Token, arity_error, check_bits,
-    directive_error, expectation, mnemonic_error, read_bits, read_expect, _stem,
+    DEFAULT_BITS, HALT, NAME, NEXT, ZERO, Cells, Header, Labels, Source, Token, arity_error, check_bits,
+    directive_error, directive_label_error, expectation, mnemonic_error, read_bits, read_expect, _stem,
 )
 from turingformer.programs.formats.subleq import MNEMONICS
 
-_OPERAND_LABEL = re.compile(r"([A-Za-z_][\w.]*):(.+)")
+_OPERAND_LABEL = re.compile(r"([^:]+):(.+)", re.DOTALL)
 DIRECTIVES = (".bits", ".expect", ".start")
 
 
@@ -39,6 +41,8 @@ def loads(text: str, filename: str | None = None, bits: int | None = None) -> Su
     for line in source.lines():
         head = line.words[0] if line.words else None
         if head is not None and head.text.startswith("."):
+            if line.labels:
+                raise directive_label_error(source, line)
             if head.text == ".bits":
                 read_bits(source, line, header)
             elif head.text == ".expect":
@@ -64,10 +68,10 @@ def loads(text: str, filename: str | None = None, bits: int | None = None) -> Su
             match = _OPERAND_LABEL.fullmatch(token.text)
             if match:
                 if mnemonic is not None and head.text != "subleq":
-                    raise AssemblySyntaxError(f"an operand label ({token.text!r}) needs a plain subleq",
+                    raise AssemblySyntaxError(f"an operand label ({shorten(token.text)}) needs a plain subleq",
                                               location=source.at(token),
                                               hint=f"{head.text} expands into several instructions; write subleq")
-                labels.define(Token(match.group(1), token.line, token.column), size + offset, code=False)
+                labels.define(source.name(Token(match.group(1), token.line, token.column)), size + offset, code=False)
                 token = Token(match.group(2), token.line, token.column + len(match.group(1)) + 1)
             plain.append(token)
         items.append(("code", (head, mnemonic), plain) if mnemonic else ("data", None, plain))
@@ -84,14 +88,14 @@ def loads(text: str, filename: str | None = None, bits: int | None = None) -> Su
             continue
         head, mnemonic = what
         for token in operands[:2]:
-            if re.fullmatch(r"-\d+", token.text):
-                raise AddressError(f"operand {token.text} is not a cell", location=source.at(token),
+            if token.text.startswith("-") and looks_numeric(token.text):
+                raise AddressError(f"operand {shorten(token.text)} is not a cell", location=source.at(token),
                                    hint="SUBLEQ-U does not model the esolang's I/O operands (a = -1 reads, "
                                         "b = -1 prints); operands a and b must name cells")
         for fields in mnemonic.expand(operands):
             here = len(memory)
             instruction_cells.append(here)
-            a, b = (_Cell(cells.cell(f if isinstance(f, Token) else Token(ZERO, 0, 0))) for f in fields[:2])
+            a, b = (_Unplaced(cells.cell(f if isinstance(f, Token) else Token(ZERO, 0, 0))) for f in fields[:2])
             memory.extend((a, b, _target(source, cells, fields[2], here, header.bits)))
     half = 1 << (header.bits - 1)
     if cells.size > half:
@@ -100,30 +104,35 @@ def loads(text: str, filename: str | None = None, bits: int | None = None) -> Su
             f"M = {cells.size}", location=source.at(header.bits_token),
             hint=f"raise .bits to {(cells.size - 1).bit_length() + 1} or more, or shorten the program")
     cells.check()
-    memory = [cells.place(v) if isinstance(v, _Cell) else v for v in memory]
+    memory = [cells.place(v.cell) if isinstance(v, _Unplaced) else v for v in memory]
     memory.extend(cells.initial())
     pc = 0 if start is None else cells.labelled(start, code=False)
     expect = expectation(source, header, lambda token: cells.labelled(token, code=False), cells.size)
     if start is not None and not 0 <= pc <= len(memory) - 3:
-        raise AddressError(f".start {start.text!r} is cell {pc}, not the first cell of an instruction",
+        raise AddressError(f".start {shorten(start.text)} is cell {number_text(pc)}, not the first cell of an instruction",
                            location=source.at(start), hint=f"start at a cell in [0, {len(memory) - 3}]")
     return SubleqU(bits=header.bits, memory=memory, labels={**labels.cells, **cells.extra_labels()}, pc=pc,
                    instruction_cells=instruction_cells, expect=expect, source=filename, name=_stem(filename))
 
 
-class _Cell(int):
-    """A resolved operand cell that :meth:`Cells.place` still has to move (literals, ``__Z``)."""
+@dataclass(frozen=True)
+class _Unplaced:
+    """A resolved operand cell that :meth:`Cells.place` still has to move (literals, ``__Z``).
+
+    Not an ``int`` subclass: ``value in range(...)`` scans the whole range for one (issue 22)."""
+
+    cell: int
 
 
 def _is_name(text: str) -> bool:
-    return re.fullmatch(r"[A-Za-z_][\w.]*", text) is not None and text != HALT
+    return NAME.fullmatch(text) is not None and text != HALT
 
 
 def _word(source: Source, cells: Cells, token: Token, bits: int):
-    if re.fullmatch(r"[+-]?\d+|0[xXbBoO][0-9a-fA-F]+", token.text):
+    if looks_numeric(token.text):
         return source.word(token, source.number(token, "the data value"), bits, "the data value")
     if token.text.startswith("#") or token.text == ZERO:
-        return _Cell(cells.cell(token))
+        return _Unplaced(cells.cell(token))
     return cells.labelled(token, code=False)
 
 
@@ -132,6 +141,6 @@ def _target(source: Source, cells: Cells, field, here: int, bits: int) -> int:
         return here + 3
     if field == HALT or field.text == HALT:
         return -1
-    if re.fullmatch(r"[+-]?\d+", field.text):
+    if looks_numeric(field.text):
         return source.word(field, source.number(field, "the target"), bits, "the target")
     return cells.labelled(field, code=False)
