@@ -40,21 +40,28 @@ import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from turingformer.analysis.precision import compare, decoder_positions
+import numpy as np
+
+from turingformer.analysis.precision import _Resolution, compare, decoder_positions
 from turingformer.analysis.verify import compare_traces
 from turingformer.compiler.perez.construction import compile_machine
-from turingformer.compiler.perez.decoding import DecodingError, run_model
+from turingformer.compiler.perez.decoding import WRITE_HOOK, DecodedStep, DecodingError, _TraceBuilder, run_model
+from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
 from turingformer.errors import TuringformerError
 from turingformer.files import atomic_path, write_atomic
+from turingformer.runtime.batched import ExactBatch, FloatBatch, shape_of
 from turingformer.runtime.fast import decode_fast
 from turingformer.runtime.floating import resolve_dtype
+from turingformer.runtime.transformer import MLP
+from turingformer.runtime.space import Linear
 from turingformer.tm.formats import bbchallenge
+from turingformer.tm.machine import Move, TuringMachine
 from turingformer.tm.simulator import HaltReason, run
 from turingformer.tm.tnf import tnf_count, tnf_machines
 
@@ -203,9 +210,277 @@ def census_machine(item: Item, census: Census) -> dict:
     return row
 
 
+# ------------------------------------------------------------------------------ many machines at once
+def perez_scale(i: int) -> int:
+    """S_i = 6(i+1)²: every activation of the Pérez construction at decoder position i, on the blank
+    input, is an integer over S_i (docs/census.md, "Why int64 is exact"); the batched decoder checks it."""
+    return 6 * (i + 1) ** 2
+
+
+class _Compiler:
+    """Compiled models for a census, compiled once per shape (issue 23, item 4).
+
+    Two machines with the same states, symbols and roles (a *layout*) compile to the same weights
+    except the rows of layer 1's FFN output map that read a pair unit (q, a) of a machine state:
+    those rows are M_δ's row for the rule δ(q, a) (spec §4, Lemma 8). The rows are taken from the
+    compiled weights themselves: the first machine that uses a rule (q, a, δ(q, a)) unseen in its
+    layout is compiled in full and every pair row of it is kept; a machine whose rules were all
+    seen gets the template's weights with its own rows gathered in. Pair units are found by what
+    they read (the unit of W1 that reads exactly q1:q and s1:a). Machines with stay moves (other
+    normalised states) are compiled in full. ``tests/analysis/test_census.py`` checks the gathered
+    weights equal :func:`compile_machine`'s.
+    """
+
+    def __init__(self):
+        self.templates: dict[tuple, tuple] = {}
+        self.rows: dict[tuple, tuple] = {}
+
+    @staticmethod
+    def _layout(machine: TuringMachine) -> tuple:
+        return (machine.states, machine.tape_alphabet, machine.input_alphabet, machine.start, machine.blank,
+                machine.halt_states, machine.accept_states, machine.reject_states)
+
+    @staticmethod
+    def _rule(machine: TuringMachine, q: str, a: str):
+        rule = machine.rule(q, a)
+        return None if rule is None else (rule.write, rule.move.value, rule.next_state)
+
+    def __call__(self, machine: TuringMachine) -> CompiledModel:
+        if any(rule.move is Move.S for rule in machine.rules):
+            return compile_machine(machine)
+        layout = self._layout(machine)
+        pairs = [(q, a) for q in machine.states for a in machine.tape_alphabet]
+        keys = [(layout, q, a, self._rule(machine, q, a)) for q, a in pairs]
+        template = self.templates.get(layout)
+        if template is None or any(key not in self.rows for key in keys):
+            model = compile_machine(machine)
+            units, common = self._split(model, pairs)
+            if template is None:
+                self.templates[layout] = template = (model, units, common)
+            w2 = model.transformer.decoder[0].ffn.layers[1]
+            for key, (q, a) in zip(keys, pairs):
+                self.rows[key] = tuple(w for w in w2.weights if w[0] == units[q, a])
+            return model
+        model, units, common = template
+        t = model.transformer
+        layer1 = t.decoder[0]
+        w1, w2 = layer1.ffn.layers
+        weights = tuple(sorted(common + tuple(w for key in keys for w in self.rows[key])))
+        ffn = MLP((w1, Linear(w2.source, w2.target, weights, w2.bias)))
+        transformer = replace(t, decoder=(replace(layer1, ffn=ffn), *t.decoder[1:]))
+        return replace(model, transformer=transformer, labels=replace(model.labels, machine_name=machine.name))
+
+    @staticmethod
+    def _split(model: CompiledModel, pairs) -> tuple[dict, tuple]:
+        """The pair unit of each (q, a) and the output-map weights of every other unit."""
+        space = model.transformer.space
+        w1, w2 = model.transformer.decoder[0].ffn.layers
+        reads: dict[int, set[int]] = {}
+        for i, o, _ in w1.weights:
+            reads.setdefault(o, set()).add(i)
+        by_inputs = {frozenset(v): u for u, v in reads.items()}
+        units = {(q, a): by_inputs[frozenset((space.index(Q("q1", q)), space.index(S("s1", a))))]
+                 for q, a in pairs}
+        mine = set(units.values())
+        return units, tuple(w for w in w2.weights if w[0] not in mine)
+
+
+_COMPILER = _Compiler()
+_BLAS_LIMITED = []
+
+
+def _one_blas_thread() -> None:
+    """numpy's BLAS on one thread, set once per worker process (not per machine)."""
+    if not _BLAS_LIMITED:
+        from threadpoolctl import threadpool_limits
+
+        _BLAS_LIMITED.append(threadpool_limits(limits=1, user_api="blas"))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One machine of a batch: its place in the chunk, compiled model and reference run."""
+
+    k: int
+    model: CompiledModel
+    machine: TuringMachine
+    reference: object
+
+
+class _Reader:
+    """Reads the batched decoder's outputs as :class:`~turingformer.compiler.perez.decoding.Reader`
+    does (the same blocks, the same rules), for a whole batch of one layout at once: exactly over
+    the integer scale, or with the float tolerance in the float run's own dtype."""
+
+    def __init__(self, model: CompiledModel):
+        space, labels = model.transformer.space, model.labels
+        self.q1 = np.array([space.index(Q("q1", q)) for q in labels.states])
+        self.s1 = np.array([space.index(S("s1", a)) for a in labels.symbols])
+        self.s2 = np.array([space.index(S("s2", a)) for a in labels.symbols])
+        self.x1 = space.index(X[1])
+        self.stay = np.array([q in labels.stay for q in labels.states] + [False])
+
+    @staticmethod
+    def _one_hot(block: np.ndarray, one, tolerance=None) -> tuple[np.ndarray, np.ndarray]:
+        """(label index or -1 for an all-zero block, readable) per row."""
+        if tolerance is None:
+            zero, hot = block == 0, block == one
+        else:
+            zero, hot = np.abs(block) <= tolerance, np.abs(block - one) <= tolerance
+        zeros, ones = zero.sum(axis=1), hot.sum(axis=1)
+        width = block.shape[1]
+        label = np.where(zeros == width, -1, hot.argmax(axis=1))
+        return label, (zeros == width) | ((ones == 1) & (zeros == width - 1))
+
+    def read(self, y_in: np.ndarray, z1: np.ndarray, one, tolerance=None):
+        """(state, read, move, write, readable) of every row; ``one`` is 1 over the scale."""
+        state, ok = self._one_hot(y_in[:, self.q1], one, tolerance)
+        read, ok_read = self._one_hot(y_in[:, self.s1], one, tolerance)
+        write, ok_write = self._one_hot(z1[:, self.s2], one, tolerance)
+        x = y_in[:, self.x1]
+        if tolerance is None:
+            move = x // one
+            ok_move = (x % one == 0) & (np.abs(move) <= 1)
+        else:
+            rounded = np.rint(x)
+            ok_move = ~(np.abs(x - rounded) > tolerance) & (np.abs(rounded) <= 1)
+            move = np.where(ok_move, rounded, 0).astype(np.int64)
+        return state, read, move, write, ok & ok_read & ok_write & ok_move
+
+    def halted(self, y: np.ndarray, tolerance=None) -> np.ndarray:
+        block = y[:, self.q1]
+        return ~(block != 0).any(axis=1) if tolerance is None else (np.abs(block) <= tolerance).all(axis=1)
+
+
+FLOAT_READER_TOLERANCE = 0.25     # analysis.precision.compare's reader tolerance
+
+
+def _decode_batch(jobs: Sequence[_Job], census: Census) -> tuple[dict[int, dict], set[int]]:
+    """Decode the blank input of a batch of one shape in lockstep, exactly and in every float dtype.
+
+    Returns the row fields of each machine the batch settled, by chunk place, and the places to
+    recompute one machine at a time (a check of the batched decoder failed, an output did not read
+    as a configuration, or the decoded trace disagrees with the simulator: the per-machine path
+    then gives the row, first divergence included). The reading and stopping rules are
+    :class:`~turingformer.compiler.perez.decoding.ModelRun`'s; the float columns are
+    :func:`~turingformer.analysis.precision.compare`'s (hard attention, sum averaging, reader
+    tolerance 0.25), compared at every position with the exact batch instead of a second exact run.
+    """
+    template = jobs[0].model
+    labels = template.labels
+    reader = _Reader(template)
+    models = [job.model.transformer for job in jobs]
+    count = len(jobs)
+    start = labels.prelude_steps(0)
+    limit = start + 2 * (census.max_steps + 1) + 1               # ModelRun's position budget
+    exact = ExactBatch(models, scale=perez_scale, capture=(WRITE_HOOK,))
+    floats = {dt: FloatBatch(models, dtype=dt, capture=(WRITE_HOOK,)) for dt in census.dtypes}
+    resolution = _Resolution(template, 0)
+    events = np.zeros((4, count, limit), dtype=np.int64)          # state, read, move, write per position
+    positions = np.zeros(count, dtype=np.int64)
+    m_steps = np.full(count, -1)
+    step_limit = np.zeros(count, dtype=bool)
+    first = {dt: np.full(count, -1) for dt in census.dtypes}
+    again: set[int] = set()
+    again_float: dict[str, set[int]] = {dt: set() for dt in census.dtypes}
+    while len(exact.rows):
+        step = exact.step()
+        i, rows, scale = step.i, step.rows, step.scale
+        again.update(step.failed.tolist())
+        state, read, move, write, readable = reader.read(step.y_in, step.activations[WRITE_HOOK], scale)
+        again.update(rows[~readable].tolist())
+        events[:, rows, i] = state, read, move, write
+        positions[rows] = i + 1
+        counted = (i >= start) & ~reader.stay[state]
+        m_steps[rows] += counted
+        halted = reader.halted(step.y_out)
+        at_limit = counted & (m_steps[rows] == census.max_steps)
+        step_limit[rows] = at_limit & ~halted
+        done = at_limit | halted | (i + 1 == limit) | ~readable
+        gone = np.concatenate([step.failed, rows[~readable]])
+        for dt, batch in floats.items():
+            if len(gone):
+                batch.keep(~np.isin(batch.rows, gone))
+            if not len(batch.rows):
+                continue
+            fstep = batch.step()
+            again_float[dt].update(fstep.failed.tolist())
+            at = np.searchsorted(rows, fstep.rows)
+            exact_y = step.y_out[at].astype(np.float64) / scale
+            error = np.abs(fstep.y_out.astype(np.float64) - exact_y)
+            error[np.isnan(error)] = np.inf
+            broken = (error / resolution.at(i)).max(axis=1) >= 0.5
+            tol = fstep.y_in.dtype.type(FLOAT_READER_TOLERANCE)
+            f_state, f_read, f_move, f_write, f_ok = reader.read(
+                fstep.y_in, fstep.activations[WRITE_HOOK], fstep.y_in.dtype.type(1), tol)
+            differs = (broken | ~f_ok | (f_state != state[at]) | (f_read != read[at]) | (f_move != move[at])
+                       | (f_write != write[at]) | (reader.halted(fstep.y_out, tol) != halted[at]))
+            first[dt][fstep.rows[differs]] = i
+            batch.keep(~differs & ~done[at])
+        exact.keep(~done)
+    out: dict[int, dict] = {}
+    for b, job in enumerate(jobs):
+        if b in again:
+            continue
+        builder = _TraceBuilder(job.model, "")
+        for t in range(int(positions[b])):
+            s, r, m, w = events[:, b, t].tolist()
+            builder.add(DecodedStep(t, labels.states[s], None if r < 0 else labels.symbols[r], m,
+                                    None if w < 0 else labels.symbols[w]))
+        decoded = builder.trace(HaltReason.STEP_LIMIT if step_limit[b] else None)
+        if compare_traces(job.reference, decoded) is not None:
+            again.add(b)
+            continue
+        row = {"agrees": True, "first_divergence": None}
+        budget = None
+        for dt in census.dtypes:
+            if b in again_float[dt]:          # not finite: the per-machine float run decides
+                budget = budget or decoder_positions(job.machine, "", census.max_steps)
+                row[f"first_divergence_{dt}"] = compare(job.model, "", dtype=dt, max_steps=budget).first_divergence
+            else:
+                row[f"first_divergence_{dt}"] = None if first[dt][b] < 0 else int(first[dt][b])
+        out[job.k] = row
+    return out, {jobs[b].k for b in again}
+
+
 def census_chunk(census: Census, items: Sequence[Item]) -> list[dict]:
-    """The rows of one chunk (one task on a worker)."""
-    return [census_machine(item, census) for item in items]
+    """The rows of one chunk (one task on a worker): the machines of each shape decoded as one
+    batch (:func:`_decode_batch`), the rest (bad lines, machines the batch hands back) one at a
+    time by :func:`census_machine`. A batched row's ``seconds`` and ``cpu_seconds`` are its
+    batch's time (compiling, simulating and decoding) shared equally among the batch's rows."""
+    _one_blas_thread()
+    wall, cpu = time.perf_counter(), time.process_time()
+    rows: list[dict | None] = [None] * len(items)
+    names = schema(census.dtypes).names
+    groups: dict[tuple, list[_Job]] = {}
+    for k, item in enumerate(items):
+        if item.problem is not None:
+            continue
+        try:
+            machine = bbchallenge.loads(item.text, census.machines, line=item.line or 1)
+            model = _COMPILER(machine)
+        except TuringformerError:
+            continue                                  # census_machine writes the error row
+        reference = run(machine, "", max_steps=census.max_steps)
+        row = dict.fromkeys(names)
+        row.update(index=item.index, line=item.line, machine=item.text.split()[0],
+                   halted=reference.reason is not HaltReason.STEP_LIMIT, steps=reference.steps,
+                   nonblank=reference.final.tape.nonblank(), d=model.transformer.d)
+        rows[k] = row
+        groups.setdefault(shape_of(model.transformer), []).append(_Job(k, model, machine, reference))
+    batched = []
+    for jobs in groups.values():
+        settled, again = _decode_batch(jobs, census)
+        for k, fields in settled.items():
+            rows[k].update(fields)
+            batched.append(k)
+        for k in again:
+            rows[k] = None
+    share_wall = (time.perf_counter() - wall) / max(len(batched), 1)
+    share_cpu = (time.process_time() - cpu) / max(len(batched), 1)
+    for k in batched:
+        rows[k].update(seconds=share_wall, cpu_seconds=share_cpu)
+    return [row if row is not None else census_machine(item, census) for item, row in zip(items, rows)]
 
 
 # ------------------------------------------------------------------------------ shards
