@@ -51,7 +51,7 @@ import numpy as np
 from turingformer.analysis.precision import _Resolution, compare, decoder_positions
 from turingformer.analysis.verify import compare_traces
 from turingformer.compiler.perez.construction import compile_machine
-from turingformer.compiler.perez.decoding import WRITE_HOOK, DecodedStep, DecodingError, _TraceBuilder, run_model
+from turingformer.compiler.perez.decoding import WRITE_HOOK, DecodingError, run_model
 from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
 from turingformer.errors import TuringformerError
 from turingformer.files import atomic_path, write_atomic
@@ -63,6 +63,7 @@ from turingformer.runtime.space import Linear
 from turingformer.tm.formats import bbchallenge
 from turingformer.tm.machine import Move, TuringMachine
 from turingformer.tm.simulator import HaltReason, run
+from turingformer.tm.trace import verdict_of
 from turingformer.tm.tnf import tnf_count, tnf_machines
 
 __all__ = ["CensusError", "Census", "Summary", "census_machine", "census_chunk", "run_census", "schema",
@@ -418,17 +419,10 @@ def _decode_batch(jobs: Sequence[_Job], census: Census) -> tuple[dict[int, dict]
             first[dt][fstep.rows[differs]] = i
             batch.keep(~differs & ~done[at])
         exact.keep(~done)
+    agrees = _agreement(jobs, events, positions, step_limit, start) & ~np.isin(np.arange(count), list(again))
     out: dict[int, dict] = {}
     for b, job in enumerate(jobs):
-        if b in again:
-            continue
-        builder = _TraceBuilder(job.model, "")
-        for t in range(int(positions[b])):
-            s, r, m, w = events[:, b, t].tolist()
-            builder.add(DecodedStep(t, labels.states[s], None if r < 0 else labels.symbols[r], m,
-                                    None if w < 0 else labels.symbols[w]))
-        decoded = builder.trace(HaltReason.STEP_LIMIT if step_limit[b] else None)
-        if compare_traces(job.reference, decoded) is not None:
+        if not agrees[b]:
             again.add(b)
             continue
         row = {"agrees": True, "first_divergence": None}
@@ -443,6 +437,53 @@ def _decode_batch(jobs: Sequence[_Job], census: Census) -> tuple[dict[int, dict]
     return out, {jobs[b].k for b in again}
 
 
+def _agreement(jobs: Sequence[_Job], events: np.ndarray, positions: np.ndarray, step_limit: np.ndarray,
+               start: int) -> np.ndarray:
+    """Per machine: the decoded run is the simulator's, step for step (True), or it must be
+    recomputed one machine at a time to say where it differs (False).
+
+    The decoded trace is :class:`~turingformer.compiler.perez.decoding.ModelRun`'s: the configurations
+    from position ``start`` on (after the prelude; the census' machines have no stay states, so
+    every later position is a machine step), heads the running sum of the decoded moves minus one,
+    the ending read as :meth:`_TraceBuilder.trace` reads it. Equal states, heads and writes at
+    every step, equal length, reason and verdict make every configuration equal
+    (:func:`~turingformer.analysis.verify.compare_traces`): the tapes are replays of the same
+    blank input by the same writes.
+    """
+    labels = jobs[0].model.labels
+    count = len(jobs)
+    if labels.stay:
+        return np.zeros(count, dtype=bool)
+    states = {q: k for k, q in enumerate(labels.states)}
+    symbols = {a: k for k, a in enumerate(labels.symbols)}
+    lengths = np.array([len(job.reference.states) for job in jobs])
+    ok = positions - start == lengths
+    width = int(lengths.max())
+    expected = np.full((3, count, width), -9, dtype=np.int64)
+    for b, job in enumerate(jobs):
+        ref, n = job.reference, lengths[b]
+        expected[0, b, :n] = [states.get(q, -9) for q in ref.states]
+        expected[1, b, :n] = ref.heads
+        expected[2, b, :n - 1] = [symbols.get(a, -9) for a in ref.writes]
+    window = slice(start, start + width)
+    decoded = np.stack([events[0, :, window], np.cumsum(events[2], axis=1)[:, window] - 1, events[3, :, window]])
+    if decoded.shape[2] < width:
+        return np.zeros(count, dtype=bool)
+    t = np.arange(width)
+    inside = t[None, :] < lengths[:, None]
+    written = t[None, :] < lengths[:, None] - 1
+    ok &= ((decoded[0] == expected[0]) | ~inside).all(axis=1)
+    ok &= ((decoded[1] == expected[1]) | ~inside).all(axis=1)
+    ok &= ((decoded[2] == expected[2]) | ~written).all(axis=1)
+    for b in np.flatnonzero(ok):
+        ref = jobs[b].reference
+        final = ref.states[-1]
+        reason = HaltReason.STEP_LIMIT if step_limit[b] else (
+            HaltReason.HALTING_STATE if labels.role(final) else HaltReason.NO_RULE)
+        ok[b] = reason is ref.reason and verdict_of(final, reason, labels.accept, labels.reject) is ref.verdict
+    return ok
+
+
 def census_chunk(census: Census, items: Sequence[Item]) -> list[dict]:
     """The rows of one chunk (one task on a worker): the machines of each shape decoded as one
     batch (:func:`_decode_batch`), the rest (bad lines, machines the batch hands back) one at a
@@ -453,6 +494,7 @@ def census_chunk(census: Census, items: Sequence[Item]) -> list[dict]:
     rows: list[dict | None] = [None] * len(items)
     names = schema(census.dtypes).names
     groups: dict[tuple, list[_Job]] = {}
+    memo: dict = {}
     for k, item in enumerate(items):
         if item.problem is not None:
             continue
@@ -467,7 +509,7 @@ def census_chunk(census: Census, items: Sequence[Item]) -> list[dict]:
                    halted=reference.reason is not HaltReason.STEP_LIMIT, steps=reference.steps,
                    nonblank=reference.final.tape.nonblank(), d=model.transformer.d)
         rows[k] = row
-        groups.setdefault(shape_of(model.transformer), []).append(_Job(k, model, machine, reference))
+        groups.setdefault(shape_of(model.transformer, memo), []).append(_Job(k, model, machine, reference))
     batched = []
     for jobs in groups.values():
         settled, again = _decode_batch(jobs, census)

@@ -70,14 +70,24 @@ def _reaches(bound: np.ndarray, limit: int) -> np.ndarray:
     return ~(bound < limit / 2)
 
 
-def shape_of(model: Transformer) -> tuple:
+def shape_of(model: Transformer, memo: dict | None = None) -> tuple:
     """What the models of one batch must share: the residual space, the score, the positional
-    slots and, per layer, the attention supports, which attentions are trivial and the σ widths."""
+    slots and, per layer, the attention supports, which attentions are trivial and the σ widths.
+    ``memo`` (a dict kept between calls) computes each shared layer object's part once."""
+    memo = {} if memo is None else memo
+
+    def part(obj, make):
+        key = id(obj)
+        found = memo.get(key)
+        if found is None or found[0] is not obj:
+            found = memo[key] = (obj, make(obj))
+        return found[1]
+
     def attn(a):
-        return None if a is None else (a.is_trivial(), a.support, a.value_support)
+        return None if a is None else part(a, lambda a: (a.is_trivial(), a.support, a.value_support))
 
     def mlp(m):
-        return None if m is None else tuple((len(lin.source), len(lin.target)) for lin in m.layers)
+        return None if m is None else part(m, lambda m: tuple((len(lin.source), len(lin.target)) for lin in m.layers))
 
     return (model.space.names, model.score, model.positional,
             tuple((attn(layer.attn), attn(layer.cross), mlp(layer.ffn)) for layer in model.decoder),
@@ -249,9 +259,10 @@ class _FloatPlan:
 def _slots(models: Sequence[Transformer]):
     """Per decoder layer (attention, cross, ffn) the plans of every model, then the output net's."""
     first = models[0]
-    shape = shape_of(first)
+    memo: dict = {}
+    shape = shape_of(first, memo)
     for k, model in enumerate(models):
-        if model is not first and shape_of(model) != shape:
+        if model is not first and shape_of(model, memo) != shape:
             raise ValueError(f"model {k} of the batch does not have the shape of model 0 "
                              "(space, score, layers, supports and widths must be equal)")
     layers = []
