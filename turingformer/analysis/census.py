@@ -53,8 +53,8 @@ from turingformer.analysis.verify import compare_traces
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import WRITE_HOOK, DecodingError, run_model
 from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
-from turingformer.errors import TuringformerError
-from turingformer.files import atomic_path, write_atomic
+from turingformer.errors import OutputError, TuringformerError, shorten
+from turingformer.files import atomic_path, same_file, write_atomic
 from turingformer.runtime.batched import ExactBatch, FloatBatch, shape_of
 from turingformer.runtime.fast import decode_fast
 from turingformer.runtime.floating import resolve_dtype
@@ -71,6 +71,12 @@ __all__ = ["CensusError", "Census", "Summary", "census_machine", "census_chunk",
 
 MANIFEST = "census.json"
 METADATA_KEY = b"turingformer.census"
+SHARD_KEY = b"turingformer.census.shard"
+#: Machines per chunk: one task, one Parquet shard, decoded as one batch.
+DEFAULT_CHUNK = 1024
+MAX_CHUNK = 1_000_000
+#: Seconds a --scheduler address gets to show it speaks Dask's protocol before Client is used.
+PROBE_SECONDS = 3.0
 
 
 class CensusError(TuringformerError):
@@ -100,7 +106,7 @@ class Census:
     machines: str | None = None
     max_steps: int = 100
     dtypes: tuple[str, ...] = ()
-    chunk: int = 64
+    chunk: int = 1024
     digest: str | None = field(default=None, compare=False)   # sha256 of the machines file
 
     def __post_init__(self):
@@ -110,13 +116,19 @@ class Census:
         if self.max_steps < 1:
             raise CensusError(f"--max-steps {self.max_steps}: a census runs each machine at least one step",
                               hint="use --max-steps 100 (or more)")
-        if self.chunk < 1:
-            raise CensusError(f"--chunk {self.chunk}: a chunk holds at least one machine", hint="use --chunk 64")
+        if not 1 <= self.chunk <= MAX_CHUNK:
+            raise CensusError(f"--chunk {self.chunk if self.chunk < 10 ** 12 else 'too large'}: a chunk holds 1 to {MAX_CHUNK:,} machines "
+                              "(one chunk is one task, decoded as one batch in memory)",
+                              hint=f"use --chunk {DEFAULT_CHUNK}")
         for dtype in self.dtypes:
             try:
                 resolve_dtype(dtype)
             except ValueError:
-                raise CensusError(f"unknown float type {dtype!r}", hint="use --dtype float32,float64") from None
+                raise CensusError(f"unknown float type {shorten(dtype)}", hint="use --dtype float32,float64") from None
+        repeated = sorted({dt for dt in self.dtypes if self.dtypes.count(dt) > 1})
+        if repeated:
+            raise CensusError(f"--dtype names {', '.join(repeated)} twice: each float mode is one column",
+                              hint="name each float type once, e.g. --dtype float32,float64")
         if self.machines is not None and self.digest is None:
             try:
                 data = Path(self.machines).read_bytes()
@@ -532,6 +544,12 @@ def shard_dir(output: str | Path) -> Path:
     return output.with_name(output.name + ".shards")
 
 
+def lock_path(output: str | Path) -> Path:
+    """The lock file that keeps a second census from writing ``output`` at the same time."""
+    output = Path(output)
+    return output.with_name(output.name + ".lock")
+
+
 def _shard(folder: Path, number: int) -> Path:
     return folder / f"part-{number:06d}.parquet"
 
@@ -551,25 +569,73 @@ def _table(rows: Sequence[dict], census: Census):
     return pa.Table.from_pylist(list(rows), schema=sch)
 
 
-def _done_shards(folder: Path, census: Census, resume: bool) -> set[int]:
-    """The chunk numbers already done (only with ``resume``); refuses another census' folder."""
-    manifest = folder / MANIFEST
-    if folder.exists():
-        if not resume:
-            raise CensusError(f"{folder} holds the shards of an unfinished census",
-                              hint="add --resume to continue it, or delete that folder to start over")
-        try:
-            previous = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise CensusError(f"{folder} has no readable {MANIFEST}: it is not a census shard folder",
-                              hint="delete the folder (or choose another -o) to start over") from None
-        different = sorted(k for k, v in census.identity().items() if previous.get(k) != v)
-        if different:
-            raise CensusError(f"{folder} belongs to another census: {', '.join(different)} differ "
-                              f"({', '.join(f'{k}={previous.get(k)!r}' for k in different)})",
-                              hint="resume with the same options, or delete the folder to start over")
-        return {int(p.stem.split("-")[1]) for p in folder.glob("part-*.parquet")}
-    return set()
+def _shard_label(census: Census, number: int, items: Sequence[Item]) -> bytes:
+    """What a shard says about itself: the census, its chunk and the machines it holds."""
+    return json.dumps({"census": census.identity(), "chunk": number, "first": items[0].index,
+                       "machines": len(items)}, sort_keys=True).encode()
+
+
+def _shard_table(rows: Sequence[dict], census: Census, number: int, items: Sequence[Item]):
+    return _table(rows, census).replace_schema_metadata({SHARD_KEY: _shard_label(census, number, items)})
+
+
+def _verified(path: Path, census: Census, number: int, items: Sequence[Item]):
+    """The shard's table if it is this census' chunk ``number`` holding exactly ``items``, else
+    None (missing, truncated, empty, not Parquet, another census' or another chunk's: recompute)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+    label = (table.schema.metadata or {}).get(SHARD_KEY)
+    if label != _shard_label(census, number, items):
+        return None
+    if not table.schema.equals(schema(census.dtypes), check_metadata=False):
+        return None
+    if (table.column("index").to_pylist() != [item.index for item in items]
+            or table.column("line").to_pylist() != [item.line for item in items]):
+        return None
+    return table
+
+
+def _resumable(folder: Path, census: Census, resume: bool) -> tuple[set[int], int]:
+    """(chunk numbers with a shard file, machines their footers claim) of the shard folder; refuses
+    a folder without ``resume`` and another census' folder. Each shard is verified when its chunk
+    comes up (:func:`_verified`); the machine count is only for the progress bar."""
+    import pyarrow.parquet as pq
+
+    if not folder.exists():
+        return set(), 0
+    if not folder.is_dir():
+        raise CensusError(f"{folder} is in the way: the census keeps its shards in a folder of that name",
+                          hint="move that file away, or choose another -o")
+    if not resume:
+        raise CensusError(f"{folder} holds the shards of an unfinished census",
+                          hint="add --resume to continue it, or delete that folder to start over")
+    try:
+        previous = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(previous, dict):
+            raise ValueError
+    except (OSError, ValueError):
+        raise CensusError(f"{folder} has no readable {MANIFEST}: it is not a census shard folder",
+                          hint="delete the folder (or choose another -o) to start over") from None
+    different = sorted(k for k, v in census.identity().items() if previous.get(k) != v)
+    if different:
+        raise CensusError(f"{folder} belongs to another census: {', '.join(different)} differ "
+                          f"({', '.join(f'{k}={shorten(repr(previous.get(k)))}' for k in different)})",
+                          hint="resume with the same options, or delete the folder to start over")
+    present, claimed = set(), 0
+    for path in folder.glob("part-*.parquet"):
+        stem = path.stem[len("part-"):]
+        if len(stem) == 6 and stem.isdigit() and stem.isascii():
+            present.add(int(stem))
+            try:
+                claimed += pq.read_metadata(path).num_rows
+            except Exception:                    # unreadable: recomputed when its chunk comes up
+                pass
+    return present, claimed
 
 
 def _create_shards(folder: Path, census: Census) -> None:
@@ -578,21 +644,70 @@ def _create_shards(folder: Path, census: Census) -> None:
         write_atomic(folder / MANIFEST, json.dumps(census.identity(), indent=2) + "\n")
 
 
-def _merge(folder: Path, output: Path, census: Census):
-    """Concatenate the shards in chunk order into ``output``; remove the shard folder."""
+def _merge(folder: Path, output: Path, census: Census, chunks: int):
+    """Concatenate the shards of chunks 0 .. chunks-1 (each verified or written by this run) into
+    ``output``; remove the shard folder (strays included)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = sorted(folder.glob("part-*.parquet"))
-    tables = [pq.read_table(p) for p in parts]
+    tables = [pq.read_table(_shard(folder, n)).replace_schema_metadata(None) for n in range(chunks)]
     table = pa.concat_tables(tables) if tables else _table([], census)
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(census.identity())})
     _write_table(table, output)
-    for p in parts:
-        p.unlink()
-    (folder / MANIFEST).unlink()
-    shutil.rmtree(folder)   # only our files were in it; anything else left there is removed too
+    shutil.rmtree(folder)
     return table
+
+
+def _check_output(output: Path, census: Census) -> None:
+    """Refuse, before any work, an output the census could not write or that would destroy a file
+    it reads (the machine list)."""
+    if output.is_dir():
+        raise OutputError(f"-o {output} is a folder: the census writes one Parquet file",
+                          hint=f"name a file, e.g. -o {output / 'census.parquet'}")
+    if not output.parent.is_dir():
+        raise OutputError(f"-o {output}: the folder {output.parent} does not exist",
+                          hint="create it first, or choose another -o")
+    if census.machines is not None and (same_file(census.machines, output)
+                                        or Path(census.machines).resolve() == output.resolve()):
+        raise OutputError(f"-o {output} is the machine list {census.machines}: writing the census there "
+                          "would destroy the list", hint="choose another output file (-o)")
+
+
+@contextmanager
+def _locked(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``OUT.lock`` while the census writes ``output`` and its shards: a
+    second census on the same output fails at once instead of mixing shards."""
+    import fcntl
+
+    path = lock_path(output)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise CensusError(f"cannot create the lock file {path}: {error.strerror or error}",
+                              hint="choose an -o in a folder you can write") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise CensusError(f"another census is writing {output} (it holds {path})",
+                              hint="wait for it to finish (then --resume if it was interrupted), "
+                                   "or choose another -o") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino     # not unlinked by a finishing census
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
 
 
 # ------------------------------------------------------------------------------ where it runs
@@ -609,6 +724,7 @@ def _executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[Exec
             from distributed import Client
         except ImportError:
             raise CensusError("--scheduler needs Dask distributed", hint="pip install 'dask[distributed]'") from None
+        _probe(scheduler)
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as error:
@@ -633,6 +749,52 @@ def _executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[Exec
         yield pool, workers
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _probe(scheduler: str) -> None:
+    """Fail fast, with one clear error, when a ``tcp://`` address is not a Dask scheduler.
+
+    A Dask server writes its handshake as soon as a connection opens (``distributed.comm.core``):
+    an 8-byte frame length, then that many bytes. Anything else (no answer within
+    :data:`PROBE_SECONDS`, as from a web server; a length no handshake has, as from a server that
+    greets with text) would otherwise reach ``Client``, which waits for a minute or reads the text
+    as a length of exabytes.
+    """
+    import socket
+    import struct
+
+    from distributed.comm import parse_address, parse_host_port
+
+    hint = ("give the address 'dask scheduler' prints (tcp://HOST:8786), or drop --scheduler to run "
+            "on local processes")
+    try:
+        scheme, location = parse_address(scheduler)
+        if scheme != "tcp":
+            return                                    # tls:// and others: Client checks them
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as error:
+        raise CensusError(f"cannot reach the Dask scheduler at {shorten(scheduler)}: {error}", hint=hint) from None
+    what = None
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_SECONDS) as sock:
+            sock.settimeout(PROBE_SECONDS)
+            header = b""
+            while len(header) < 8:
+                part = sock.recv(8 - len(header))
+                if not part:
+                    break
+                header += part
+            if len(header) < 8:
+                what = "it closed the connection without a Dask handshake"
+            elif not 0 < struct.unpack("Q", header)[0] < 1 << 20:
+                what = f"its first bytes {shorten(repr(header))} are not a Dask handshake"
+    except socket.timeout:
+        what = f"it sent no Dask handshake within {PROBE_SECONDS:g} s (a web server, or another service?)"
+    except OSError as error:
+        raise CensusError(f"cannot reach the Dask scheduler at {shorten(scheduler)}: {error.strerror or error}",
+                          hint=hint) from None
+    if what is not None:
+        raise CensusError(f"{shorten(scheduler)} is not a Dask scheduler: {what}", hint=hint)
 
 
 def _cores() -> int:
@@ -695,7 +857,7 @@ def summarize(table, census: Census, *, computed: int = 0, seconds: float = 0.0,
 
 def run_census(
     output: str | Path, *, states: int | None = None, symbols: int = 2, machines: str | Path | None = None,
-    max_steps: int = 100, dtypes: Sequence[str] = (), chunk: int = 64, workers: int | None = None,
+    max_steps: int = 100, dtypes: Sequence[str] = (), chunk: int = DEFAULT_CHUNK, workers: int | None = None,
     scheduler: str | None = None, resume: bool = False,
     on_rows: Callable[[list[dict]], None] | None = None, on_start: Callable[[int | None, int], None] | None = None,
 ) -> Summary:
@@ -705,8 +867,14 @@ def run_census(
     ``machines`` a file of standard-text machines, one per line. ``workers``: local processes
     (``None`` = the number of cores, ``0`` = this process, no pool); ``scheduler``: the address of a
     Dask distributed scheduler (``tcp://HOST:PORT``) to run the chunks on instead. ``on_start(total,
-    done)`` is called once (total machines if known, machines already in resumed shards),
+    done)`` is called once (total machines if known, machines the shard folder's files claim),
     ``on_rows(rows)`` after every chunk written (for a progress bar and error reports).
+
+    Everything that can be refused is refused before any work: the options, an output that is a
+    folder or the machine list, another census' shard folder, an output another census is writing
+    (``OUT.lock``), a ``--scheduler`` that is not a Dask scheduler. With ``resume`` each shard is
+    used only if it is verified to be this census' chunk (:func:`_verified`); any other file is
+    recomputed, so a resumed census is row for row the uninterrupted one.
     """
     try:
         import pyarrow  # noqa: F401
@@ -716,43 +884,56 @@ def run_census(
     census = Census(states=states, symbols=symbols, machines=None if machines is None else str(machines),
                     max_steps=max_steps, dtypes=tuple(dtypes), chunk=chunk)
     output = Path(output)
+    _check_output(output, census)
     folder = shard_dir(output)
-    done = _done_shards(folder, census, resume)
-    if on_start is not None:
-        on_start(census.total(), min(len(done) * chunk, census.total() or len(done) * chunk))
-    started = time.perf_counter()
-    computed, cpu = 0, 0.0
+    with _locked(output):
+        present, claimed = _resumable(folder, census, resume)
+        with _executor(workers, scheduler) as (executor, slots):
+            where = (f"the Dask cluster at {scheduler}, {slots} worker threads" if scheduler else
+                     "this process" if executor is None else
+                     f"{slots} local worker process{'es' if slots > 1 else ''}")
+            total = census.total()
+            if on_start is not None:
+                on_start(total, min(claimed, total if total is not None else claimed))
+            _create_shards(folder, census)
+            started = time.perf_counter()
+            computed, cpu, chunks = 0, 0.0, 0
 
-    def store(number: int, rows: list[dict]) -> None:
-        nonlocal computed, cpu
-        _write_table(_table(rows, census), _shard(folder, number))
-        computed += len(rows)
-        cpu += sum(r["cpu_seconds"] or 0.0 for r in rows)
-        if on_rows is not None:
-            on_rows(rows)
+            def store(number: int, items: Sequence[Item], rows: list[dict]) -> None:
+                nonlocal computed, cpu
+                _write_table(_shard_table(rows, census, number, items), _shard(folder, number))
+                computed += len(rows)
+                cpu += sum(r["cpu_seconds"] or 0.0 for r in rows)
+                if on_rows is not None:
+                    on_rows(rows)
 
-    todo = ((number, items) for number, items in census.chunks() if number not in done)
-    with _executor(workers, scheduler) as (executor, slots):
-        _create_shards(folder, census)
-        where = (f"the Dask cluster at {scheduler}, {slots} worker threads" if scheduler else
-                 "this process" if executor is None else f"{slots} local worker process{'es' if slots > 1 else ''}")
-        if executor is None:
-            for number, items in todo:
-                store(number, census_chunk(census, items))
-        else:
-            pending: dict = {}
-            try:
-                while True:
-                    for number, items in islice(todo, max(0, 2 * slots - len(pending))):
-                        pending[executor.submit(census_chunk, census, items)] = number
-                    if not pending:
-                        break
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in sorted(finished, key=pending.get):
-                        store(pending.pop(future), future.result())
-            finally:
-                for future in pending:
-                    future.cancel()
-    seconds = time.perf_counter() - started
-    table = _merge(folder, output, census)
+            def todo():
+                nonlocal chunks
+                for number, items in census.chunks():
+                    chunks = number + 1
+                    if number in present and _verified(_shard(folder, number), census, number, items) is not None:
+                        continue
+                    yield number, items
+
+            work = todo()
+            if executor is None:
+                for number, items in work:
+                    store(number, items, census_chunk(census, items))
+            else:
+                pending: dict = {}
+                try:
+                    while True:
+                        for number, items in islice(work, max(0, 2 * slots - len(pending))):
+                            pending[executor.submit(census_chunk, census, items)] = (number, items)
+                        if not pending:
+                            break
+                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in sorted(finished, key=lambda f: pending[f][0]):
+                            number, items = pending.pop(future)
+                            store(number, items, future.result())
+                finally:
+                    for future in pending:
+                        future.cancel()
+        seconds = time.perf_counter() - started
+        table = _merge(folder, output, census, chunks)
     return summarize(table, census, computed=computed, seconds=seconds, cpu_seconds=cpu, where=where)
