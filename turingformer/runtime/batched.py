@@ -685,7 +685,8 @@ class _FloatHead:
             plan.keep(index)
         self.keys.keep(index)
         self.values.keep(index)
-        self.sum = self.sum[index]
+        if self.sum is not None:
+            self.sum = self.sum[index]
 
     def __call__(self, H: np.ndarray) -> np.ndarray:
         dt = self.dt
