@@ -1,6 +1,7 @@
-"""Regenerate every number and figure of docs/census.md (issue 13). Not part of the test run.
+"""Regenerate every number and figure of docs/census.md (issues 13 and 23). Not part of the test run.
 
-    .venv/bin/python benchmarks/census.py          # about 8 CPU-minutes (15-20 wall minutes on a loaded 2-core box)
+    .venv/bin/python benchmarks/census.py          # 2 and 3 states, scaling: a few CPU-minutes
+    .venv/bin/python benchmarks/census.py four     # all 620,261 4-state machines: about 6 CPU-minutes
 
 1. the TNF enumeration counts for 2, 3 and 4 states (and the time to enumerate);
 2. the census of every TNF machine with 2 and with 3 states, 2 symbols, 100 steps, with the first
@@ -9,7 +10,11 @@
 3. the scaling: the exact 3-state census on 1 and on 2 local worker processes (machines/s, wall
    and CPU time, the load average before and after each run);
 4. the cost per machine of the 4-state class, from a census of every 1,000th 4-state TNF machine
-   at 200 steps, and what the whole class would cost on a cluster.
+   at 200 steps, and what the whole class would cost on a cluster;
+5. (``four``) the census of every 4-state TNF machine, 107 steps, float32 and float64, on 2 local
+   worker processes under ``nice``: ``benchmarks/census/bb4.parquet`` in a release-size form
+   (:func:`release`), ``docs/census_divergence4.png``, and a census at 1,000 steps of every 200th
+   machine that does not halt within 107 (the results block ``<!-- census 4 results -->``).
 
 Writes ``benchmarks/census.json`` and the results block of ``docs/census.md`` (between the
 ``<!-- census results -->`` markers). Timings depend on the load of the machine: each one is
@@ -182,5 +187,74 @@ def _load(v: dict) -> str:
     return f"{'/'.join(f'{x:.1f}' for x in v['load_before'])} → {'/'.join(f'{x:.1f}' for x in v['load_after'])}"
 
 
+# ------------------------------------------------------------------------------ all 4-state machines
+#: The columns of the release-size census: the row number is the enumeration index, and the
+#: per-row timing, file line and error columns say nothing about a finished TNF census.
+RELEASE = ("machine", "halted", "steps", "nonblank", "agrees", "first_divergence", "d",
+           "first_divergence_float32", "first_divergence_float64")
+
+
+def release(source: Path, target: Path) -> dict:
+    """The census ``source`` without its empty and timing columns, zstd-compressed, at ``target``."""
+    table = pq.read_table(source)
+    assert table.column("index").to_pylist() == list(range(table.num_rows))
+    assert table.column("error").null_count == table.num_rows
+    slim = table.select(list(RELEASE)).replace_schema_metadata(table.schema.metadata)
+    pq.write_table(slim, target, compression="zstd", compression_level=19)
+    return {"rows": slim.num_rows, "bytes": target.stat().st_size, "full_bytes": source.stat().st_size}
+
+
+def four() -> int:
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "bb4.parquet"
+        results["bb4"] = census(full, states=4, max_steps=107, dtypes=DTYPES, workers=2)
+        results["bb4"]["float_steps"] = float_steps(full)
+        results["bb4"]["release"] = release(full, OUT / "bb4.parquet")
+        table = pq.read_table(full, columns=["machine", "halted"])
+        running = [m for m, h in zip(table.column("machine").to_pylist(), table.column("halted").to_pylist())
+                   if not h]
+        sample = Path(tmp) / "running.txt"
+        sample.write_text("\n".join(running[::200]) + "\n", encoding="utf-8")
+        results["bb4_long"] = census(Path(tmp) / "long.parquet", machines=sample, max_steps=1000, dtypes=DTYPES,
+                                     workers=2)
+        results["bb4_long"]["float_steps"] = float_steps(Path(tmp) / "long.parquet")
+        results["bb4_long"]["running_at_107"] = len(running)
+    fig = divergence_histogram(OUT / "bb4.parquet", title="TNF machines with 4 states, 2 symbols, 107 machine steps")
+    save(fig, ROOT / "docs" / "census_divergence4.png")
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_four(results)
+    print(f"wrote {RESULTS}, {OUT / 'bb4.parquet'}, docs/census_divergence4.png and docs/census.md")
+    return 0
+
+
+def write_four(r: dict) -> None:
+    v, long, rel = r["bb4"], r["bb4_long"], r["bb4"]["release"]
+    f, g = v["float_steps"], long["float_steps"]
+    lines = [
+        "<!-- census 4 results -->",
+        "| census | machines | halt | S found | Σ found | divergences (exact) | float32 diverges on | "
+        "float64 diverges on | wall | CPU (workers) | load before → after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| 4 states, 107 steps | {v['machines']:,} | {v['halting']:,} | {v['S']} (`{v['S_machine']}`) | "
+        f"{v['sigma']} (`{v['sigma_machine']}`) | {v['divergences']} | {_float(f['float32'])} | "
+        f"{_float(f['float64'])} | {v['wall_s']:.0f} s ({v['where']}) | {v['workers_cpu_s']:.0f} s | {_load(v)} |",
+        f"| every 200th of the {long['running_at_107']:,} running at 107, 1,000 steps | {long['machines']:,} | "
+        f"{long['halting']:,} | {long['S']} | {long['sigma']} | {long['divergences']} | {_float(g['float32'])} | "
+        f"{_float(g['float64'])} | {long['wall_s']:.0f} s ({long['where']}) | {long['workers_cpu_s']:.0f} s | "
+        f"{_load(long)} |",
+        "",
+        f"CPU per machine: {1000 * v['workers_cpu_s'] / v['machines']:.2f} ms at 107 steps with both float "
+        f"modes (every step compiled, simulated, decoded exactly and in float32 and float64, compared), "
+        f"{1000 * long['workers_cpu_s'] / long['machines']:.1f} ms at 1,000 steps. "
+        f"`benchmarks/census/bb4.parquet`: {rel['rows']:,} rows, {rel['bytes'] / 1e6:.1f} MB "
+        f"(the full census file: {rel['full_bytes'] / 1e6:.1f} MB).",
+        "<!-- /census 4 results -->"]
+    text = DOC.read_text(encoding="utf-8")
+    new = re.sub(r"<!-- census 4 results -->.*<!-- /census 4 results -->", lambda _: "\n".join(lines), text,
+                 flags=re.S)
+    write_atomic(DOC, new)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(four() if sys.argv[1:] == ["four"] else main())

@@ -361,6 +361,35 @@ class _Batch:
         if name in self.wanted:
             acts[name] = value
 
+    def _decoder(self, H, acts: dict, attend, mlp, check=lambda X: None):
+        """The decoder layers on the residual rows H (JMLR eqs. 7–9): p = h + Att(h) (a trivial head
+        adds nothing), a = p + Att_cross(p) = p (the empty input: no encoder position), z = a + O(a).
+        ``attend(head, H)`` and ``mlp(ffn, X)`` are the mode's arithmetic; ``check(X)`` sees every
+        input of a map (the float mode's finiteness)."""
+        for l, (head, ffn) in enumerate(self.layers, start=1):
+            name = f"decoder.{l}"
+            self._record(acts, f"{name}.resid_pre", H)
+            check(H)
+            P = H
+            if head is not None:
+                P = H.copy()
+                P[:, head.value_support] = P[:, head.value_support] + attend(head, H)
+                if f"{name}.attn.out" in self.wanted:
+                    acts[f"{name}.attn.out"] = P - H
+            self._record(acts, f"{name}.resid_mid", P)
+            if f"{name}.cross.out" in self.wanted:
+                acts[f"{name}.cross.out"] = np.zeros_like(P)
+            self._record(acts, f"{name}.resid_cross", P)
+            Z = P
+            if ffn is not None:
+                check(P)
+                O = mlp(ffn, P)
+                self._record(acts, f"{name}.ffn.out", O)
+                Z = P + O
+            self._record(acts, f"{name}.resid_post", Z)
+            H = Z
+        return H
+
 
 def _seeds(models: Sequence[Transformer], convert) -> list:
     """Every model's seed converted by ``convert`` (once when all seeds are equal)."""
@@ -422,28 +451,7 @@ class ExactBatch(_Batch):
         H[:, self.pos[1]] += k * S
         H[:, self.pos[2]] += S // k
         H[:, self.pos[3]] += S // (k * k)
-        for l, (head, ffn) in enumerate(self.layers, start=1):
-            name = f"decoder.{l}"
-            self._record(acts, f"{name}.resid_pre", H)
-            P = H
-            if head is not None:
-                out = head(H, S, k, bad)
-                P = H.copy()
-                P[:, head.value_support] += out
-                if f"{name}.attn.out" in self.wanted:
-                    acts[f"{name}.attn.out"] = P - H
-            self._record(acts, f"{name}.resid_mid", P)
-            # cross-attention over the empty input adds exactly 0 (module docstring)
-            if f"{name}.cross.out" in self.wanted:
-                acts[f"{name}.cross.out"] = np.zeros_like(P)
-            self._record(acts, f"{name}.resid_cross", P)
-            Z = P
-            if ffn is not None:
-                O = _exact_mlp(ffn, P, S, bad)
-                self._record(acts, f"{name}.ffn.out", O)
-                Z = P + O
-            self._record(acts, f"{name}.resid_post", Z)
-            H = Z
+        H = self._decoder(H, acts, lambda head, X: head(X, S, k, bad), lambda ffn, X: _exact_mlp(ffn, X, S, bad))
         y_out = _exact_mlp(self.output, H, S, bad)
         self._record(acts, "output.y", y_out)
         self.y_scale = S
@@ -628,29 +636,11 @@ class FloatBatch(_Batch):
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
             y_in = self.Y
             H = y_in + positional(self.fm, i + 1)
-            for l, (head, ffn) in enumerate(self.layers, start=1):
-                name = f"decoder.{l}"
-                self._record(acts, f"{name}.resid_pre", H)
-                finite &= np.isfinite(H).all(axis=1)
-                P = H
-                if head is not None:
-                    out = head(H)
-                    P = H.copy()
-                    P[:, head.value_support] = P[:, head.value_support] + out
-                    if f"{name}.attn.out" in self.wanted:
-                        acts[f"{name}.attn.out"] = P - H
-                self._record(acts, f"{name}.resid_mid", P)
-                if f"{name}.cross.out" in self.wanted:
-                    acts[f"{name}.cross.out"] = np.zeros_like(P)
-                self._record(acts, f"{name}.resid_cross", P)
-                Z = P
-                if ffn is not None:
-                    finite &= np.isfinite(P).all(axis=1)
-                    O = _float_mlp(ffn, P, finite)
-                    self._record(acts, f"{name}.ffn.out", O)
-                    Z = P + O
-                self._record(acts, f"{name}.resid_post", Z)
-                H = Z
+
+            def check(X):
+                finite[:] &= np.isfinite(X).all(axis=1)
+
+            H = self._decoder(H, acts, lambda head, X: head(X), lambda ffn, X: _float_mlp(ffn, X, finite), check)
             finite &= np.isfinite(H).all(axis=1)
             y_out = _float_mlp(self.output, H, finite)
             self._record(acts, "output.y", y_out)
