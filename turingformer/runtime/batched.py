@@ -182,23 +182,13 @@ class _Plan:
         return _FloatPlan(self, dt)
 
 
-class _IntPlan:
-    """A :class:`_Plan` in integers: L·W and L·b as int64 (one row, or one per model)."""
+class _Weights:
+    """A :class:`_Plan`'s weights as numbers of one kind: W (one row, or one per model) per entry,
+    gathered per rank, and the bias."""
 
-    def __init__(self, plan: _Plan):
-        self.L = lcm(1, *(v.denominator for v in plan.numbers))
-        numbers = [int(v * self.L) for v in plan.numbers]
-        if max(map(abs, numbers)) >= _LIMIT:
-            raise OverflowError("a weight times the common denominator does not fit in int64")
-        numbers = np.array(numbers, dtype=np.int64)
+    def __init__(self, plan: _Plan, numbers: np.ndarray):
         self.W, self.b = numbers[plan.codes], numbers[plan.bias_codes]
         self.cols, self.size = plan.ranks, plan.size
-        # the largest column sum of |L W| and the largest |L b|, per model (for the bounds), in float64:
-        # exact, since every such sum of a few small integers is far below 2⁵³
-        colsum = np.zeros((len(self.W), plan.size))
-        np.add.at(colsum.T, np.array([o for o, _ in plan.entries], dtype=np.intp), np.abs(self.W.T).astype(float))
-        self.colsum = colsum.max(axis=1, initial=0)
-        self.bmax = np.abs(self.b).max(axis=1, initial=0).astype(np.float64)
         self._ranked()
 
     def _ranked(self) -> None:
@@ -206,9 +196,32 @@ class _IntPlan:
 
     def keep(self, index: np.ndarray) -> None:
         if len(self.W) > 1:
-            self.W, self.b = self.W[index], self.b[index]
-            self.colsum, self.bmax = self.colsum[index], self.bmax[index]
+            self._select(index)
             self._ranked()
+
+    def _select(self, index: np.ndarray) -> None:
+        self.W, self.b = self.W[index], self.b[index]
+
+
+class _IntPlan(_Weights):
+    """A :class:`_Plan` in integers: L·W and L·b as int64."""
+
+    def __init__(self, plan: _Plan):
+        self.L = lcm(1, *(v.denominator for v in plan.numbers))
+        numbers = [int(v * self.L) for v in plan.numbers]
+        if max(map(abs, numbers)) >= _LIMIT:
+            raise OverflowError("a weight times the common denominator does not fit in int64")
+        super().__init__(plan, np.array(numbers, dtype=np.int64))
+        # the largest column sum of |L W| and the largest |L b|, per model (for the bounds), in float64:
+        # exact, since every such sum of a few small integers is far below 2⁵³
+        colsum = np.zeros((len(self.W), plan.size))
+        np.add.at(colsum.T, np.array([o for o, _ in plan.entries], dtype=np.intp), np.abs(self.W.T).astype(float))
+        self.colsum = colsum.max(axis=1, initial=0)
+        self.bmax = np.abs(self.b).max(axis=1, initial=0).astype(np.float64)
+
+    def _select(self, index: np.ndarray) -> None:
+        super()._select(index)
+        self.colsum, self.bmax = self.colsum[index], self.bmax[index]
 
     def __call__(self, X: np.ndarray, S: int, bad: np.ndarray) -> np.ndarray:
         """(X W + b) over scale S, exactly; rows whose bound or division check fails are set in
@@ -227,23 +240,12 @@ class _IntPlan:
         return acc
 
 
-class _FloatPlan:
+class _FloatPlan(_Weights):
     """A :class:`_Plan` rounded once to a dtype (like :class:`~turingformer.runtime.floating.FloatLinear`)."""
 
     def __init__(self, plan: _Plan, dt: np.dtype):
         self.dt = dt
-        numbers = np.array([to_dtype(v, dt) for v in plan.numbers], dtype=dt)
-        self.W, self.b = numbers[plan.codes], numbers[plan.bias_codes]
-        self.cols, self.size = plan.ranks, plan.size
-        self._ranked()
-
-    def _ranked(self) -> None:
-        self.terms = [(cols, rows, self.W[:, ents]) for cols, rows, ents in self.cols]
-
-    def keep(self, index: np.ndarray) -> None:
-        if len(self.W) > 1:
-            self.W, self.b = self.W[index], self.b[index]
-            self._ranked()
+        super().__init__(plan, np.array([to_dtype(v, dt) for v in plan.numbers], dtype=dt))
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """b + Σ x_i W_i, each product and each partial sum rounded to the dtype, per column in
@@ -357,6 +359,14 @@ class _Batch:
         self._tidy()
         return step
 
+    def _build(self, models: Sequence[Transformer], numbers, head) -> None:
+        """Every map of the batch in the mode's numbers (``numbers(plan)``), every non-trivial
+        self-attention as ``head(query, key, value, value_support)``."""
+        layers, output = _slots(models)
+        self.layers = [(None if heads is None else head(*(numbers(p) for p in heads[:3]), heads[3]),
+                        None if ffn is None else [numbers(p) for p in ffn]) for heads, ffn in layers]
+        self.output = [numbers(p) for p in output]
+
     def _record(self, acts: dict, name: str, value) -> None:
         if name in self.wanted:
             acts[name] = value
@@ -406,16 +416,8 @@ class ExactBatch(_Batch):
                  capture: Collection[str] | None = ()):
         super().__init__(models, capture)
         self.scale = scale
-        layers, output = _slots(models)
-        self.layers = []
-        for heads, ffn in layers:
-            h = None
-            if heads is not None:
-                q, k, v, vs = heads
-                h = _ExactHead(q.integers(), k.integers(), v.integers(), vs, len(models),
-                               self.template.score == "clipped")
-            self.layers.append((h, None if ffn is None else [p.integers() for p in ffn]))
-        self.output = [p.integers() for p in output]
+        clip = self.template.score == "clipped"
+        self._build(models, _Plan.integers, lambda q, k, v, vs: _ExactHead(q, k, v, vs, len(models), clip))
         distinct = {id(m.seed): m.seed for m in models}.values()
         self.y_scale = lcm(1, *(Fraction(v).denominator for seed in distinct for v in seed))
         seeds = _seeds(models, lambda seed: [int(Fraction(v) * self.y_scale) for v in seed])
@@ -616,16 +618,9 @@ class FloatBatch(_Batch):
         super().__init__(models, capture)
         self.dt = resolve_dtype(dtype)
         self.fm = to_float(self.template, self.dt)            # for pos(k): the same for every model
-        layers, output = _slots(models)
-        self.layers = []
-        for heads, ffn in layers:
-            h = None
-            if heads is not None:
-                q, k, v, vs = heads
-                h = _FloatHead(q.floats(self.dt), k.floats(self.dt), v.floats(self.dt), vs, len(models),
-                               self.dt, self.template.score == "clipped")
-            self.layers.append((h, None if ffn is None else [p.floats(self.dt) for p in ffn]))
-        self.output = [p.floats(self.dt) for p in output]
+        clip = self.template.score == "clipped"
+        self._build(models, lambda plan: plan.floats(self.dt),
+                    lambda q, k, v, vs: _FloatHead(q, k, v, vs, len(models), self.dt, clip))
         seeds = _seeds(models, lambda seed: [to_dtype(v, self.dt) for v in seed])
         self.Y = np.array(seeds, dtype=self.dt).reshape(len(models), self.d)
 
