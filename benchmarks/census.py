@@ -264,7 +264,8 @@ def write_four(r: dict) -> None:
         f"{v['sigma']} (`{v['sigma_machine']}`) | {v['divergences']} | {_float(f['float32'])} | "
         f"{_float(f['float64'])} | {v['wall_s']:.0f} s ({v['where']}) | {v['workers_cpu_s']:.0f} s | {_load(v)} |",
         f"| every {max(1, 400 // every)}th of those {long['running_at_107']:,} still running at 107, 1,000 steps "
-        f"| {long['machines']:,} | {long['halting']:,} | {long['S'] or '—'} | {long['sigma'] or '—'} | {long['divergences']} | "
+        f"| {long['machines']:,} | {long['halting']:,} | {long['S'] or '—'} | {long['sigma'] or '—'} | "
+        f"{long['divergences']} | "
         f"{_float(g['float32'])} | {_float(g['float64'])} | {long['wall_s']:.0f} s ({long['where']}) | "
         f"{long['workers_cpu_s']:.0f} s | {_load(long)} |",
         "",

@@ -117,7 +117,8 @@ class Census:
             raise CensusError(f"--max-steps {self.max_steps}: a census runs each machine at least one step",
                               hint="use --max-steps 100 (or more)")
         if not 1 <= self.chunk <= MAX_CHUNK:
-            raise CensusError(f"--chunk {self.chunk if self.chunk < 10 ** 12 else 'too large'}: a chunk holds 1 to {MAX_CHUNK:,} machines "
+            shown = self.chunk if self.chunk < 10 ** 12 else "too large"
+            raise CensusError(f"--chunk {shown}: a chunk holds 1 to {MAX_CHUNK:,} machines "
                               "(one chunk is one task, decoded as one batch in memory)",
                               hint=f"use --chunk {DEFAULT_CHUNK}")
         for dtype in self.dtypes:
