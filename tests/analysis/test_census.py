@@ -261,6 +261,7 @@ def test_outputs_that_would_destroy_an_input_are_refused_before_any_work(tmp_pat
 @pytest.mark.parametrize("greeting, message", [
     (None, "sent no Dask handshake within"),                      # a web server waits for a request
     (b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n", "are not a Dask handshake"),
+    (b"\x10" + b"\0" * 7 + b"\xff" * 16, "are not a Dask handshake"),   # a frame length, then no frames
 ])
 def test_a_scheduler_that_is_not_dask_fails_fast(tmp_path, greeting, message):
     with socket.create_server(("127.0.0.1", 0)) as server:

@@ -779,15 +779,11 @@ def _probe(scheduler: str) -> None:
     try:
         with socket.create_connection((host, port), timeout=PROBE_SECONDS) as sock:
             sock.settimeout(PROBE_SECONDS)
-            header = b""
-            while len(header) < 8:
-                part = sock.recv(8 - len(header))
-                if not part:
-                    break
-                header += part
+            header = _receive(sock, 8)
+            size = struct.unpack("Q", header)[0] if len(header) == 8 else 0
             if len(header) < 8:
                 what = "it closed the connection without a Dask handshake"
-            elif not 0 < struct.unpack("Q", header)[0] < 1 << 20:
+            elif not 0 < size < 1 << 20 or not _handshake(_receive(sock, size), size):
                 what = f"its first bytes {shorten(repr(header))} are not a Dask handshake"
     except socket.timeout:
         what = f"it sent no Dask handshake within {PROBE_SECONDS:g} s (a web server, or another service?)"
@@ -796,6 +792,31 @@ def _probe(scheduler: str) -> None:
                           hint=hint) from None
     if what is not None:
         raise CensusError(f"{shorten(scheduler)} is not a Dask scheduler: {what}", hint=hint)
+
+
+def _receive(sock, size: int) -> bytes:
+    """Up to ``size`` bytes from ``sock`` (fewer if it closes; the socket's timeout applies)."""
+    data = b""
+    while len(data) < size:
+        part = sock.recv(min(size - len(data), 1 << 16))
+        if not part:
+            break
+        data += part
+    return data
+
+
+def _handshake(payload: bytes, size: int) -> bool:
+    """True when ``payload`` is a whole frame list whose further frames are of a handshake's size
+    (``distributed.protocol.utils.unpack_frames``, the reader Client would use)."""
+    from distributed.protocol.utils import unpack_frames
+
+    if len(payload) != size:
+        return False
+    try:
+        _, missing = unpack_frames(payload, partial=True)
+    except Exception:                    # any garbage: not frames
+        return False
+    return sum(missing) < 1 << 20
 
 
 def _cores() -> int:
