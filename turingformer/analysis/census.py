@@ -269,13 +269,15 @@ class _Compiler:
         if template is None or any(key not in self.rows for key in keys):
             model = compile_machine(machine)
             units, common = self._split(model, pairs)
-            if template is None:
-                self.templates[layout] = template = (model, units, common)
             w2 = model.transformer.decoder[0].ffn.layers[1]
             for key, (q, a) in zip(keys, pairs):
                 self.rows[key] = tuple(w for w in w2.weights if w[0] == units[q, a])
-            return model
-        model, units, common = template
+            if template is None:
+                self.templates[layout] = (model, units, common)
+                return model
+            # else gathered like the others: the same weights, sharing the template's objects (a
+            # batch then compares its machine-independent maps by identity, not entry by entry)
+        model, units, common = self.templates[layout]
         t = model.transformer
         layer1 = t.decoder[0]
         w1, w2 = layer1.ffn.layers
