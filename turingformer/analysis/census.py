@@ -55,7 +55,7 @@ from turingformer.compiler.perez.decoding import WRITE_HOOK, DecodingError, run_
 from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
 from turingformer.errors import OutputError, TuringformerError, shorten
 from turingformer.files import atomic_path, same_file, write_atomic
-from turingformer.runtime.batched import ExactBatch, FloatBatch, shape_of
+from turingformer.runtime.batched import BatchWeights, ExactBatch, FloatBatch, shape_of
 from turingformer.runtime.fast import decode_fast
 from turingformer.runtime.floating import resolve_dtype
 from turingformer.runtime.transformer import MLP
@@ -385,7 +385,7 @@ def _decode_batch(jobs: Sequence[_Job], census: Census) -> tuple[dict[int, dict]
     template = jobs[0].model
     labels = template.labels
     reader = _Reader(template)
-    models = [job.model.transformer for job in jobs]
+    models = BatchWeights([job.model.transformer for job in jobs])       # read once, for every mode
     count = len(jobs)
     start = labels.prelude_steps(0)
     limit = start + 2 * (census.max_steps + 1) + 1               # ModelRun's position budget

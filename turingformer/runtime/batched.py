@@ -57,7 +57,7 @@ from turingformer.runtime.floating import positional, resolve_dtype, to_dtype, t
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import Transformer
 
-__all__ = ["BatchStep", "ExactBatch", "FloatBatch", "shape_of"]
+__all__ = ["BatchStep", "BatchWeights", "ExactBatch", "FloatBatch", "shape_of"]
 
 _LIMIT = 2 ** 62          # |partial sums| below this: int64 arithmetic is exact
 _FLOAT_EXACT = 2 ** 53    # integers below this are float64 numbers exactly
@@ -285,6 +285,21 @@ def _slots(models: Sequence[Transformer]):
     return layers, output
 
 
+class BatchWeights:
+    """The weights of a batch of same-shape models, read once (the shapes checked, every map's
+    entries coded) and shared by the :class:`ExactBatch` and the float batches
+    (:class:`FloatBatch`) of the same models. Either class also takes the list of models itself."""
+
+    def __init__(self, models: Sequence[Transformer]):
+        if not models:
+            raise ValueError("a batch needs at least one model")
+        self.models = tuple(models)
+        self.layers, self.output = _slots(self.models)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+
 def _hook_names(capture: Collection[str] | None, layers: int) -> frozenset:
     names = {"output.y"}
     for l in range(1, layers + 1):
@@ -302,9 +317,9 @@ class _Batch:
 
     COMPACT = 0.8
 
-    def __init__(self, models: Sequence[Transformer], capture: Collection[str] | None):
-        if not models:
-            raise ValueError("a batch needs at least one model")
+    def __init__(self, models: "Sequence[Transformer] | BatchWeights", capture: Collection[str] | None):
+        self.weights = models if isinstance(models, BatchWeights) else BatchWeights(models)
+        models = self.weights.models
         self.template = models[0]
         self.d = self.template.d
         pe = self.template.positional
@@ -359,10 +374,10 @@ class _Batch:
         self._tidy()
         return step
 
-    def _build(self, models: Sequence[Transformer], numbers, head) -> None:
+    def _build(self, numbers, head) -> None:
         """Every map of the batch in the mode's numbers (``numbers(plan)``), every non-trivial
         self-attention as ``head(query, key, value, value_support)``."""
-        layers, output = _slots(models)
+        layers, output = self.weights.layers, self.weights.output
         self.layers = [(None if heads is None else head(*(numbers(p) for p in heads[:3]), heads[3]),
                         None if ffn is None else [numbers(p) for p in ffn]) for heads, ffn in layers]
         self.output = [numbers(p) for p in output]
@@ -412,12 +427,13 @@ def _seeds(models: Sequence[Transformer], convert) -> list:
 class ExactBatch(_Batch):
     """Exact lockstep decoding in int64 over the scale ``scale(i)`` (module docstring)."""
 
-    def __init__(self, models: Sequence[Transformer], *, scale: Callable[[int], int],
+    def __init__(self, models: "Sequence[Transformer] | BatchWeights", *, scale: Callable[[int], int],
                  capture: Collection[str] | None = ()):
         super().__init__(models, capture)
+        models = self.weights.models
         self.scale = scale
         clip = self.template.score == "clipped"
-        self._build(models, _Plan.integers, lambda q, k, v, vs: _ExactHead(q, k, v, vs, len(models), clip))
+        self._build(_Plan.integers, lambda q, k, v, vs: _ExactHead(q, k, v, vs, len(models), clip))
         distinct = {id(m.seed): m.seed for m in models}.values()
         self.y_scale = lcm(1, *(Fraction(v).denominator for seed in distinct for v in seed))
         seeds = _seeds(models, lambda seed: [int(Fraction(v) * self.y_scale) for v in seed])
@@ -614,12 +630,14 @@ class FloatBatch(_Batch):
     """**Inexact.** :func:`turingformer.runtime.floating.decode_float` (hard attention, sum averaging,
     exact float ties) for a batch, bit for bit (module docstring)."""
 
-    def __init__(self, models: Sequence[Transformer], *, dtype="float64", capture: Collection[str] | None = ()):
+    def __init__(self, models: "Sequence[Transformer] | BatchWeights", *, dtype="float64",
+                 capture: Collection[str] | None = ()):
         super().__init__(models, capture)
+        models = self.weights.models
         self.dt = resolve_dtype(dtype)
         self.fm = to_float(self.template, self.dt)            # for pos(k): the same for every model
         clip = self.template.score == "clipped"
-        self._build(models, lambda plan: plan.floats(self.dt),
+        self._build(lambda plan: plan.floats(self.dt),
                     lambda q, k, v, vs: _FloatHead(q, k, v, vs, len(models), self.dt, clip))
         seeds = _seeds(models, lambda seed: [to_dtype(v, self.dt) for v in seed])
         self.Y = np.array(seeds, dtype=self.dt).reshape(len(models), self.d)
