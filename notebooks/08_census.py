@@ -126,16 +126,16 @@ diverging.groupby("halted").first_divergence_float32.describe()
 #
 # The census decodes machines in batches, exactly, beside float32 and float64 runs of the same
 # weights (docs/census.md), about 2 ms of CPU per 4-state machine for 107 steps (S(4): from there
-# on the class no longer changes). `python benchmarks/census.py four 20` censuses every 20th of the
-# 620,261 TNF machines with 4 states (the BB(4) champion is one of them) and keeps the result, without
-# its timing and empty columns, in `benchmarks/census/bb4_every20.parquet`.
+# on the class no longer changes). `turingformer census --states 4 --max-steps 107 --dtype
+# float32,float64` ran all 620,261 TNF machines with 4 states; `benchmarks/census/bb4.parquet` keeps
+# the result without its timing and empty columns (the row number is the enumeration index).
 
 # %%
-bb4 = pd.read_parquet(ROOT / "benchmarks" / "census" / "bb4_every20.parquet", dtype_backend="pyarrow")
+bb4 = pd.read_parquet(ROOT / "benchmarks" / "census" / "bb4.parquet", dtype_backend="pyarrow")
 halting4 = champions(bb4, 4, 107)
 
 # %%
-divergence_histogram(bb4, title="every 20th TNF machine with 4 states, 2 symbols, 107 machine steps")
+divergence_histogram(bb4, title="TNF machines with 4 states, 2 symbols, 107 machine steps")
 
 # %% [markdown]
 # ## Checks
@@ -149,6 +149,6 @@ assert bb3.first_divergence_float64.isna().all()
 assert set(bb3.d) == {35, 37} and bool((bb3.d == 37).eq(bb3.halted).all())
 assert not diverging.halted.any()
 assert diverging.first_divergence_float32.between(1, 2 * 100 + 4).all()
-assert len(bb4) == 31_014 and bool(bb4.agrees.all()) and bb4.first_divergence.isna().all()
+assert len(bb4) == 620_261 and bool(bb4.agrees.all()) and bb4.first_divergence.isna().all()
 assert (halting4.steps.max(), halting4.nonblank.max()) == (107, 13)
 assert bb4.first_divergence_float64.isna().all() and not bb4[bb4.first_divergence_float32.notna()].halted.any()
