@@ -63,7 +63,8 @@ def test_outputs_that_would_destroy_an_input_are_one_error(tmp_path, capsys):
     machines = tmp_path / "list.txt"
     machines.write_text("1RB1LB_1LA1RZ\n", encoding="utf-8")
     assert main(["census", "--machines", str(machines), "-o", str(machines), "--workers", "0"]) == 2
-    assert "is the machine list" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "would destroy" in err and len(err.strip().splitlines()) == 2      # the error and its fix
     assert machines.read_text(encoding="utf-8") == "1RB1LB_1LA1RZ\n"
     assert main(["census", "--states", "2", "-o", str(tmp_path), "--workers", "0"]) == 2
     err = capsys.readouterr().err

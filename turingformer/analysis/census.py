@@ -49,10 +49,11 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from turingformer.analysis.precision import _Resolution, compare, decoder_positions
-from turingformer.analysis.verify import compare_traces
+from turingformer.compiler.perez.verify import compare_traces
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import WRITE_HOOK, DecodingError, run_model
-from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
+from turingformer.compiler.perez.layout import Q, S, X
+from turingformer.compiler.perez.model import PerezModel
 from turingformer.errors import OutputError, TuringformerError, shorten
 from turingformer.files import atomic_path, same_file, write_atomic
 from turingformer.runtime.batched import BatchWeights, ExactBatch, FloatBatch, shape_of
@@ -259,7 +260,7 @@ class _Compiler:
         rule = machine.rule(q, a)
         return None if rule is None else (rule.write, rule.move.value, rule.next_state)
 
-    def __call__(self, machine: TuringMachine) -> CompiledModel:
+    def __call__(self, machine: TuringMachine) -> PerezModel:
         if any(rule.move is Move.S for rule in machine.rules):
             return compile_machine(machine)
         layout = self._layout(machine)
@@ -287,7 +288,7 @@ class _Compiler:
         return replace(model, transformer=transformer, labels=replace(model.labels, machine_name=machine.name))
 
     @staticmethod
-    def _split(model: CompiledModel, pairs) -> tuple[dict, tuple]:
+    def _split(model: PerezModel, pairs) -> tuple[dict, tuple]:
         """The pair unit of each (q, a) and the output-map weights of every other unit."""
         space = model.transformer.space
         w1, w2 = model.transformer.decoder[0].ffn.layers
@@ -318,7 +319,7 @@ class _Job:
     """One machine of a batch: its place in the chunk, compiled model and reference run."""
 
     k: int
-    model: CompiledModel
+    model: PerezModel
     machine: TuringMachine
     reference: object
 
@@ -328,7 +329,7 @@ class _Reader:
     does (the same blocks, the same rules), for a whole batch of one layout at once: exactly over
     the integer scale, or with the float tolerance in the float run's own dtype."""
 
-    def __init__(self, model: CompiledModel):
+    def __init__(self, model: PerezModel):
         space, labels = model.transformer.space, model.labels
         self.q1 = np.array([space.index(Q("q1", q)) for q in labels.states])
         self.s1 = np.array([space.index(S("s1", a)) for a in labels.symbols])

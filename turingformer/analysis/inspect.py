@@ -34,7 +34,7 @@ from fractions import Fraction
 from typing import Callable, Collection, Iterable, Sequence
 
 from turingformer.compiler.perez.decoding import DecodedStep, Reader, run_model
-from turingformer.compiler.perez.layout import CompiledModel
+from turingformer.compiler.perez.model import PerezModel
 from turingformer.tm.machine import TuringMachine
 from turingformer.runtime.space import Linear, Space
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, Trace, trace_from_events
@@ -139,7 +139,7 @@ class ActivationCache:
     steps (:class:`turingformer.runtime.transformer.Step`). See the module docstring for the API.
     """
 
-    model: CompiledModel
+    model: PerezModel
     word: str
     trace: Trace
     steps: tuple[Step, ...]
@@ -410,7 +410,7 @@ def _trace_rows(trace: Trace, limit: int | None) -> list[tuple[str, str, str, st
 
 
 def run_with_cache(
-    model: CompiledModel | TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS,
+    model: PerezModel | TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS,
     names: Collection[str] | None = None, **compile_options,
 ) -> ActivationCache:
     """Decode ``word`` capturing every hook (or only ``names``) at every step.
@@ -427,9 +427,9 @@ def run_with_cache(
 
 
 # ---------------------------------------------------------------------------------- weights
-def linear(model: CompiledModel | Transformer, name: str) -> Linear:
+def linear(model: PerezModel | Transformer, name: str) -> Linear:
     """The affine map called ``name`` (``decoder.3.attn.key``, ``decoder.1.ffn.0``, ``output.2``…)."""
-    t = model.transformer if isinstance(model, CompiledModel) else model
+    t = model.transformer if isinstance(model, PerezModel) else model
     maps = dict(t.linears())
     if name not in maps:
         raise KeyError(f"no map named {name!r}; the maps are: {', '.join(maps)}")
@@ -487,7 +487,7 @@ def _selector(spec: Iterable[str] | str | Callable[[str], bool] | None) -> Calla
 
 
 def weights_matrix(
-    model: CompiledModel | Transformer | Linear, name: str | None = None, *,
+    model: PerezModel | Transformer | Linear, name: str | None = None, *,
     rows: Iterable[str] | str | Callable[[str], bool] | None = None,
     cols: Iterable[str] | str | Callable[[str], bool] | None = None, nonzero: bool = True,
 ) -> NamedMatrix:

@@ -14,17 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterator, Sequence
 
-from turingformer.errors import TuringformerError
-from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
+from turingformer.errors import DecodingError, SourceKindError
+from turingformer.compiler.perez.layout import Q, S, X
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace, trace_from_events, verdict_of
 from turingformer.runtime.fast import decode_fast
 from turingformer.runtime.transformer import Step, Transformer
 
 WRITE_HOOK = "decoder.1.resid_post"
-
-
-class DecodingError(TuringformerError):
-    """An output that is not the embedding of a configuration (e.g. in a float mode)."""
+__all__ = ["DecodingError", "DecodedStep", "Reader", "ModelRun", "RunResult", "run_model", "WRITE_HOOK"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class DecodedStep:
 class Reader:
     """Reads one-hot blocks of output vectors by their names (exact or with a tolerance)."""
 
-    def __init__(self, model: CompiledModel, tolerance: float = 0.0):
+    def __init__(self, model, tolerance: float = 0.0):
         self.space = model.transformer.space
         self.labels = model.labels
         self.tolerance = tolerance
@@ -104,7 +101,7 @@ class _TraceBuilder:
     """M's trace, built one decoded step at a time (spec §2b.6): O(1) work and memory per step
     beyond the trace itself (states, heads and writes of M; the M' prelude and stays are dropped)."""
 
-    def __init__(self, model: CompiledModel, word: str):
+    def __init__(self, model, word: str):
         labels = model.labels
         self.labels = labels
         self.word = word
@@ -159,10 +156,13 @@ class ModelRun:
     True the run stops there, and the trace so far ends with :attr:`HaltReason.INTERRUPTED`.
     """
 
-    def __init__(self, model: CompiledModel, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
+    def __init__(self, model, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
                  capture: Collection[str] | None = (), decoder: Callable[..., Iterator[Step]] = decode_fast,
                  tolerance: float = 0.0, transformer: Transformer | None = None,
                  progress: Callable[[int], bool | None] | None = None):
+        if getattr(model, "kind", None) != "perez":
+            raise SourceKindError(f"run_model decodes a Pérez model, not a {type(model).__name__}",
+                                  hint="every model runs the same way: model.run(input)")
         self.model = model
         self.word = word
         self.max_steps = max_steps
@@ -230,7 +230,7 @@ class RunResult:
 
 
 def run_model(
-    model: CompiledModel, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
+    model, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
     capture: Collection[str] | None = (), decoder: Callable[..., Iterator[Step]] = decode_fast,
     tolerance: float = 0.0, transformer: Transformer | None = None, keep_steps: bool = True,
     progress: Callable[[int], bool | None] | None = None,
