@@ -209,7 +209,8 @@ class DecodingError(TuringformerError):
 
 
 class CensusError(TuringformerError):
-    """A census that cannot run or resume as asked."""
+    """A census that cannot start or go on: bad options, an unreachable cluster, a shard folder
+    that belongs to another census."""
 
 
 #: The longest quoted text (an input word, a name) an error or a header shows whole.

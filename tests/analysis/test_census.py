@@ -4,12 +4,24 @@ after an interruption; bad machine lines; the Parquet schema."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from itertools import islice
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from turingformer.analysis.census import CensusError, run_census, schema, shard_dir, summarize, Census
+from turingformer.analysis import census as census_module
+from turingformer.analysis.census import (
+    Census, CensusError, Item, census_chunk, census_machine, run_census, schema, shard_dir, summarize,
+)
+from turingformer.compiler.perez.construction import compile_machine
+from turingformer.errors import OutputError
+from turingformer.tm.formats.bbchallenge import loads as bbchallenge_loads
 from turingformer.tm.simulator import run
+from turingformer.tm.tnf import tnf_machines
 from strategies import bbchallenge
 
 TIMING = ("seconds", "cpu_seconds")
@@ -129,9 +141,143 @@ def test_summary_from_a_table_read_back(sequential):
     (dict(states=2, machines="x.txt"), "either a class of machines"),
     (dict(states=2, dtypes=("float128",)), "unknown float type"),
     (dict(states=2, chunk=0), "--chunk 0"),
+    (dict(states=2, chunk=99999999999999999999), "--chunk too large: a chunk holds 1 to 1,000,000"),
+    (dict(states=2, dtypes=("float32", "float32")), "names float32 twice"),
     (dict(machines="/nonexistent/machines.txt"), "cannot read"),
 ])
 def test_bad_options(tmp_path, options, message):
     with pytest.raises(CensusError, match=message):
         run_census(tmp_path / "o.parquet", workers=0, **options)
+    assert not shard_dir(tmp_path / "o.parquet").exists()
+
+
+# ------------------------------------------------------------------------------ batched = per machine
+def _untimed(rows):
+    return [{k: v for k, v in row.items() if k not in TIMING} for row in rows]
+
+
+#: 3-state TNF machines: four on which float32 diverges within 100 steps, four that halt, three
+#: that run on with both float modes intact (picked from the 3-state census), and a bad line.
+SAMPLE = ["1RB0LA_0LA---_------", "1RB---_0LB1RC_1LB0RA", "1RB---_0RC1RB_1LC1RB", "1RB---_1RC0LC_1LB1RB",
+          "1RB---_1RZ---_------", "1RB0LC_0LB1LA_1RZ---", "1RB1RZ_0RC0RA_1LB1LC", "1RB0LC_1RC1RZ_0LA1LA",
+          "1RB1LA_0LA0LA_------", "1RB0RB_1LB1LC_0RA---", "1RB---_1LC1RB_0RB0RC", "1RB1LB_1LA1QZ"]
+
+
+@pytest.fixture(scope="module")
+def three_state_sample():
+    census = Census(states=3, max_steps=100, dtypes=("float32", "float64"))
+    return census, [Item(k, None, text) for k, text in enumerate(SAMPLE)]
+
+
+def test_batched_chunk_equals_the_per_machine_path(three_state_sample):
+    census, items = three_state_sample
+    batched = census_chunk(census, items)
+    assert _untimed(batched) == _untimed([census_machine(item, census) for item in items])
+    assert [r["first_divergence_float32"] is not None for r in batched] == [True] * 4 + [False] * 8
+    assert [r["halted"] for r in batched] == [False] * 4 + [True] * 4 + [False] * 3 + [None]
+    assert batched[-1]["error"] and all(r["agrees"] for r in batched[:-1])
+
+
+def test_a_failed_bound_falls_back_to_the_per_machine_path(three_state_sample, monkeypatch):
+    """With a scale the weights do not fit, every machine leaves the batch and gets the
+    per-machine row: the same rows, never a wrong one."""
+    census, items = three_state_sample
+    monkeypatch.setattr(census_module, "perez_scale", lambda i: (i + 1) ** 2)
+    some = items[4:9]                       # four halting machines and one that runs 100 steps
+    assert _untimed(census_chunk(census, some)) == _untimed([census_machine(item, census) for item in some])
+
+
+def test_gathered_weights_equal_the_compiled_weights():
+    compiler = census_module._Compiler()
+    machines = [bbchallenge_loads(t) for t in islice(tnf_machines(3, 2, max_steps=100), 0, None, 15)]
+    for machine in machines[:200]:
+        compiler(machine)
+    gathered = 0
+    for machine in machines[200:]:
+        known = len(compiler.rows)
+        assert compiler(machine) == compile_machine(machine)
+        gathered += len(compiler.rows) == known          # no rule it had not seen: gathered, not compiled
+    assert gathered >= 0.9 * len(machines[200:])
+
+
+# ------------------------------------------------------------------------------ hardening (issue 22)
+def test_resume_uses_only_verified_shards(sequential, tmp_path):
+    """Stray, truncated, empty, garbage and other-census shards in the folder are recomputed: the
+    resumed census is row for row the uninterrupted one."""
+    out, other = tmp_path / "bb2.parquet", tmp_path / "other.parquet"
+
+    def stop_after(n):
+        seen = []
+
+        def rows(found):
+            seen.append(found)
+            if len(seen) == n:
+                raise KeyboardInterrupt
+        return rows
+
+    with pytest.raises(KeyboardInterrupt):
+        run_census(out, states=2, workers=0, chunk=8, dtypes=("float32",), on_rows=stop_after(2))
+    with pytest.raises(KeyboardInterrupt):
+        run_census(other, states=2, workers=0, chunk=8, dtypes=("float32",), max_steps=5, on_rows=stop_after(5))
+    folder = shard_dir(out)
+    part = folder / "part-000001.parquet"
+    (folder / "part-000099.parquet").write_bytes((folder / "part-000000.parquet").read_bytes())    # stray
+    data = part.read_bytes()
+    part.write_bytes(data[: len(data) // 2])                                                          # truncated
+    (folder / "part-000002.parquet").write_bytes(b"")                                                 # empty
+    (folder / "part-000003.parquet").write_bytes(b"PAR1 this is not parquet")                        # garbage
+    (folder / "part-000004.parquet").write_bytes((shard_dir(other) / "part-000004.parquet").read_bytes())
+    (folder / "part-000005.parquet").write_bytes((folder / "part-000000.parquet").read_bytes())     # wrong chunk
+    summary = run_census(out, states=2, workers=0, chunk=8, dtypes=("float32",), resume=True)
+    assert rows_of(out) == rows_of(sequential[0])
+    assert summary.machines == 41 and summary.computed == 41 - 8 and not folder.exists()
+
+
+def test_a_second_census_on_the_same_output_is_refused(tmp_path):
+    out = tmp_path / "bb2.parquet"
+    with census_module._locked(out):
+        with pytest.raises(CensusError, match="another census is writing"):
+            run_census(out, states=2, workers=0)
+        assert not shard_dir(out).exists()
+    run_census(out, states=2, workers=0)
+    assert pq.read_table(out).num_rows == 41 and not census_module.lock_path(out).exists()
+
+
+def test_outputs_that_would_destroy_an_input_are_refused_before_any_work(tmp_path):
+    machines = tmp_path / "list.txt"
+    machines.write_text("1RB1LB_1LA1RZ\n", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(machines)
+    for output in (machines, tmp_path / "link.txt"):
+        with pytest.raises(OutputError, match="is the machine list"):
+            run_census(output, machines=machines, workers=0)
+    assert machines.read_text(encoding="utf-8") == "1RB1LB_1LA1RZ\n"
+    with pytest.raises(OutputError, match="is a folder"):
+        run_census(tmp_path, states=2, workers=0)
+    with pytest.raises(OutputError, match="does not exist"):
+        run_census(tmp_path / "no" / "x.parquet", states=2, workers=0)
+    assert not list(tmp_path.glob("*.shards"))
+
+
+@pytest.mark.parametrize("greeting, message", [
+    (None, "sent no Dask handshake within"),                      # a web server waits for a request
+    (b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n", "are not a Dask handshake"),
+    (b"\x10" + b"\0" * 7 + b"\xff" * 16, "are not a Dask handshake"),   # a frame length, then no frames
+])
+def test_a_scheduler_that_is_not_dask_fails_fast(tmp_path, greeting, message):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def serve():
+            connection, _ = server.accept()
+            with connection:
+                if greeting:
+                    connection.sendall(greeting)
+                time.sleep(census_module.PROBE_SECONDS + 1)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        started = time.monotonic()
+        with pytest.raises(CensusError, match=message):
+            run_census(tmp_path / "o.parquet", states=2, scheduler=f"tcp://127.0.0.1:{port}")
+        assert time.monotonic() - started < census_module.PROBE_SECONDS + 3
     assert not shard_dir(tmp_path / "o.parquet").exists()

@@ -42,6 +42,8 @@ def test_machines_file_with_bad_lines_exits_2_after_the_whole_census(tmp_path):
     (["--states", "1"], "1 states: the enumeration needs 2 to 26 states"),
     (["--states", "2", "--dtype", "float8"], "unknown float type 'float8'"),
     (["--states", "2", "--scheduler", "tcp://127.0.0.1:notaport"], "cannot reach the Dask scheduler"),
+    (["--states", "2", "--dtype", "float32,float32"], "--dtype names float32 twice"),
+    (["--states", "2", "--chunk", "99999999999999999999"], "--chunk too large: a chunk holds 1 to 1,000,000"),
 ])
 def test_bad_options_are_one_error(tmp_path, capsys, argv, message):
     assert main(["census", *argv, "-o", str(tmp_path / "x.parquet"), "--workers", "0"]) == 2
@@ -55,3 +57,16 @@ def test_states_and_machines_exclude_each_other(tmp_path, capsys):
         main(["census", "--states", "2", "--machines", "m.txt", "-o", str(tmp_path / "x.parquet")])
     assert exit.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_outputs_that_would_destroy_an_input_are_one_error(tmp_path, capsys):
+    machines = tmp_path / "list.txt"
+    machines.write_text("1RB1LB_1LA1RZ\n", encoding="utf-8")
+    assert main(["census", "--machines", str(machines), "-o", str(machines), "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "would destroy" in err and len(err.strip().splitlines()) == 2      # the error and its fix
+    assert machines.read_text(encoding="utf-8") == "1RB1LB_1LA1RZ\n"
+    assert main(["census", "--states", "2", "-o", str(tmp_path), "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "fix:" in err and len(err.strip().splitlines()) <= 2
+    assert not list(tmp_path.glob("*.shards")) and not list(tmp_path.glob("*.tmp*"))

@@ -7,7 +7,7 @@ import argparse
 import contextlib
 import sys
 
-from turingformer.analysis.census import run_census
+from turingformer.analysis.census import DEFAULT_CHUNK, MAX_CHUNK, run_census
 from turingformer.cli.common import PROG, non_negative, positive, progress_bar
 
 CENSUS_HELP = "verify every TNF machine of a class (or of a file) and write one Parquet row per machine"
@@ -32,7 +32,8 @@ def census_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", type=positive, default=2, metavar="M", help="symbols of the TNF class (default 2)")
     parser.add_argument("--max-steps", "-n", type=positive, default=100, metavar="T",
                         help="machine steps to compare per machine (default 100)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="the Parquet file to write")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.parquet",
+                        help="the Parquet file to write (not the machine list; OUT.lock keeps a second census off it)")
     parser.add_argument("--dtype", default="", metavar="LIST",
                         help="comma-separated INEXACT float modes whose first divergence to record, e.g. "
                              "float32,float64 (default none)")
@@ -41,10 +42,12 @@ def census_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                         help="run on the Dask distributed cluster of this scheduler ('dask scheduler' and "
                              "'dask worker ADDRESS --nthreads 1' started by you) instead of local processes")
-    parser.add_argument("--chunk", type=positive, default=64, metavar="C",
-                        help="machines per task and per Parquet shard (default 64)")
+    parser.add_argument("--chunk", type=positive, default=DEFAULT_CHUNK, metavar="C",
+                        help=f"machines per task, per Parquet shard and per decoded batch (default {DEFAULT_CHUNK}, "
+                             f"at most {MAX_CHUNK:,})")
     parser.add_argument("--resume", action="store_true",
-                        help="continue an interrupted census: keep the shards already written in OUT.shards/")
+                        help="continue an interrupted census: keep the shards in OUT.shards/ that are verified to be "
+                             "this census' (any other file there is recomputed)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
