@@ -67,13 +67,15 @@ from turingformer.compiler.looped.construction import CONSTRUCTIONS
 from turingformer.compiler.bridge.layout import TapeLayout
 from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.compiler.looped.layout import CardLabels, LoopedModel
-from turingformer.compiler.perez.layout import CompiledModel, Labels, residual_space
+from turingformer.compiler.perez.layout import (
+    CompiledModel, Labels, positional_encoding, positional_roles, residual_space,
+)
 from turingformer.errors import Location, ModelFileError
 from turingformer.files import write_atomic
 from turingformer.runtime.looped import LoopBlock, LoopedTransformer
 from turingformer.runtime.space import Linear, Space
 from turingformer.runtime.transformer import (
-    MLP, SCORES, Attention, DecoderLayer, EncoderLayer, PositionalEncoding, Transformer,
+    MLP, SCORES, Attention, DecoderLayer, EncoderLayer, Transformer,
 )
 
 FORMAT = "turingformer-model"
@@ -325,8 +327,7 @@ def _write_perez(model: CompiledModel) -> dict:
     return {
         "score": t.score, "cross_attention": model.cross_attention,
         "spaces": {name: list(names) for names, name in spaces.items()},
-        "positional": {"one": t.positional.one, "k": t.positional.k, "inverse": t.positional.inverse,
-                       "inverse_square": t.positional.inverse_square},
+        "positional": positional_roles(t.positional),
         "embedding": {tok: {n: _num(v) for n, v in e.items()} for tok, e in t.embedding.items()},
         "seed": {n: _num(v) for n, v in zip(t.space.names, t.seed) if v},
         **body,
@@ -418,7 +419,7 @@ def _read_perez(data: dict, r: _Reader) -> CompiledModel:
             raise r.fail("embedding", f"the input symbol {token!r} has no embedding")
     transformer = Transformer(
         space=residual, embedding=embedding,
-        positional=PositionalEncoding(**{k: r.name(positional[k], f"positional.{k}", residual) for k in _POSITIONAL}),
+        positional=positional_encoding(**{k: r.name(positional[k], f"positional.{k}", residual) for k in _POSITIONAL}),
         encoder=(encoder_layer,), decoder=tuple(decoder_layers), output=mlp(data["output"], "output"),
         seed=residual.vector(r.sparse(data["seed"], "seed", residual)), score=score,
     )

@@ -174,6 +174,7 @@ def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3():
 
 
 # ------------------------------------------------------------------ where the float filter fails
+POSITIONS = PositionalEncoding((("one", 0), ("k", 1), ("inv", -1), ("inv2", -2)))   # 1, k, 1/k, 1/k²
 TINY = 2 ** -60          # far below float resolution next to 1: 1 + TINY rounds to 1.0
 TOKENS = {"z": 8 * TINY, "a": 2 * TINY, "b": TINY, "c": -TINY, "d": Fraction(3, 2) * TINY}
 
@@ -217,7 +218,7 @@ def tiny_transformer(score: str, unsafe: Fraction | None = None) -> Transformer:
     return Transformer(
         space=space,
         embedding={t: {"e": Fraction(v)} for t, v in TOKENS.items()},
-        positional=PositionalEncoding("one", "k", "inv", "inv2"),
+        positional=POSITIONS,
         encoder=(EncoderLayer(Attention(zero, zero, zero)),),
         decoder=tuple(layers),
         output=MLP((Linear.build(space, Space(("o",)), {("h1", "o"): 1}),
@@ -300,7 +301,7 @@ def rounding_transformer() -> Transformer:
                       Linear.build(space, space, {("k", "val"): 1}))
     return Transformer(
         space=space, embedding={t: {"e": x[t], "f": -y[t]} for t in x},
-        positional=PositionalEncoding("one", "k", "inv", "inv2"),
+        positional=POSITIONS,
         encoder=(EncoderLayer(Attention(zero, zero, zero)),),
         decoder=(DecoderLayer(Attention(zero, zero, zero), cross),),
         output=MLP((Linear.build(space, space, {}),)), seed=tuple(space.zeros()),

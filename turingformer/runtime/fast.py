@@ -125,6 +125,7 @@ built, exactly, only when asked for. Encoding reuses :func:`turingformer.runtime
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left
 from collections import Counter
 from fractions import Fraction
@@ -134,6 +135,10 @@ import numpy as np
 from flint import fmpq
 from threadpoolctl import threadpool_limits
 
+from turingformer.runtime.hooks import decoder_hooks, output_hooks
+from turingformer.runtime.layer import ALL as _ALL
+from turingformer.runtime.layer import Attended, decoder_forward
+from turingformer.runtime.rows import Rows, common_denominator
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
 
@@ -367,95 +372,131 @@ class _SigmaMap:
 
 
 class _MLP:
-    """A σ-net on sparse vectors, recording ``{prefix}.hidden[.k]`` exactly as :class:`MLP`.
+    """A σ-net on sparse vectors, recording its hidden layers exactly as :class:`MLP` does.
 
-    A σ-net is a pure function of the input entries its first layer reads, so while no hidden
-    activation is recorded its outputs are **memoised** on those entries (each as index,
-    numerator, denominator in lowest terms: equal keys are equal rationals; hashing fmpz is fast,
-    hashing an fmpq is not). The memo holds at most :data:`MEMO` entries and is dropped
-    for good once fewer than half of the first ``MEMO`` calls hit (a net whose input differs at
-    every step, such as one reading positions). Outputs are shared: callers only read them.
+    A σ-net is a pure function of the entries its first layer reads, and — one level deeper —
+    of its first σ layer's output. While no hidden activation is recorded its outputs are
+    **memoised** twice (each rational as index, numerator, denominator in lowest terms: equal
+    keys are equal rationals; hashing fmpz is fast, hashing an fmpq is not):
+
+    * on the entries the first layer reads (no arithmetic at all on a hit);
+    * on the first σ layer's output, when the net has one: σ clips, so inputs that differ (a
+      positional coordinate i+1, say) often give the same σ output — the Pérez output net's
+      first layer reads x9 = i+1 but its σ units are 0 or 1 — and the later layers are skipped.
+
+    Each memo holds at most :data:`MEMO` entries and is dropped for good once fewer than half of
+    its first ``MEMO`` calls hit. Outputs are shared: callers only read them.
     """
 
     def __init__(self, mlp: MLP):
         n = len(mlp.layers)
         self.layers = [(_SigmaMap(layer) if k < n - 1 else _Map(layer)) for k, layer in enumerate(mlp.layers)]
         self.hidden_sizes = [len(layer.target) for layer in mlp.layers[:-1]]
-        self.suffixes = [("hidden" if n == 2 else f"hidden.{k}") for k in range(n - 1)]
         self.reads = frozenset(mlp.layers[0].used_inputs())
-        self.memo: dict | None = {}
-        self.calls = self.hits = 0
+        self.memo = _Memo()
+        self.memo_hidden = _Memo() if n > 1 else None
 
-    def __call__(self, x, record, prefix: str):
+    def __call__(self, x, hidden=(), acts=None):
+        if any(hidden):
+            return self._run(x, 0, hidden, acts)
         memo = self.memo
-        if record is None and memo is not None:
+        if memo.on:
             reads = self.reads
             key = tuple([(i, v.p, v.q) for i, v in x.items() if i in reads])
             out = memo.get(key)
-            self.calls += 1
-            if out is not None:
-                self.hits += 1
-                return out
-            out = self._run(x, None, prefix)
-            if len(memo) < MEMO:
-                memo[key] = out
-            elif 2 * self.hits < self.calls:
-                self.memo = None
+            if out is None:
+                out = memo.put(key, self._from_first(x))
             return out
-        return self._run(x, record, prefix)
+        return self._from_first(x)
 
-    def _run(self, x, record, prefix: str):
+    def _from_first(self, x):
+        memo = self.memo_hidden
+        if memo is None or not memo.on:
+            return self._run(x, 0, (), None)
+        h = self.layers[0](x)
+        key = tuple([(u, v.p, v.q) for u, v in h.items()])
+        out = memo.get(key)
+        if out is None:
+            out = memo.put(key, self._run(h, 1, (), None))
+        return out
+
+    def _run(self, x, start: int, hidden, acts):
         last = len(self.layers) - 1
-        for k, layer in enumerate(self.layers):
-            x = layer(x)
-            if k < last and record is not None:
-                name = f"{prefix}.{self.suffixes[k]}"
-                if record.wants(name):
-                    record.values[name] = _full(x, self.hidden_sizes[k])
+        for k in range(start, len(self.layers)):
+            x = self.layers[k](x)
+            if k < last and hidden and hidden[k]:
+                acts[hidden[k]] = _full(x, self.hidden_sizes[k])
         return x
 
 
+class _Memo:
+    """A bounded memo that turns itself off when it does not pay (see :class:`_MLP`)."""
+
+    __slots__ = ("table", "calls", "hits", "on")
+
+    def __init__(self):
+        self.table: dict = {}
+        self.calls = self.hits = 0
+        self.on = True
+
+    def get(self, key):
+        self.calls += 1
+        out = self.table.get(key)
+        if out is not None:
+            self.hits += 1
+        return out
+
+    def put(self, key, out):
+        if len(self.table) < MEMO:
+            self.table[key] = out
+        elif 2 * self.hits < self.calls:
+            self.on, self.table = False, {}
+        return out
+
+
 # ---------------------------------------------------------------------------------- attention
-_ALL = None  # "every cached key wins"
-
-
 class _Cache:
-    """Values of one attention's cache and a lazy exact running sum of them.
+    """The values of one attention's cache and a lazy exact running sum of them.
 
-    With an empty support (``m == 0``) every decision is uniform, so the values are not kept:
-    each is added to the running sum as it arrives (O(1) memory per position).
+    Values are rows over the attention's value support (``coords``), kept in :class:`Rows`
+    (compact, exact). With an empty support (``m == 0``) every decision is uniform, so the values
+    are not kept: each is added to the running sum as it arrives (O(1) memory per position).
     """
 
-    def __init__(self, m: int):
+    def __init__(self, m: int, coords: Sequence[int]):
         self.m = m
         self.n = 0
-        self.keys: list[tuple] = []
-        self.values: list[dict[int, fmpq]] = []
-        self.keep_values = m > 0
+        self.coords = tuple(coords)
+        self.values = Rows(len(self.coords)) if m > 0 else None
         self.total: dict[int, fmpq] = {}
         self.total_n = 0
 
-    def _append_value(self, value: dict[int, fmpq]) -> None:
-        if self.keep_values:
+    def _append_value(self, value: Sequence[fmpq]) -> None:
+        if self.values is not None:
             self.values.append(value)
         else:
-            _accumulate(self.total, value)
+            _accumulate(self.total, self.coords, value)
             self.total_n += 1
         self.n += 1
+
+    def value(self, j: int) -> dict[int, fmpq]:
+        """Value j as a sparse residual vector."""
+        return {c: v for c, v in zip(self.coords, self.values[j]) if v}
 
     def sum_all(self) -> dict[int, fmpq]:
         """Σ_j v_j over the whole cache (exact), bringing the running sum up to date."""
         total = self.total
-        for value in self.values[self.total_n:self.n]:
-            _accumulate(total, value)
+        for j in range(self.total_n, self.n):
+            _accumulate(total, self.coords, self.values[j])
         self.total_n = self.n
         return total
 
 
-def _accumulate(total: dict[int, fmpq], value: dict[int, fmpq]) -> None:
-    for k, v in value.items():
-        prev = total.get(k)
-        total[k] = v if prev is None else prev + v
+def _accumulate(total: dict[int, fmpq], coords: Sequence[int], value: Sequence[fmpq]) -> None:
+    for k, v in zip(coords, value):
+        if v:
+            prev = total.get(k)
+            total[k] = v if prev is None else prev + v
 
 
 class _ScanCache(_Cache):
@@ -465,8 +506,9 @@ class _ScanCache(_Cache):
     with work buffers of the same capacity, so a decision allocates nothing of size O(i).
     """
 
-    def __init__(self, m: int, capacity: int = 64):
-        super().__init__(m)
+    def __init__(self, m: int, coords: Sequence[int] = (), capacity: int = 64):
+        super().__init__(m, coords)
+        self.keys: list[tuple] = []
         self.unsafe: list[int] = []
         self.integral = True            # every key so far is N_j / D_j in int64 (5'.)
         self.colmax = [0] * m           # max |N_je| per coordinate
@@ -487,7 +529,7 @@ class _ScanCache(_Cache):
         self.hi = np.empty(capacity)
         self.mask = np.empty(capacity, dtype=bool)
 
-    def append(self, key: Sequence[fmpq], value: dict[int, fmpq]) -> None:
+    def append(self, key: Sequence[fmpq], value: Sequence[fmpq]) -> None:
         n = self.n
         if n == len(self.floats):
             self._allocate(2 * n)
@@ -500,7 +542,7 @@ class _ScanCache(_Cache):
             self.floats[n] = row
             self.absolute[n] = [abs(r) for r in row]
         if self.integral:
-            D, N = _integers(key)
+            D, N = common_denominator(key)
             if all(abs(v) < _INT_LIMIT for v in N) and D < _FLOAT_LIMIT:
                 self.numerators[n], self.denominators[n] = N, float(D)
                 self.colmax = [max(c, abs(v)) for c, v in zip(self.colmax, N)]
@@ -513,7 +555,7 @@ class _ScanCache(_Cache):
         or None when the keys or the query do not fit the proved int64 range."""
         if not self.integral:
             return None
-        Dq, Nq = _integers(q)
+        Dq, Nq = common_denominator(q)
         if Dq >= _EXACT_FLOAT or sum(abs(v) * c for v, c in zip(Nq, self.colmax)) >= _INT64:
             return None
         n = self.n
@@ -530,38 +572,32 @@ class _ScanCache(_Cache):
         return lo, hi, one
 
 
-def _integers(v: Sequence[fmpq]) -> tuple[int, list[int]]:
-    """(D, N) with v = N / D: D the lcm of the denominators, N integers (exact)."""
-    D = 1
-    for x in v:
-        q = x.q
-        if q != 1:
-            D = math.lcm(D, int(q))
-    return D, [int(x.p) * (D // int(x.q)) for x in v]
-
-
 class _Group:
     """The keys of one exact direction of the projection P k (see :class:`_IndexCache`).
 
-    ``members`` holds key ids in order of decreasing |λ| (so the smallest |λ| is last);
-    ``rmax[e]`` = max |R k_e| over the members; with a one-dimensional rest, ``rmin`` = min |R k|
-    and ``rmin_keys`` the members that reach it.
+    ``members`` holds key ids in order of decreasing |λ| (so the smallest |λ| is last), in a
+    typed array; ``rmax[e]`` = max |R k_e| over the members; with a one-dimensional rest,
+    ``rmin`` = min |R k| and ``rmin_keys`` the members that reach it.
     """
 
     __slots__ = ("members", "rmax", "rmin", "rmin_keys")
 
     def __init__(self, rest: int):
-        self.members: list[int] = []
+        self.members = array("i")
         self.rmax = [_ZERO_Q] * rest
         self.rmin = None
-        self.rmin_keys: list[int] = []
+        self.rmin_keys = array("i")
 
 
 class _IndexCache(_Cache):
-    """A self-attention cache decided by an exact index over the key vectors alone (6.)."""
+    """A self-attention cache decided by an exact index over the key vectors alone (6.).
 
-    def __init__(self, m: int):
-        super().__init__(m)
+    The keys live in :class:`Rows` (compact, exact), the groups' members in typed arrays.
+    """
+
+    def __init__(self, m: int, coords: Sequence[int] = ()):
+        super().__init__(m, coords)
+        self.keys = Rows(m)
         self.p = 2 if m >= 2 else 0            # the projection P: the first two support coordinates
         self.rest = m - self.p                 # R: the others
         self.zero: _Group | None = None        # P k = 0
@@ -580,13 +616,14 @@ class _IndexCache(_Cache):
         x = k[0]
         return abs(x) if x else abs(k[1])
 
-    def append(self, key: Sequence[fmpq], value: dict[int, fmpq]) -> None:
-        j = self.n
-        key = tuple(key)
-        self.keys.append(key)
+    def append(self, key: Sequence[fmpq], value: Sequence[fmpq]) -> None:
         self._append_value(value)
         if not self.m:          # every decision is uniform: nothing to index
             return
+        self.insert(self.keys.append(key), tuple(key))
+
+    def insert(self, j: int, key: tuple) -> None:
+        """Index the stored key ``j`` (= ``key``)."""
         rest = key[self.p:]
         if self.p == 0 or not (key[0] or key[1]):
             if self.zero is None:
@@ -633,7 +670,7 @@ class _IndexCache(_Cache):
         if self.rest == 1:
             r = abs(rest[0])
             if group.rmin is None or r < group.rmin:
-                group.rmin, group.rmin_keys = r, [j]
+                group.rmin, group.rmin_keys = r, array("i", [j])
             elif r == group.rmin:
                 group.rmin_keys.append(j)
 
@@ -754,7 +791,8 @@ class _Attention:
         self.m = len(support)
         self.query = _Map(attn.query, support)
         self.key = _Map(attn.key, support)
-        self.value = _Map(attn.value)
+        self.value = _Map(attn.value, {s: k for k, s in enumerate(attn.value_support)})
+        self.coords = attn.value_support
         self.clip = score == "clipped"
         self.score = score
         self.stats = None
@@ -850,26 +888,27 @@ class _Attention:
             return _ALL
         return tuple(winners)
 
-    def output(self, cache: _Cache, winners) -> dict[int, fmpq]:
-        """The average of the winners' values (exact: sum, then divide once)."""
+    def output(self, cache: _Cache, winners) -> dict[int, fmpq] | None:
+        """The average of the winners' values (exact: sum, then divide once); None for 0."""
         if winners is _ALL:
             total, r = cache.sum_all(), cache.n
         elif len(winners) == 1:
-            return cache.values[winners[0]]
+            return cache.value(winners[0]) or None
         elif not winners:
-            return {}
+            return None
         else:
             total, r = {}, len(winners)
             for j in winners:
-                for k, v in cache.values[j].items():
-                    prev = total.get(k)
-                    total[k] = v if prev is None else prev + v
-        return {k: v / r for k, v in total.items() if v}
+                _accumulate(total, cache.coords, cache.values[j])
+        return {k: v / r for k, v in total.items() if v} or None
 
-    def scores(self, cache: _Cache, q: list[fmpq]) -> tuple:
-        """Every score φ(⟨q, k_j⟩), computed by the plain runtime's own code on Fractions."""
+    def scores(self, cache: _Cache, q: list[fmpq], n: int) -> tuple:
+        """Every score φ(⟨q, k_j⟩), j < n, computed by the plain runtime's own code on Fractions."""
         query = tuple(_frac(v) for v in q)
-        return tuple(scores_of(self.score, query, [tuple(_frac(b) for b in k) for k in cache.keys]))
+        keys = cache.keys
+        return tuple(scores_of(self.score, query, [tuple(_frac(b) for b in keys[j]) for j in range(n)]))
+
+
 
 
 def _pattern(n: int, winners) -> tuple:
@@ -881,11 +920,7 @@ def _pattern(n: int, winners) -> tuple:
     return tuple(w if j in chosen else _ZERO_F for j in range(n))
 
 
-def _winner_list(n: int, winners) -> tuple:
-    return tuple(range(n)) if winners is _ALL else winners
-
-
-def _add(x: dict[int, fmpq], y: dict[int, fmpq]) -> dict[int, fmpq]:
+def _add(x: dict[int, fmpq], y: dict[int, fmpq] | None) -> dict[int, fmpq]:
     if not y:
         return x
     out = dict(x)
@@ -902,40 +937,111 @@ def _add(x: dict[int, fmpq], y: dict[int, fmpq]) -> dict[int, fmpq]:
     return out
 
 
-# ---------------------------------------------------------------------------------- recording
-class _Record:
-    __slots__ = ("wanted", "values")
+# ---------------------------------------------------------------------------------- the layer's arithmetic
+class _Sparse:
+    """The arithmetic of :mod:`turingformer.runtime.layer` on sparse fmpq vectors; hooks hold
+    Fraction tuples (built only when recorded)."""
 
-    def __init__(self, wanted):
-        self.wanted = wanted
-        self.values: dict[str, object] = {}
+    def __init__(self, d: int):
+        self.d = d
+        self.zero = (_ZERO_F,) * d
 
-    def wants(self, name: str) -> bool:
-        return self.wanted is None or name in self.wanted
+    @staticmethod
+    def add(x, delta):
+        return _add(x, delta)
+
+    def view(self, x) -> tuple:
+        return _full(x, self.d)
+
+    def view_delta(self, delta) -> tuple:
+        return self.zero if delta is None else _full(delta, self.d)
+
+    @staticmethod
+    def winners(att: Attended) -> tuple[int, ...]:
+        return att.winner_list()
+
+    @staticmethod
+    def pattern(att: Attended) -> tuple:
+        return _pattern(att.n, att.winners)
 
 
-class _Layer:
-    def __init__(self, l: int, layer, score: str, encoded, wanted):
-        self.name = name = f"decoder.{l}"
-        self.trivial = layer.attn.is_trivial()
-        self.attn = None if self.trivial else _Attention(layer.attn, score)
-        self.cache = None if self.trivial else _IndexCache(self.attn.m)
-        self.cross = None
-        if layer.cross is not None and not layer.cross.is_trivial():
-            self.cross = _Attention(layer.cross, score)
-            self.cross_cache = _ScanCache(self.cross.m, max(1, len(encoded.cross_keys[l - 1])))
-            for key, value in zip(encoded.cross_keys[l - 1], encoded.cross_values[l - 1]):
-                self.cross_cache.append([_q(v) for v in key],
-                                        {s: _q(v) for s, v in zip(layer.cross.value_support, value) if v})
-        self.ffn = _MLP(layer.ffn) if layer.ffn is not None else None
+class _SelfHead:
+    """A decoder self-attention: its key index (or, with an empty support, its running sum)."""
 
-        def want(hook):
-            return wanted is None or f"{name}.{hook}" in wanted
+    def __init__(self, attn: Attention, score: str):
+        self.attn = _Attention(attn, score)
+        self.cache = _IndexCache(self.attn.m, attn.value_support)
 
-        self.hooks = {h: want(h) for h in (
-            "resid_pre", "attn.scores", "attn.winners", "attn.pattern", "attn.out", "resid_mid",
-            "cross.scores", "cross.winners", "cross.pattern", "cross.out", "resid_cross", "ffn.out", "resid_post")}
-        self.any_ffn_hidden = wanted is None or any(h.startswith(f"{name}.ffn.hidden") for h in wanted)
+    def attend(self, h) -> Attended:
+        attn, cache = self.attn, self.cache
+        cache.append(attn.key.dense(h), attn.value.dense(h))
+        q = attn.query.dense(h)
+        winners = attn.decide(cache, q)
+        n = cache.n
+        return Attended(attn.output(cache, winners), winners, n, lambda: attn.scores(cache, q, n))
+
+
+class _CrossHead:
+    """A cross-attention over the encoder output's keys, decided by the certified scan (5., 5')."""
+
+    def __init__(self, attn: Attention, score: str, keys, values):
+        self.attn = _Attention(attn, score)
+        self.cache = _ScanCache(self.attn.m, attn.value_support, max(1, len(keys)))
+        for key, value in zip(keys, values):
+            self.cache.append([_q(v) for v in key], [_q(v) for v in value])
+
+    def attend(self, p) -> Attended:
+        attn, cache = self.attn, self.cache
+        q = attn.query.dense(p)
+        winners = attn.decide(cache, q)
+        return Attended(attn.output(cache, winners), winners, cache.n,
+                        lambda: attn.scores(cache, q, cache.n))
+
+
+class _LayerRuntime:
+    """One decoder layer's runtime objects (the shape :func:`turingformer.runtime.layer.decoder_layer` reads)."""
+
+    __slots__ = ("attn", "cross", "ffn")
+
+    def __init__(self, attn, cross, ffn):
+        self.attn, self.cross, self.ffn = attn, cross, ffn
+
+
+class Decoder:
+    """The state of one fast exact decoding in Python: per layer the key index and running sums,
+    the cross-attention scans, the σ-nets with their memos, the position ``i`` and ``y`` = y_i.
+
+    :meth:`step` decodes one position through :func:`turingformer.runtime.layer.decoder_forward`.
+    """
+
+    def __init__(self, model: Transformer, encoded, stats: Counter | None = None):
+        self.model = model
+        self.ops = _Sparse(model.d)
+        self.layers = []
+        for l, layer in enumerate(model.decoder):
+            attn = None if layer.attn.is_trivial() else _SelfHead(layer.attn, model.score)
+            cross = None
+            if layer.cross is not None and not layer.cross.is_trivial():
+                cross = _CrossHead(layer.cross, model.score, encoded.cross_keys[l], encoded.cross_values[l])
+            self.layers.append(_LayerRuntime(attn, cross, _MLP(layer.ffn) if layer.ffn is not None else None))
+            for head in (attn, cross):
+                if head is not None:
+                    head.attn.stats = stats
+        self.output = _MLP(model.output)
+        space = model.space
+        self.positional = tuple((space.index(name), e) for name, e in model.positional.powers)
+        self.i = 0
+        self.y = _sparse(model.seed)
+
+    def step(self, hooks, out_hooks) -> tuple[dict[int, fmpq], dict]:
+        """Decode position i: y_i in, y_{i+1} out (also kept as the next input), and the hooks."""
+        acts: dict = {}
+        k = self.i + 1
+        pos = {c: (fmpq(k) ** e if e >= 0 else fmpq(1, k ** -e)) for c, e in self.positional}
+        h = _add(self.y, pos)
+        y = decoder_forward(self.ops, self.layers, self.output, h, k, hooks, out_hooks, acts)
+        self.y, self.i = y, k
+        return y, acts
 
 
 # ---------------------------------------------------------------------------------- decoding
@@ -954,87 +1060,14 @@ def decode_fast(
     """
     wanted = None if capture is None else frozenset(capture)
     encoded = encode(model, tokens, capture)
+    decoder = Decoder(model, encoded, stats)
+    hooks = [h.select(wanted) for h in decoder_hooks(model)]
+    out_hooks = output_hooks(model).select(wanted)
     d = model.d
-    space = model.space
-    pe = model.positional
-    pos_idx = (space.index(pe.one), space.index(pe.k), space.index(pe.inverse),
-               space.index(pe.inverse_square))
-    layers = [_Layer(l, layer, model.score, encoded, wanted) for l, layer in enumerate(model.decoder, start=1)]
-    if stats is not None:
-        for layer in layers:
-            for attn in (layer.attn, layer.cross):
-                if attn is not None:
-                    attn.stats = stats
-    output = _MLP(model.output)
-    want_y = wanted is None or "output.y" in wanted
-    any_output_hidden = wanted is None or any(h.startswith("output.hidden") for h in wanted)
-    sparse = {"y": _sparse(model.seed)}    # y_i as a sparse vector, carried between steps
-    one = _ONE_Q
 
     def step(i: int, y_full):
-        y = sparse["y"]
-        record = _Record(wanted)
-        acts = record.values
-        k = i + 1
-        h = _add(y, {pos_idx[0]: one, pos_idx[1]: fmpq(k), pos_idx[2]: fmpq(1, k),
-                     pos_idx[3]: fmpq(1, k * k)})
-        for layer in layers:
-            hooks, name = layer.hooks, layer.name
-            if hooks["resid_pre"]:
-                acts[f"{name}.resid_pre"] = _full(h, d)
-            if layer.trivial:
-                p, winners, delta = h, _ALL, {}
-                n = i + 1
-            else:
-                attn, cache = layer.attn, layer.cache
-                cache.append(attn.key.dense(h), attn.value(h))
-                q = attn.query.dense(h)
-                winners = attn.decide(cache, q)
-                delta = attn.output(cache, winners)
-                p = _add(h, delta)
-                n = cache.n
-                if hooks["attn.scores"]:
-                    acts[f"{name}.attn.scores"] = attn.scores(cache, q)
-            if hooks["attn.winners"]:
-                acts[f"{name}.attn.winners"] = _winner_list(n, winners)
-            if hooks["attn.pattern"]:
-                acts[f"{name}.attn.pattern"] = _pattern(n, winners)
-            if hooks["attn.out"]:
-                acts[f"{name}.attn.out"] = _full(delta, d)
-            if hooks["resid_mid"]:
-                acts[f"{name}.resid_mid"] = _full(p, d)
-            a = p
-            if layer.cross is not None:
-                cross, cache = layer.cross, layer.cross_cache
-                q = cross.query.dense(p)
-                winners = cross.decide(cache, q)
-                delta = cross.output(cache, winners)
-                a = _add(p, delta)
-                if hooks["cross.scores"]:
-                    acts[f"{name}.cross.scores"] = cross.scores(cache, q)
-                if hooks["cross.winners"]:
-                    acts[f"{name}.cross.winners"] = _winner_list(cache.n, winners)
-                if hooks["cross.pattern"]:
-                    acts[f"{name}.cross.pattern"] = _pattern(cache.n, winners)
-                if hooks["cross.out"]:
-                    acts[f"{name}.cross.out"] = _full(delta, d)
-            if hooks["resid_cross"]:
-                acts[f"{name}.resid_cross"] = _full(a, d)
-            z = a
-            if layer.ffn is not None:
-                o = layer.ffn(a, record if layer.any_ffn_hidden else None, f"{name}.ffn")
-                if hooks["ffn.out"]:
-                    acts[f"{name}.ffn.out"] = _full(o, d)
-                z = _add(a, o)
-            if hooks["resid_post"]:
-                acts[f"{name}.resid_post"] = _full(z, d)
-            h = z
-        y_next = output(h, record if any_output_hidden else None, "output")
-        y_next_full = _full(y_next, d)
-        if want_y:
-            acts["output.y"] = y_next_full
-        sparse["y"] = y_next
-        return y_next_full, acts
+        y, acts = decoder.step(hooks, out_hooks)
+        return _full(y, d), acts
 
     return _one_blas_thread(autoregress(step, model.seed, max_steps=max_steps, stop=stop,
                                         encoder_activations=encoded.activations))
