@@ -128,6 +128,7 @@ import math
 from array import array
 from bisect import bisect_left
 from collections import Counter
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Sequence
 
@@ -135,6 +136,7 @@ import numpy as np
 from flint import fmpq
 from threadpoolctl import threadpool_limits
 
+from turingformer.runtime import compiled as compiled_kernel
 from turingformer.runtime.hooks import decoder_hooks, output_hooks
 from turingformer.runtime.layer import ALL as _ALL
 from turingformer.runtime.layer import Attended, decoder_forward
@@ -142,7 +144,7 @@ from turingformer.runtime.rows import Rows, common_denominator
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
 
-__all__ = ["decode_fast", "SMALL"]
+__all__ = ["Chunk", "decode_chunks", "decode_fast", "SMALL"]
 
 #: Caches with at most this many keys are decided exactly, without the float filter.
 SMALL = 8
@@ -1044,11 +1046,36 @@ class Decoder:
         return y, acts
 
 
+    @classmethod
+    def resume(cls, model: Transformer, encoded, state, stats: Counter | None = None) -> "Decoder":
+        """The Python decoder that continues a compiled decoding from its ``state``
+        (:meth:`turingformer.runtime.compiled.Kernel.state`): the same keys, values and sums, the
+        key index rebuilt from the keys, position and y."""
+        decoder = cls(model, encoded, stats)
+        for runtime, saved in zip(decoder.layers, state.layers):
+            if saved is None:
+                continue
+            cache = runtime.attn.cache
+            cache.n = saved.n
+            cache.total, cache.total_n = dict(saved.total), saved.sum_n
+            if saved.keys is not None:
+                cache.keys, cache.values = saved.keys, saved.values
+                for j in range(saved.n):
+                    cache.insert(j, cache.keys[j])
+        decoder.i, decoder.y = state.i, dict(state.y)
+        return decoder
+
+
 # ---------------------------------------------------------------------------------- decoding
+#: Positions per call into the compiled kernel: the first call is short (a short run pays for
+#: little it does not use), each next one twice as long, up to CHUNK.
+FIRST_CHUNK, CHUNK = 16, 4096
+
+
 def decode_fast(
     model: Transformer, tokens: Sequence[str], *, max_steps: int,
     stop: Callable[[tuple], bool] = lambda y: False, capture: Collection[str] | None = (),
-    stats: Counter | None = None,
+    stats: Counter | None = None, compiled: bool = True,
 ) -> Iterator[Step]:
     """Autoregressive exact decoding, equal step for step to :func:`transformer.decode`.
 
@@ -1056,21 +1083,279 @@ def decode_fast(
     ``max_steps`` steps were taken; ``capture`` names the hooks to record (``None``: all).
     ``stats``, if given (a :class:`collections.Counter`), counts how the attention decisions were
     made (zero query, small cache, one float candidate, exact among candidates, ...).
-    See the module docstring for how it is fast and why it is exact.
+    The compiled kernel (:mod:`turingformer.runtime.compiled`) decodes when it is built and the
+    weights fit it (``compiled=False``: never); the Python path otherwise, and from the first
+    position the kernel cannot prove on. See the module docstring for how it is fast and why it
+    is exact.
     """
     wanted = None if capture is None else frozenset(capture)
     encoded = encode(model, tokens, capture)
-    decoder = Decoder(model, encoded, stats)
+    kernel, extract = _kernel_for(model, encoded, wanted, (), compiled)
+    if kernel is None:
+        return _one_blas_thread(_python_steps(Decoder(model, encoded, stats), model.seed, 0, max_steps, stop,
+                                              wanted, encoded.activations))
+    return _compiled_steps(kernel, extract, encoded, max_steps, stop, stats, wanted)
+
+
+def _kernel_for(model: Transformer, encoded, wanted, stop_zero, allowed: bool):
+    """(a compiled kernel, its hook extractors) or (None, None) when the Python path must run."""
+    if not allowed or not compiled_kernel.available():
+        return None, None
+    extract, slots = compiled_kernel.capture_plan(model, wanted)
+    if extract is None:
+        return None, None
+    try:
+        program = compiled_kernel.Program(model, encoded, stop_zero)
+    except compiled_kernel.NotCompilable:
+        return None, None
+    return compiled_kernel.Kernel(program, slots), extract
+
+
+def _python_steps(decoder: Decoder, y_in, i: int, max_steps: int, stop, wanted, encoder_acts) -> Iterator[Step]:
+    model = decoder.model
     hooks = [h.select(wanted) for h in decoder_hooks(model)]
     out_hooks = output_hooks(model).select(wanted)
     d = model.d
-
-    def step(i: int, y_full):
+    for i in range(i, max_steps):
         y, acts = decoder.step(hooks, out_hooks)
-        return _full(y, d), acts
+        if i == 0 and encoder_acts:
+            acts = {**encoder_acts, **acts}
+        y_out = _full(y, d)
+        yield Step(i, y_in, y_out, acts)
+        if stop(y_out):
+            return
+        y_in = y_out
 
-    return _one_blas_thread(autoregress(step, model.seed, max_steps=max_steps, stop=stop,
-                                        encoder_activations=encoded.activations))
+
+def _compiled_steps(kernel, extract, encoded, max_steps: int, stop, stats, wanted) -> Iterator[Step]:
+    model = kernel.program.model
+    rows = _RowReader(model, kernel, encoded, extract)
+    y_in, i, size = model.seed, 0, FIRST_CHUNK
+    try:
+        while i < max_steps:
+            n, status = kernel.run(min(size, max_steps - i))
+            for r in range(n):
+                y_out = rows.y(r)
+                acts = rows.hooks(r, i)
+                if i == 0 and encoded.activations:
+                    acts = {**encoded.activations, **acts}
+                yield Step(i, y_in, y_out, acts)
+                if stop(y_out):
+                    return
+                y_in, i = y_out, i + 1
+            if status == compiled_kernel.UNPROVABLE:
+                decoder = Decoder.resume(model, encoded, kernel.state(), stats)
+                _count(stats, kernel, handed=True)
+                kernel = None
+                yield from _one_blas_thread(_python_steps(decoder, y_in, i, max_steps, stop, wanted, {}))
+                return
+            size = min(2 * size, CHUNK)
+    finally:
+        if kernel is not None:
+            _count(stats, kernel)
+
+
+def _count(stats: Counter | None, kernel, handed: bool = False) -> None:
+    """Add a kernel's decision counts to ``stats`` (and one hand-over to the exact Python path)."""
+    if stats is not None:
+        for name, value in kernel.stats().items():
+            if value:
+                stats[name] += value
+        if handed:
+            stats["handed to the exact Python path"] += 1
+
+
+class _RowReader:
+    """The rows one kernel call wrote, as the Fractions the plain decoder yields (y vectors, which
+    repeat, are converted once)."""
+
+    def __init__(self, model: Transformer, kernel, encoded, extract):
+        self.model, self.kernel, self.encoded, self.extract = model, kernel, encoded, extract
+        self.d = model.d
+        self.memo: dict[bytes, tuple] = {}
+
+    def y(self, r: int) -> tuple:
+        kernel = self.kernel
+        key = kernel.yn[r].tobytes() + kernel.yd[r].tobytes()
+        out = self.memo.get(key)
+        if out is None:
+            if len(self.memo) >= MEMO:
+                self.memo.clear()
+            out = self.memo[key] = _fractions(kernel.yn[r].tolist(), kernel.yd[r].tolist())
+        return out
+
+    def hooks(self, r: int, i: int) -> dict:
+        kernel, acts = self.kernel, {}
+        for name, spec in self.extract.items():
+            kind, slot = spec[0], spec[1]
+            if kind == "y":
+                acts[name] = self.y(r)
+                continue
+            num, den = kernel.num[slot], kernel.den[slot]
+            if kind == "vector":
+                acts[name] = _fractions(num[r].tolist(), den[r].tolist())
+            elif kind == "hidden":
+                D = int(den[r])
+                acts[name] = tuple(_ZERO_F if not v else Fraction(v, D) for v in num[r].tolist())
+            elif kind in ("winners", "pattern"):
+                winners = self._winners(spec, r, i)
+                acts[name] = (tuple(range(self._n(spec, i))) if winners is _ALL else winners) if kind == "winners" \
+                    else _pattern(self._n(spec, i), winners)
+            else:
+                acts[name] = self._scores(spec, r, i)
+        return acts
+
+    def _n(self, spec, i: int) -> int:
+        """The number of keys of a decision at position i."""
+        l, code = spec[2], spec[3]
+        if code == compiled_kernel.ATTN_WINNERS:
+            return i + 1
+        return len(self.encoded.cross_keys[l])
+
+    def _winners(self, spec, r: int, i: int):
+        start, count = self.kernel.num[spec[1]][r].tolist()
+        if count < 0:
+            return _ALL
+        return tuple(self.kernel.win[start:start + count].tolist())
+
+    def _scores(self, spec, r: int, i: int) -> tuple:
+        kernel = self.kernel
+        _, slot, l, code = spec
+        D = int(kernel.den[slot][r])
+        query = tuple(Fraction(v, D) for v in kernel.num[slot][r].tolist())
+        if code == compiled_kernel.ATTN_WINNERS:
+            kn, kd = kernel.keys(l)
+            keys = [()] * (i + 1) if kn is None else \
+                [_fractions(kn[j].tolist(), [int(kd[j])] * kn.shape[1]) for j in range(i + 1)]
+        else:
+            keys = self.encoded.cross_keys[l]
+        return tuple(scores_of(self.model.score, query, keys))
+
+
+def _fractions(nums: list[int], dens: list[int]) -> tuple:
+    """Per-coordinate rationals as Fractions (integers from a table)."""
+    out = []
+    for n, q in zip(nums, dens):
+        if q == 1:
+            f = _SMALL_F.get(n)
+            out.append(f if f is not None else Fraction(n))
+        else:
+            out.append(Fraction(n, q))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------- chunks
+@dataclass(frozen=True, repr=False)
+class Chunk:
+    """Positions ``start … start + len − 1`` of a decoding, as exact integer arrays: the outputs
+    y_{i+1} (numerators ``num`` and denominators ``den``, [rows, d], per coordinate in lowest
+    terms; int64, or object arrays of Python ints for rows beyond int64) and each captured
+    vector hook in the same form."""
+
+    start: int
+    num: np.ndarray
+    den: np.ndarray
+    hooks: dict
+
+    def __len__(self) -> int:
+        return len(self.num)
+
+    def __repr__(self) -> str:
+        return f"Chunk(start={self.start:,}, rows={len(self):,}, hooks={sorted(self.hooks)})"
+
+
+def decode_chunks(
+    model: Transformer, tokens: Sequence[str], *, max_steps: int, stop_zero: Sequence[int] = (),
+    capture: Collection[str] = (), stats: Counter | None = None, compiled: bool = True,
+) -> Iterator[Chunk]:
+    """The decoding of :func:`decode_fast`, streamed as :class:`Chunk` arrays instead of one
+    :class:`Step` of Fractions per position (what a long run that only reads its outputs needs).
+
+    Stops after the first output that is zero on every coordinate of ``stop_zero`` (that
+    position included), or after ``max_steps`` positions. ``capture`` names vector hooks only
+    (``decoder.l.resid_post``, …: d entries per position).
+    """
+    wanted = frozenset(capture)
+    encoded = encode(model, tokens)
+    kernel, extract = _kernel_for(model, encoded, wanted, tuple(stop_zero), compiled)
+    if kernel is not None and all(spec[0] == "vector" for spec in extract.values()):
+        yield from _compiled_chunks(kernel, extract, encoded, max_steps, stop_zero, stats, wanted)
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield from _python_chunks(Decoder(model, encoded, stats), 0, max_steps, stop_zero, wanted)
+
+
+def _compiled_chunks(kernel, extract, encoded, max_steps: int, stop_zero, stats, wanted) -> Iterator[Chunk]:
+    model = kernel.program.model
+    i, size = 0, FIRST_CHUNK
+    try:
+        while i < max_steps:
+            n, status = kernel.run(min(size, max_steps - i))
+            if n:
+                yield Chunk(i, kernel.yn[:n].copy(), kernel.yd[:n].copy(),
+                            {name: (kernel.num[spec[1]][:n].copy(), kernel.den[spec[1]][:n].copy())
+                             for name, spec in extract.items()})
+            i += n
+            if status == compiled_kernel.STOPPED:
+                return
+            if status == compiled_kernel.UNPROVABLE:
+                decoder = Decoder.resume(model, encoded, kernel.state(), stats)
+                _count(stats, kernel, handed=True)
+                kernel = None
+                with threadpool_limits(limits=1, user_api="blas"):
+                    yield from _python_chunks(decoder, i, max_steps, stop_zero, wanted)
+                return
+            size = min(2 * size, CHUNK)
+    finally:
+        if kernel is not None:
+            _count(stats, kernel)
+
+
+def _python_chunks(decoder: Decoder, i: int, max_steps: int, stop_zero, wanted) -> Iterator[Chunk]:
+    model = decoder.model
+    hooks = [h.select(wanted) for h in decoder_hooks(model)]
+    out_hooks = output_hooks(model).select(wanted)
+    names = sorted(wanted)
+    size = FIRST_CHUNK
+    while i < max_steps:
+        start, ys, captured = i, [], {name: [] for name in names}
+        stopped = False
+        while i < max_steps and len(ys) < size:
+            y, acts = decoder.step(hooks, out_hooks)
+            ys.append(y)
+            for name in names:
+                captured[name].append(acts[name])
+            i += 1
+            if stop_zero and not any(c in y for c in stop_zero):
+                stopped = True
+                break
+        yield Chunk(start, *_sparse_rows(ys, model.d),
+                    {name: _tuple_rows(rows) for name, rows in captured.items()})
+        if stopped:
+            return
+        size = min(2 * size, CHUNK)
+
+
+def _sparse_rows(rows: list[dict[int, fmpq]], d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse fmpq rows as (numerators, denominators) arrays: int64 when every entry fits."""
+    nums = [[0] * d for _ in rows]
+    dens = [[1] * d for _ in rows]
+    for r, row in enumerate(rows):
+        for c, v in row.items():
+            nums[r][c], dens[r][c] = int(v.p), int(v.q)
+    return _arrays(nums, dens)
+
+
+def _tuple_rows(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of Fractions as (numerators, denominators) arrays."""
+    return _arrays([[v.numerator for v in row] for row in rows], [[v.denominator for v in row] for row in rows])
+
+
+def _arrays(nums, dens) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return np.array(nums, dtype=np.int64), np.array(dens, dtype=np.int64)
+    except OverflowError:
+        return np.array(nums, dtype=object), np.array(dens, dtype=object)
 
 
 def _one_blas_thread(steps: Iterator[Step]) -> Iterator[Step]:
