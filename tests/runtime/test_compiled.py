@@ -199,3 +199,20 @@ def test_rows_are_int64_under_the_bound_and_exact_beyond_it():
     assert rows.nbytes == 3 * 8 * 4
     rows.append_integers(np.array([[7, 8, 9]]), None)
     assert rows[3] == (7, 8, 9) and len(rows) == 4
+
+
+@KERNEL
+@pytest.mark.parametrize("order", ["right", "left", "both", "scattered"])
+def test_many_directions_in_any_order(order):
+    """A tape growing to the right, to the left, both ways, or keys in a scattered order: 600
+    directions, each query's exact winners (the slope order has room at both ends)."""
+    cells = {"right": range(600), "left": range(0, -600, -1), "both": [(-1) ** k * (k // 2) for k in range(600)],
+             "scattered": [(k * 337) % 600 - 300 for k in range(600)]}[order]
+    keys = [(Fraction(1, j + 1), Fraction(-c, j + 1), Fraction(1, (j + 1) ** 2)) for j, c in enumerate(cells)]
+    index = compiled.CompiledIndex(3)
+    for k in keys:
+        index.add(k)
+    i = len(keys) - 1
+    for target in (0, 5, -5, 299, -300, 1000):
+        q = (Fraction(target, i + 1), Fraction(1, i + 1), Fraction(1, 3 * (i + 1) ** 2))
+        assert index.decide(q)[0] == brute(keys, q)

@@ -232,7 +232,7 @@ typedef struct {
     i32 *ghead, *gminhead;
     i64 *grn, *grd;         /* [gcap*r] max |R k_e| per group */
     i64 *gmn, *gmd;         /* min |R k| per group (r == 1) */
-    i32 *order, nf;         /* finite groups by slope */
+    i32 *order, nf, ostart, ocap;   /* finite groups by slope: order[ostart .. ostart+nf), room at both ends */
     i32 zero_g, vert_g;
     i32 *htab; i32 hcap;    /* open addressing: slope -> finite group */
     i64 lam_n, lam_d;       /* min |λ| over the finite groups (lam_d = 0: none) */
@@ -257,7 +257,7 @@ typedef struct {
     i32 maxw;
 } Kernel;
 
-enum { S_INDEX, S_SCORED, S_UNIFORM, S_CROSS, S_POSITIONS };
+enum { S_INDEX, S_SCORED, S_UNIFORM, S_CROSS, S_POSITIONS, S_NUM_BITS, S_DEN_BITS, S_DOT_BITS };
 
 /* p = realloc(p, count elements), or return 0 (out of memory) */
 #define GROW(p, count) do { void *a_ = realloc((p), (size_t)(count) * sizeof(*(p))); \
@@ -288,7 +288,6 @@ static int group_new(Cache *c, i32 *g) {
         GROW(c->gminhead, cap);
         GROW(c->gmn, cap);
         GROW(c->gmd, cap);
-        GROW(c->order, cap);
         if (c->r) {
             GROW(c->grn, (i64)cap * c->r);
             GROW(c->grd, (i64)cap * c->r);
@@ -324,6 +323,31 @@ static int hash_grow(Cache *c) {
     return 1;
 }
 
+/* put group g at position lo of the slope order; the buffer keeps room at both ends, so the
+ * new cells of a tape (new slopes at either end of the sorted order) cost O(1) */
+static int order_insert(Cache *c, i32 lo, i32 g) {
+    i32 nf = c->nf;
+    if (c->ostart > 0 && (lo <= nf - lo || c->ostart + nf == c->ocap)) {
+        memmove(c->order + c->ostart - 1, c->order + c->ostart, sizeof(i32) * (size_t)lo);
+        c->ostart--;
+    } else if (c->ostart + nf < c->ocap) {
+        memmove(c->order + c->ostart + lo + 1, c->order + c->ostart + lo, sizeof(i32) * (size_t)(nf - lo));
+    } else {
+        i32 cap = c->ocap ? 2 * c->ocap : 64, start = (cap - nf - 1) / 2;
+        i32 *order = malloc(sizeof(i32) * (size_t)cap);
+        if (!order) return 0;
+        if (nf) {
+            memcpy(order + start, c->order + c->ostart, sizeof(i32) * (size_t)lo);
+            memcpy(order + start + lo + 1, c->order + c->ostart + lo, sizeof(i32) * (size_t)(nf - lo));
+        }
+        free(c->order);
+        c->order = order; c->ocap = cap; c->ostart = start;
+    }
+    c->order[c->ostart + lo] = g;
+    c->nf = nf + 1;
+    return 1;
+}
+
 /* the finite group of slope tn/td, created (and placed in slope order) when new */
 static int finite_group(Cache *c, i64 tn, i64 td, i32 *out) {
     if (2 * (c->nf + 1) > c->hcap && !hash_grow(c)) return 0;
@@ -340,12 +364,10 @@ static int finite_group(Cache *c, i64 tn, i64 td, i32 *out) {
     c->htab[h] = g;
     i32 lo = 0, hi = c->nf;          /* first group of a larger slope */
     while (lo < hi) {
-        i32 mid = (lo + hi) / 2, o = c->order[mid];
+        i32 mid = (lo + hi) / 2, o = c->order[c->ostart + mid];
         if ((i128)c->gtn[o] * td < (i128)tn * c->gtd[o]) lo = mid + 1; else hi = mid;
     }
-    memmove(c->order + lo + 1, c->order + lo, sizeof(i32) * (size_t)(c->nf - lo));
-    c->order[lo] = g;
-    c->nf++;
+    if (!order_insert(c, lo, g)) return 0;
     *out = g;
     return 1;
 }
@@ -432,6 +454,11 @@ static inline int mag_cmp(Mag x, Mag y) {      /* x.A * y.D vs y.A * x.D, in 192
     return 0;
 }
 
+static inline int bits(u128 x) {
+    u64 hi = (u64)(x >> 64), lo = (u64)x;
+    return hi ? 128 - __builtin_clzll(hi) : (lo ? 64 - __builtin_clzll(lo) : 0);
+}
+
 static inline int dot_exact(const i64 *q, const i64 *k, i32 m, u128 *out) {
     i128 s = 0;
     for (i32 e = 0; e < m; e++) {
@@ -482,6 +509,8 @@ static int score_key(Decision *s, i64 j, const i64 *kn, i64 kd) {
     Mag x;
     if (!dot_exact(s->q, kn, s->c->m, &x.A)) return 0;
     x.D = (u64)kd;
+    int b = bits(x.A);
+    if (b > s->K->stats[S_DOT_BITS]) s->K->stats[S_DOT_BITS] = b;
     return consider(s, j, x);
 }
 
@@ -552,7 +581,7 @@ static int walk_index(Decision *s) {
     if (!c->nf) return 1;
     if (!s->q[1]) {
         for (i32 k = 0; k < c->nf; k++) {
-            i32 g = c->order[k];
+            i32 g = c->order[c->ostart + k];
             if (!visit(s, g, uabs128(a_of(s, g)), (u64)c->gtd[g])) return 0;
         }
         return 1;
@@ -562,19 +591,19 @@ static int walk_index(Decision *s) {
     i32 lo = 0, hi = c->nf;                          /* first slope t >= t* = -q0/q1 */
     while (lo < hi) {
         i32 mid = (lo + hi) / 2;
-        i128 a = a_of(s, c->order[mid]);
+        i128 a = a_of(s, c->order[c->ostart + mid]);
         if ((sign > 0 && a < 0) || (sign < 0 && a > 0)) lo = mid + 1; else hi = mid;
     }
     i32 right = lo, left = lo - 1;
     while (right < c->nf || left >= 0) {
         if (right < c->nf) {
-            i32 g = c->order[right];
+            i32 g = c->order[c->ostart + right];
             u128 A = uabs128(a_of(s, g));
             if (beyond(s, (u64)c->lam_n, (u64)c->lam_d, A, (u64)c->gtd[g], room)) right = c->nf;
             else { if (!visit(s, g, A, (u64)c->gtd[g])) return 0; right++; }
         }
         if (left >= 0) {
-            i32 g = c->order[left];
+            i32 g = c->order[c->ostart + left];
             u128 A = uabs128(a_of(s, g));
             if (beyond(s, (u64)c->lam_n, (u64)c->lam_d, A, (u64)c->gtd[g], room)) left = -1;
             else { if (!visit(s, g, A, (u64)c->gtd[g])) return 0; left--; }
@@ -851,6 +880,18 @@ static int position(Kernel *K, Out *o, i64 row) {
             for (i64 x = 0; x < c->cap; x++) c->vd[x] = 1;
         }
         if (c->vd) c->vd[j] = K->pend_vd[l];
+        for (i32 e = 0; e < A->m; e++) {
+            int b = bits(uabs(c->kn[j * A->m + e]));
+            if (b > K->stats[S_NUM_BITS]) K->stats[S_NUM_BITS] = b;
+        }
+        for (i32 e = 0; e < A->vw; e++) {
+            int b = bits(uabs(c->vn[j * A->vw + e]));
+            if (b > K->stats[S_NUM_BITS]) K->stats[S_NUM_BITS] = b;
+        }
+        int b = bits((u64)c->kd[j]);
+        if (b > K->stats[S_DEN_BITS]) K->stats[S_DEN_BITS] = b;
+        b = bits((u64)K->pend_vd[l]);
+        if (b > K->stats[S_DEN_BITS]) K->stats[S_DEN_BITS] = b;
         c->n++;
         if (!index_insert(c, j)) return -1;
     }

@@ -49,7 +49,10 @@ MAX_HIDDEN = 8
 SLOTS_PER_LAYER = HIDDEN + MAX_HIDDEN
 #: Counters of the kernel's stats array, by the names :func:`turingformer.runtime.fast.decode_fast` reports.
 STATS = ("index: exact", "index: keys scored exactly", "uniform (zero query)", "exact scan (compiled)",
-         "compiled positions")
+         "compiled positions", "largest cached numerator (bits)", "largest cached denominator (bits)",
+         "largest exact dot product numerator (bits)")
+#: Counters that are maxima, not counts.
+MAXIMA = STATS[5:]
 
 _P32, _P64 = POINTER(c_int32), POINTER(c_int64)
 

@@ -1159,7 +1159,9 @@ def _count(stats: Counter | None, kernel, handed: bool = False) -> None:
     """Add a kernel's decision counts to ``stats`` (and one hand-over to the exact Python path)."""
     if stats is not None:
         for name, value in kernel.stats().items():
-            if value:
+            if name in compiled_kernel.MAXIMA:
+                stats[name] = max(stats[name], value)
+            elif value:
                 stats[name] += value
         if handed:
             stats["handed to the exact Python path"] += 1
@@ -1250,7 +1252,8 @@ class Chunk:
     """Positions ``start … start + len − 1`` of a decoding, as exact integer arrays: the outputs
     y_{i+1} (numerators ``num`` and denominators ``den``, [rows, d], per coordinate in lowest
     terms; int64, or object arrays of Python ints for rows beyond int64) and each captured
-    vector hook in the same form."""
+    vector hook in the same form. The arrays may be the decoder's own buffers, valid until the
+    next chunk is asked for: copy what you keep."""
 
     start: int
     num: np.ndarray
@@ -1292,8 +1295,8 @@ def _compiled_chunks(kernel, extract, encoded, max_steps: int, stop_zero, stats,
         while i < max_steps:
             n, status = kernel.run(min(size, max_steps - i))
             if n:
-                yield Chunk(i, kernel.yn[:n].copy(), kernel.yd[:n].copy(),
-                            {name: (kernel.num[spec[1]][:n].copy(), kernel.den[spec[1]][:n].copy())
+                yield Chunk(i, kernel.yn[:n], kernel.yd[:n],
+                            {name: (kernel.num[spec[1]][:n], kernel.den[spec[1]][:n])
                              for name, spec in extract.items()})
             i += n
             if status == compiled_kernel.STOPPED:

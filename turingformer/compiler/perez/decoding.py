@@ -338,7 +338,7 @@ class ModelRun:
         for chunk in decode_chunks(self.transformer, tokens, max_steps=self._budget(tokens),
                                    stop_zero=reader.state_coords, capture=(WRITE_HOOK,)):
             states, moves, writes, halted = reader.read_chunk(chunk, y_num, y_den)
-            y_num, y_den = chunk.num[-1], chunk.den[-1]
+            y_num, y_den = chunk.num[-1].copy(), chunk.den[-1].copy()     # the chunk's arrays are reused
             counted = builder.counted(chunk.start, states)
             limit = np.flatnonzero(counted & (m_steps + np.cumsum(counted) == max_steps))
             cut = int(limit[0]) + 1 if len(limit) else len(states)   # M's step limit inside the chunk
