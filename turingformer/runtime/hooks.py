@@ -92,7 +92,7 @@ def check_step(i, count: int, what: str = "decoder position") -> int:
     i = int(i)
     j = i + count if i < 0 else i
     if not 0 <= j < count:
-        raise PositionError(f"{what} {i} is out of range: this run has {count:,} ({what}s 0..{count - 1})"
+        raise PositionError(f"{what} {i} is out of range: this run has {count:,} {what}s (0..{count - 1})"
                             if count else f"{what} {i} is out of range: this run has none",
                             hint="count from 0; negative numbers count from the end")
     return j
