@@ -7,7 +7,9 @@ with a 17-symbol alphabet, and Morphett's universal machine, d = 289, when the c
 loaders are present) it decodes T = 100, 1,000 and 10,000 decoder steps (``--quick``: 100 and
 1,000) and reports, per decoder:
 
-* ``fast``: :func:`turingformer.runtime.fast.decode_fast`, exact;
+* ``fast``: :func:`turingformer.runtime.fast.decode_fast`, exact (the compiled kernel, yielding one
+  Step of Fractions per position);
+* ``fast-python``: the same with ``compiled=False`` (the certified Python path);
 * ``float64``: :func:`turingformer.runtime.floating.decode_float` (inexact; skipped if the module is absent);
 * ``plain``: :func:`turingformer.runtime.transformer.decode`, exact, cached, T ≤ 1,000 only;
 * ``naive``: :func:`turingformer.runtime.transformer.decode_naive`, T ≤ 200 only.
@@ -110,7 +112,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
     t = model.transformer
     if decoder == "naive":
         from turingformer.runtime.transformer import decode_naive
-    elif decoder == "fast":
+    elif decoder in ("fast", "fast-python"):
         from collections import Counter
 
         from turingformer.runtime.fast import decode_fast
@@ -118,7 +120,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
         counts = Counter()
 
         def run_decoder(model, tokens, **kw):
-            return decode_fast(model, tokens, stats=counts, **kw)
+            return decode_fast(model, tokens, stats=counts, compiled=decoder == "fast", **kw)
     elif decoder == "plain":
         from turingformer.runtime.transformer import decode as run_decoder
     else:
@@ -146,7 +148,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
     sim = clock() - sim_start
     return {"name": name, "decoder": decoder, "steps": steps, "decoded": len(stamps) if decoder != "naive" else steps,
             "total": total, "last": last, "rss_kb": peak, "rss_growth_kb": peak - before, "simulator": sim,
-            "d": t.d, "decisions": dict(counts) if decoder == "fast" else None}
+            "d": t.d, "decisions": dict(counts) if decoder.startswith("fast") else None}
 
 
 def _qualify(filename: str, line: int, function: str) -> str:
@@ -174,11 +176,13 @@ def profile(name: str, steps: int, decoder: str = "fast", top: int = 10) -> dict
     import cProfile
     import pstats
 
+    from functools import partial
+
     from turingformer.compiler.perez.construction import compile_machine
     from turingformer.runtime.fast import decode_fast
     from turingformer.runtime.transformer import decode
 
-    run_decoder = decode_fast if decoder == "fast" else decode
+    run_decoder = partial(decode_fast, compiled=False) if decoder == "fast-python" else decode
 
     m, word, _ = machine(name)
     model = compile_machine(m)
@@ -285,12 +289,13 @@ def targets(rows: list[dict], bb4: dict, names: list[str]) -> list[str]:
 def render_profile(profiles: list[dict]) -> list[str]:
     lines = ["## Where the time goes", ""]
     for prof in profiles:
-        what = "`decode_fast`" if prof["decoder"] == "fast" else "the plain `transformer.decode`"
+        what = ("the Python path of `decode_fast` (`compiled=False`; the compiled kernel is C, out of cProfile's sight)"
+                if prof["decoder"] == "fast-python" else "the plain `transformer.decode`")
         lines += [f"cProfile of {what} on the binary counter, T = {prof['steps']:,} "
                   f"({prof['total']:.2f} s under the profiler, which inflates Python-level calls). "
                   "Top functions by own time:", "",
                   "| function | calls | own time (s) | share | cumulative (s) |", "|---|---:|---:|---:|---:|"]
-        for r in prof["rows"][:10 if prof["decoder"] == "fast" else 6]:
+        for r in prof["rows"][:10 if prof["decoder"] == "fast-python" else 6]:
             lines.append(f"| `{r['where']}` | {r['calls']:,} | {r['tottime']:.3f} | "
                          f"{100 * r['tottime'] / prof['total']:.0f} % | {r['cumtime']:.3f} |")
         for r in prof.get("focus", []):
@@ -310,7 +315,9 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
         f"load average at the end {info['load']} (other work was running on the machine).",
         "",
         "Decoders: **fast** = `turingformer.runtime.fast.decode_fast` (exact, bit-for-bit the plain decoder's "
-        "outputs); **float64** = `turingformer.runtime.floating.decode_float(dtype='float64')` (inexact); "
+        "outputs; the compiled kernel, one `Step` of Fractions per position); **fast-python** = the same with "
+        "`compiled=False` (the certified Python path); "
+        "**float64** = `turingformer.runtime.floating.decode_float(dtype='float64')` (inexact); "
         "**plain** = `transformer.decode` (exact, cached; T ≤ 1,000); **naive** = `decode_naive` "
         "(T ≤ 200). T counts decoder steps; no hooks captured. *last/step* = mean time per step "
         "over the last 10 % of the steps; *RSS* = peak resident memory of the measuring process "
@@ -338,7 +345,7 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
                 f"{ratio:,.0f} | {slope(rows, r['decoder'], name) if r['steps'] == 10000 else ''} |")
         fast = {r["steps"]: r["total"] for r in sub if r["decoder"] == "fast"}
         others = []
-        for other in ("plain", "naive"):
+        for other in ("fast-python", "plain", "naive"):
             for r in sub:
                 if r["decoder"] == other and r["steps"] in fast:
                     others.append(f"{other} ÷ fast at T = {r['steps']:,}: {r['total'] / fast[r['steps']]:,.0f}×")
@@ -375,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BB(4) end to end: {bb4['seconds']:.3f} s ({'ok' if bb4['ok'] else 'MISMATCH'})")
     rows = []
     for name in names:
-        plan = [("fast", T) for T in sizes] + [("float64", T) for T in sizes]
+        plan = [("fast", T) for T in sizes] + [("fast-python", T) for T in sizes] + [("float64", T) for T in sizes]
         plan += [("plain", T) for T in sizes if T <= (100 if args.quick else 1000)]
         # the naive oracle is O(T³): at d = 289 its 100 steps take ~40 s, so --quick leaves it out there
         plan += [("naive", T) for T in sizes if T <= 200 and not (args.quick and name == "universal")]
@@ -385,12 +392,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:10} {decoder:8} T={T:>6}: {r['total']:8.3f} s  {r['decoded'] / r['total']:9,.0f} steps/s  "
                   f"last {_ms(r)} ms/step  RSS {r['rss_kb'] / 1024:.0f} MB  "
                   f"×sim {r['total'] / max(r['simulator'], 1e-9):,.0f}", flush=True)
-        for decoder in ("fast", "float64"):
+        for decoder in ("fast", "fast-python", "float64"):
             s = slope(rows, decoder, name)
             if s != "–":
                 print(f"{name:10} {decoder:8} slope of total time between T = 1,000 and 10,000: {s}")
     prof = []
-    for decoder, prof_steps in (("fast", 1000 if args.quick else 10000), ("plain", 300)):
+    for decoder, prof_steps in (("fast-python", 1000 if args.quick else 10000), ("plain", 300)):
         out = subprocess.run([sys.executable, __file__, "--profile-worker", "counter2", str(prof_steps), decoder],
                              capture_output=True, text=True, check=True)
         prof.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -12,6 +12,7 @@ cell − 1, and the tape is the replay of the decoded writes.
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Sequence
@@ -259,13 +260,14 @@ class ModelRun:
 
     :meth:`chunks` streams the same run in bulk (:class:`DecodedChunk`: arrays, no Fractions)
     when the decoder is the fast exact one with no extra hooks — what :func:`run_model` does for
-    a run that keeps no steps; ``progress`` is then called once per chunk.
+    a run that keeps no steps; ``progress`` is then called once per chunk, and ``stats`` (a
+    :class:`collections.Counter`) receives the decoder's decision counts.
     """
 
     def __init__(self, model: CompiledModel, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
                  capture: Collection[str] | None = (), decoder: Callable[..., Iterator[Step]] = decode_fast,
                  tolerance: float = 0.0, transformer: Transformer | None = None,
-                 progress: Callable[[int], bool | None] | None = None):
+                 progress: Callable[[int], bool | None] | None = None, stats: Counter | None = None):
         self.model = model
         self.word = word
         self.max_steps = max_steps
@@ -274,6 +276,7 @@ class ModelRun:
         self.tolerance = tolerance
         self.transformer = transformer or model.transformer
         self.progress = progress
+        self.stats = stats
         self._trace: Trace | None = None
         self._ended: tuple[_TraceBuilder, HaltReason | None] | None = None
         self.positions = 0
@@ -336,7 +339,7 @@ class ModelRun:
         y_num = np.array([v.numerator for v in previous], dtype=object)
         y_den = np.array([v.denominator for v in previous], dtype=object)
         for chunk in decode_chunks(self.transformer, tokens, max_steps=self._budget(tokens),
-                                   stop_zero=reader.state_coords, capture=(WRITE_HOOK,)):
+                                   stop_zero=reader.state_coords, capture=(WRITE_HOOK,), stats=self.stats):
             states, moves, writes, halted = reader.read_chunk(chunk, y_num, y_den)
             y_num, y_den = chunk.num[-1].copy(), chunk.den[-1].copy()     # the chunk's arrays are reused
             counted = builder.counted(chunk.start, states)
