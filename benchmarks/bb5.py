@@ -232,20 +232,6 @@ def render(result: dict, info: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` in place of its section of ``path``, before the corpus section."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if SECTION in old:
-        start = old.index(SECTION)
-        rest = old[start + len(SECTION):]
-        end = rest.find("\n## ")
-        old = old[:start] + (rest[end + 1:] if end >= 0 else "")
-    marker = "## Corpus verification"
-    at = old.find(marker)
-    new = (old[:at] + text.rstrip() + "\n\n" + old[at:]) if at >= 0 else (old.rstrip() + "\n\n" + text.rstrip() + "\n")
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
@@ -257,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="write the result into docs/benchmarks.md")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
+    from million import write_section
     from run import machine_info
 
     from turingformer.compiler.perez.construction import compile_machine
@@ -274,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WRONG: expected {STEPS:,} steps and {ONES:,} ones")
         return 1
     if args.write:
-        write_section(args.output, text)
+        write_section(args.output, text, SECTION)
         print(f"wrote {args.output}")
     return 0
 

@@ -87,7 +87,9 @@ def measure(model_path: str, name: str, steps: int) -> dict:
         write_json_lines(trace, sink, configurations=True)
     w3, c3 = wall(), cpu()
     peak = _rss_kb()
-    tail = [s for s in stamps if s[0] >= 0.9 * trace.steps] or stamps[-2:]
+    tail = [s for s in stamps if s[0] >= 0.9 * trace.steps]
+    if len(tail) < 2:          # progress comes once per chunk: a short run may have one stamp in its last 10 %
+        tail = stamps[-2:]
     last = (tail[-1][1] - tail[0][1]) / max(1, tail[-1][0] - tail[0][0]) if len(tail) > 1 else math.nan
     s0 = wall()
     run(m, word, max_steps=steps)
@@ -208,12 +210,12 @@ def render(rows: list[dict], cli: list[dict], info: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` in place of the section of that name in ``path`` (before the corpus section)."""
+def write_section(path: Path, text: str, section: str = SECTION) -> None:
+    """Put ``text`` in place of the section ``section`` of ``path`` (before the corpus section)."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if SECTION in old:
-        start = old.index(SECTION)
-        rest = old[start + len(SECTION):]
+    if section in old:
+        start = old.index(section)
+        rest = old[start + len(section):]
         end = rest.find("\n## ")
         old = old[:start] + (rest[end + 1:] if end >= 0 else "")
     marker = "## Corpus verification"

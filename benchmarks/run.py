@@ -211,6 +211,29 @@ def run_worker(name: str, decoder: str, steps: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def per_position(mode: str, steps: int) -> dict:
+    """Runs in a fresh process: the BB(5) champion through ``decode_chunks`` (``chunks``: the
+    compiled kernel's arrays), ``decode_fast`` (``steps``: one Step of Fractions per position) or
+    ``decode_fast(compiled=False)`` (``python``), no hooks: CPU µs and bytes of peak RSS growth per
+    decoder position (the caches: keys, values, index)."""
+    from turingformer.compiler.perez.construction import compile_machine
+    from turingformer.runtime.fast import decode_chunks, decode_fast
+
+    model = compile_machine(machine("bb5")[0]).transformer
+    before = _rss_kb()
+    start = time.process_time()
+    if mode == "chunks":
+        n = sum(len(c) for c in decode_chunks(model, [], max_steps=steps))
+    else:
+        n = sum(1 for _ in decode_fast(model, [], max_steps=steps, compiled=mode == "steps"))
+    cpu = time.process_time() - start
+    return {"mode": mode, "steps": n, "us": 1e6 * cpu / n, "bytes": (_rss_kb() - before) * 1024 / n,
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+PER_POSITION = (("chunks", 10 ** 6), ("steps", 10 ** 6), ("python", 10 ** 5))
+
+
 def end_to_end_bb4() -> dict:
     """BB(4): compile, decode via run_model with decode_fast, compare with the simulator."""
     from turingformer.compiler.perez.construction import compile_machine
@@ -330,6 +353,18 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
               f"+ compare with the simulator, {bb4['decoder_steps']} decoder steps): "
               f"**{bb4['seconds']:.3f} s**, {'ok' if bb4['ok'] else 'MISMATCH'}.", "",
               "## Targets (issue 4)", "", *targets(rows, bb4, names), ""]
+    if bb4.get("per_position"):
+        what = {"chunks": "`decode_chunks` (the compiled kernel's integer arrays)",
+                "steps": "`decode_fast` (the compiled kernel, one `Step` of Fractions per position)",
+                "python": "`decode_fast(compiled=False)` (the certified Python path)"}
+        lines += ["## The compiled step (issue 23)", "",
+                  "The BB(5) champion, no hooks, a fresh process per row: CPU time and peak-RSS growth per decoder "
+                  "position (the growth is the caches: keys, values and the index's member lists). Targets: "
+                  "≤ 5 µs and ≤ 100 B per position at 10⁶.", "",
+                  "| decoder | T | µs per position (CPU) | bytes per position | load |", "|---|---:|---:|---:|---|"]
+        lines += [f"| {what[c['mode']]} | {c['steps']:,} | {c['us']:.2f} | {c['bytes']:.0f} | {c['load']} |"
+                  for c in bb4["per_position"]]
+        lines.append("")
     for name in names:
         _, _, description = machine(name)
         sub = [r for r in rows if r["name"] == name]
@@ -370,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--profile-worker":
         print(json.dumps(profile(argv[1], int(argv[2]), argv[3])))
         return 0
+    if argv and argv[0] == "--per-position-worker":
+        print(json.dumps(per_position(argv[1], int(argv[2]))))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="T = 100 and 1,000 only")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -380,6 +418,13 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [100, 1000] if args.quick else [100, 1000, 10000]
     bb4 = end_to_end_bb4()
     print(f"BB(4) end to end: {bb4['seconds']:.3f} s ({'ok' if bb4['ok'] else 'MISMATCH'})")
+    costs = []
+    for mode, T in PER_POSITION:
+        out = subprocess.run([sys.executable, __file__, "--per-position-worker", mode, str(T)],
+                             capture_output=True, text=True, check=True)
+        costs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"BB(5) {mode:7} T={T:,}: {costs[-1]['us']:.2f} µs and {costs[-1]['bytes']:.0f} B per position", flush=True)
+    bb4["per_position"] = costs
     rows = []
     for name in names:
         plan = [("fast", T) for T in sizes] + [("fast-python", T) for T in sizes] + [("float64", T) for T in sizes]

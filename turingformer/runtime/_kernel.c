@@ -239,15 +239,18 @@ typedef struct {
     i64 *ran, *rad;         /* [r] max |R k_e| over the finite groups */
 } Cache;
 
+typedef struct Memo Memo;
+
 typedef struct {
     const Program *P;
     i64 i;                  /* the next position */
+    Memo *memo;             /* per layer's FFN, then the output net */
     i64 *yn, *yd;           /* y_i */
     Cache *cache;           /* per layer */
     i64 stats[8];
     /* scratch */
     i64 *hn, *hd, *pn, *pd, *an, *ad, *on, *od, *ynx, *ydx;
-    i64 *acc, *hid;         /* net work: widest layer */
+    i64 *acc, *hid, *hid0;  /* net work: widest layer; hid0 the first σ layer, kept for the memo */
     i64 *qn;                /* a query row */
     i64 *tsn, *tsd;         /* a temporary sum */
     i64 *win, win_cap, win_n;   /* winners of one decision */
@@ -653,10 +656,10 @@ static inline i32 slot_of(const Out *o, i32 layer, i32 kind) {
     return o->slot ? o->slot[layer * SLOTS_PER_LAYER + kind] : -1;
 }
 
+static inline void copy_vec(i64 *rn, i64 *rd, const i64 *xn, const i64 *xd, i32 d);
+
 static void cap_vec(const Out *o, i32 slot, i64 row, const i64 *n, const i64 *d, i32 width) {
-    if (slot < 0) return;
-    memcpy(o->num[slot] + row * width, n, sizeof(i64) * (size_t)width);
-    memcpy(o->den[slot] + row * width, d, sizeof(i64) * (size_t)width);
+    if (slot >= 0) copy_vec(o->num[slot] + row * width, o->den[slot] + row * width, n, d, width);
 }
 
 static void cap_row(const Out *o, i32 slot, i64 row, const i64 *n, i64 D, i32 width) {
@@ -678,31 +681,118 @@ static int cap_win(Out *o, i32 slot, i64 row, const Kernel *K) {
 }
 
 /* ----------------------------------------------------------------------------- nets */
-/* z = a + net(a), capturing the hidden layers; on/od receive net(a) (per-coordinate) */
-static int run_net(Kernel *K, const Net *N, const i64 *an, const i64 *ad, i64 *on, i64 *od, Out *o,
-                   i32 layer, i64 row) {
-    i64 D, DL;
-    i64 *acc = K->acc, *h = K->hid;
-    if (N->depth == 1) {
-        if (!map_res(&N->maps[0], an, ad, acc, &DL)) return 0;
-    } else {
-        if (!map_res(&N->maps[0], an, ad, acc, &DL)) return 0;
-        for (i32 k = 0;; k++) {
-            const Map *M = &N->maps[k];
-            for (i32 u = 0; u < M->n_out; u++) h[u] = acc[u] <= 0 ? 0 : (acc[u] >= DL ? DL : acc[u]);
-            D = DL;
-            if (k < MAX_HIDDEN) cap_row(o, slot_of(o, layer, C_HIDDEN + k), row, h, D, M->n_out);
-            if (!map_hid(&N->maps[k + 1], h, D, acc, &DL)) return 0;
-            if (k + 2 == N->depth) break;
+/* A σ-net's output is a function of its first σ layer's output (D and the integers h): memoised
+ * on that, it survives inputs that differ where σ clips them — positional coordinates such as
+ * i+1 that only decide whether a unit is 0 or 1. At most MEMO entries; switched off for good when
+ * fewer than half of its first MEMO calls hit (docstring of fast._MLP). */
+#define MEMO 1024
+
+struct Memo {
+    i32 on, width, outs, used;
+    i64 calls, hits;
+    i32 *table;             /* [2*MEMO] entry or -1 */
+    u64 *hashes;            /* [MEMO] */
+    i64 *keys;              /* [MEMO*(width+1)]: D, then h */
+    i64 *vals;              /* [MEMO*2*outs]: numerators, then denominators */
+};
+
+static int memo_init(Memo *m, i32 width, i32 outs) {
+    m->width = width; m->outs = outs; m->on = 1;
+    m->table = malloc(sizeof(i32) * 2 * MEMO);
+    m->hashes = malloc(sizeof(u64) * MEMO);
+    m->keys = malloc(sizeof(i64) * (size_t)MEMO * (size_t)(width + 1));
+    m->vals = malloc(sizeof(i64) * (size_t)MEMO * 2 * (size_t)outs);
+    if (!m->table || !m->hashes || !m->keys || !m->vals) return 0;
+    for (i32 k = 0; k < 2 * MEMO; k++) m->table[k] = -1;
+    return 1;
+}
+
+static void memo_free(Memo *m) {
+    free(m->table); free(m->hashes); free(m->keys); free(m->vals);
+    m->table = NULL; m->hashes = NULL; m->keys = NULL; m->vals = NULL;
+}
+
+static u64 memo_hash(i64 D, const i64 *h, i32 w) {
+    u64 x = (u64)D * 0x9E3779B97F4A7C15ull;
+    for (i32 u = 0; u < w; u++) x = (x ^ (u64)h[u]) * 0x100000001B3ull + (u64)u;
+    return x ^ (x >> 31);
+}
+
+/* the memoised output for (D, h) into on/od: 1, or 0 when absent (then *slot is where it goes) */
+static int memo_get(Memo *m, u64 hv, i64 D, const i64 *h, i64 *on, i64 *od, i32 *slot) {
+    m->calls++;
+    i32 k = (i32)(hv & (2 * MEMO - 1));
+    for (;; k = (k + 1) & (2 * MEMO - 1)) {
+        i32 e = m->table[k];
+        if (e < 0) { *slot = (i32)k; return 0; }
+        const i64 *key = m->keys + (i64)e * (m->width + 1);
+        if (m->hashes[e] == hv && key[0] == D && !memcmp(key + 1, h, sizeof(i64) * (size_t)m->width)) {
+            memcpy(on, m->vals + (i64)e * 2 * m->outs, sizeof(i64) * (size_t)m->outs);
+            memcpy(od, m->vals + (i64)e * 2 * m->outs + m->outs, sizeof(i64) * (size_t)m->outs);
+            m->hits++;
+            return 1;
         }
     }
+}
+
+static void memo_put(Memo *m, i32 slot, u64 hv, i64 D, const i64 *h, const i64 *on, const i64 *od) {
+    if (m->used < MEMO) {
+        i32 e = m->used++;
+        m->table[slot] = e;
+        m->hashes[e] = hv;
+        i64 *key = m->keys + (i64)e * (m->width + 1);
+        key[0] = D;
+        memcpy(key + 1, h, sizeof(i64) * (size_t)m->width);
+        memcpy(m->vals + (i64)e * 2 * m->outs, on, sizeof(i64) * (size_t)m->outs);
+        memcpy(m->vals + (i64)e * 2 * m->outs + m->outs, od, sizeof(i64) * (size_t)m->outs);
+    } else if (2 * m->hits < m->calls) {
+        m->on = 0;
+        memo_free(m);
+    }
+}
+
+/* net(a) into on/od (per-coordinate rationals), capturing the hidden layers */
+static int run_net(Kernel *K, const Net *N, Memo *memo, const i64 *an, const i64 *ad, i64 *on, i64 *od,
+                   Out *o, i32 layer, i64 row) {
+    i64 D, DL;
+    i64 *acc = K->acc, *h = K->hid;
     const Map *last = &N->maps[N->depth - 1];
+    if (!map_res(&N->maps[0], an, ad, acc, &DL)) return 0;
+    int use = 0;
+    u64 hv = 0;
+    i32 slot = -1;
+    i64 D0 = 0;
+    for (i32 k = 0; k + 1 < N->depth; k++) {
+        const Map *M = &N->maps[k];
+        for (i32 u = 0; u < M->n_out; u++) h[u] = acc[u] <= 0 ? 0 : (acc[u] >= DL ? DL : acc[u]);
+        D = DL;
+        if (k < MAX_HIDDEN) cap_row(o, slot_of(o, layer, C_HIDDEN + k), row, h, D, M->n_out);
+        if (k == 0 && memo->on) {
+            use = 1;
+            for (i32 j = 1; j + 1 < N->depth && j < MAX_HIDDEN; j++)
+                if (slot_of(o, layer, C_HIDDEN + j) >= 0) use = 0;     /* a later hidden layer is captured */
+            if (use) {
+                if (!memo->table && !memo_init(memo, M->n_out, last->n_out)) return -1;
+                hv = memo_hash(D, h, M->n_out);
+                if (memo_get(memo, hv, D, h, on, od, &slot)) return 1;
+                memcpy(K->hid0, h, sizeof(i64) * (size_t)M->n_out);
+                D0 = D;
+            }
+        }
+        if (!map_hid(&N->maps[k + 1], h, D, acc, &DL)) return 0;
+    }
     for (i32 c = 0; c < last->n_out; c++)
         if (!reduce(acc[c], DL, &on[c], &od[c])) return 0;
+    if (use) memo_put(memo, slot, hv, D0, K->hid0, on, od);
     return 1;
 }
 
 /* ----------------------------------------------------------------------------- one position */
+static inline void copy_vec(i64 *rn, i64 *rd, const i64 *xn, const i64 *xd, i32 d) {
+    memcpy(rn, xn, sizeof(i64) * (size_t)d);
+    memcpy(rd, xd, sizeof(i64) * (size_t)d);
+}
+
 static int add_vec(const i64 *xn, const i64 *xd, const i64 *on, const i64 *od, i64 *rn, i64 *rd, i32 d) {
     for (i32 c = 0; c < d; c++)
         if (!rat_add(xn[c], xd[c], on[c], od[c], &rn[c], &rd[c])) return 0;
@@ -753,8 +843,7 @@ static int position(Kernel *K, Out *o, i64 row) {
     i64 k = K->i + 1;
     i64 *hn = K->hn, *hd = K->hd, *pn = K->pn, *pd = K->pd, *an = K->an, *ad = K->ad;
     i64 *on = K->on, *od = K->od;
-    memcpy(hn, K->yn, sizeof(i64) * d);
-    memcpy(hd, K->yd, sizeof(i64) * d);
+    copy_vec(hn, hd, K->yn, K->yd, d);
     for (i32 t = 0; t < P->n_pos; t++) {             /* h = y + pos(k) */
         i64 v = 1;
         i32 e = P->pos_power[t], c = P->pos_coord[t];
@@ -816,8 +905,7 @@ static int position(Kernel *K, Out *o, i64 row) {
                 for (i32 x = 0; x < d; x++) { on[x] = 0; od[x] = 1; }
                 cap_vec(o, slot_of(o, l, C_ATTN_OUT), row, on, od, d);
             }
-            memcpy(pn, hn, sizeof(i64) * d);
-            memcpy(pd, hd, sizeof(i64) * d);
+            copy_vec(pn, pd, hn, hd, d);
         }
         cap_vec(o, slot_of(o, l, C_RESID_MID), row, pn, pd, d);
         /* cross-attention */
@@ -841,22 +929,22 @@ static int position(Kernel *K, Out *o, i64 row) {
             cap_vec(o, slot_of(o, l, C_CROSS_OUT), row, on, od, d);
             if (!add_vec(pn, pd, on, od, an, ad, d)) return 0;
         } else {
-            memcpy(an, pn, sizeof(i64) * d);
-            memcpy(ad, pd, sizeof(i64) * d);
+            copy_vec(an, ad, pn, pd, d);
         }
         cap_vec(o, slot_of(o, l, C_RESID_CROSS), row, an, ad, d);
         /* FFN */
         if (L->has_ffn) {
-            if (!run_net(K, &L->ffn, an, ad, on, od, o, l, row)) return 0;
+            int r = run_net(K, &L->ffn, &K->memo[l], an, ad, on, od, o, l, row);
+            if (r <= 0) return r;
             cap_vec(o, slot_of(o, l, C_FFN_OUT), row, on, od, d);
             if (!add_vec(an, ad, on, od, hn, hd, d)) return 0;
         } else {
-            memcpy(hn, an, sizeof(i64) * d);
-            memcpy(hd, ad, sizeof(i64) * d);
+            copy_vec(hn, hd, an, ad, d);
         }
         cap_vec(o, slot_of(o, l, C_RESID_POST), row, hn, hd, d);
     }
-    if (!run_net(K, &P->output, hn, hd, K->ynx, K->ydx, o, nl, row)) return 0;
+    int r = run_net(K, &P->output, &K->memo[nl], hn, hd, K->ynx, K->ydx, o, nl, row);
+    if (r <= 0) return r;
     /* commit: the keys and values of every layer, the index, the running sums */
     for (i32 l = 0; l < nl; l++) {
         const Layer *L = &P->layers[l];
@@ -895,8 +983,7 @@ static int position(Kernel *K, Out *o, i64 row) {
         c->n++;
         if (!index_insert(c, j)) return -1;
     }
-    memcpy(K->yn, K->ynx, sizeof(i64) * d);
-    memcpy(K->yd, K->ydx, sizeof(i64) * d);
+    copy_vec(K->yn, K->yd, K->ynx, K->ydx, d);
     K->i = k;
     K->stats[S_POSITIONS]++;
     return 1;
@@ -923,9 +1010,13 @@ void tk_free(Kernel *K) {
         }
         free(K->cache);
     }
+    if (K->memo) {
+        for (i32 l = 0; l <= K->P->n_layers; l++) memo_free(&K->memo[l]);
+        free(K->memo);
+    }
     free(K->yn); free(K->yd); free(K->hn); free(K->hd); free(K->pn); free(K->pd); free(K->an); free(K->ad);
     free(K->on); free(K->od); free(K->ynx); free(K->ydx); free(K->acc);
-    free(K->hid); free(K->qn); free(K->tsn); free(K->tsd); free(K->win);
+    free(K->hid); free(K->hid0); free(K->qn); free(K->tsn); free(K->tsd); free(K->win);
     free(K->pend_kn); free(K->pend_vn); free(K->pend_kd); free(K->pend_vd); free(K->pend_sn); free(K->pend_sd);
     free(K);
 }
@@ -949,7 +1040,9 @@ Kernel *tk_new(const Program *P) {
     ALLOC(K->cache, nl);
     ALLOC(K->yn, d); ALLOC(K->yd, d); ALLOC(K->hn, d); ALLOC(K->hd, d); ALLOC(K->pn, d); ALLOC(K->pd, d);
     ALLOC(K->an, d); ALLOC(K->ad, d); ALLOC(K->on, d); ALLOC(K->od, d);
-    ALLOC(K->ynx, d); ALLOC(K->ydx, d); ALLOC(K->acc, w); ALLOC(K->hid, w);
+    ALLOC(K->ynx, d); ALLOC(K->ydx, d); ALLOC(K->acc, w); ALLOC(K->hid, w); ALLOC(K->hid0, w);
+    ALLOC(K->memo, nl + 1);
+    for (i32 l = 0; l <= nl; l++) K->memo[l].on = 1;
     ALLOC(K->qn, maxw); ALLOC(K->tsn, maxw); ALLOC(K->tsd, maxw);
     ALLOC(K->pend_kn, (i64)nl * maxw); ALLOC(K->pend_vn, (i64)nl * maxw); ALLOC(K->pend_kd, nl);
     ALLOC(K->pend_vd, nl); ALLOC(K->pend_sn, (i64)nl * maxw); ALLOC(K->pend_sd, (i64)nl * maxw);
@@ -981,8 +1074,7 @@ i64 tk_run(Kernel *K, Out *o, i32 *status) {
         int r = position(K, o, row);
         if (r == 0) { *status = TK_UNPROVABLE; return row; }
         if (r < 0) { *status = r == -2 ? TK_FULL : TK_NOMEM; return row; }
-        memcpy(o->yn + row * d, K->yn, sizeof(i64) * d);
-        memcpy(o->yd + row * d, K->yd, sizeof(i64) * d);
+        copy_vec(o->yn + row * d, o->yd + row * d, K->yn, K->yd, d);
         if (P->n_stop) {
             int zero = 1;
             for (i32 t = 0; t < P->n_stop; t++) if (K->yn[P->stop[t]]) { zero = 0; break; }

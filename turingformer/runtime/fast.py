@@ -139,7 +139,7 @@ from threadpoolctl import threadpool_limits
 from turingformer.runtime import compiled as compiled_kernel
 from turingformer.runtime.hooks import decoder_hooks, output_hooks
 from turingformer.runtime.layer import ALL as _ALL
-from turingformer.runtime.layer import Attended, decoder_forward
+from turingformer.runtime.layer import Attended, Parts, decoder_forward
 from turingformer.runtime.rows import Rows, common_denominator
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
@@ -1000,15 +1000,6 @@ class _CrossHead:
                         lambda: attn.scores(cache, q, cache.n))
 
 
-class _LayerRuntime:
-    """One decoder layer's runtime objects (the shape :func:`turingformer.runtime.layer.decoder_layer` reads)."""
-
-    __slots__ = ("attn", "cross", "ffn")
-
-    def __init__(self, attn, cross, ffn):
-        self.attn, self.cross, self.ffn = attn, cross, ffn
-
-
 class Decoder:
     """The state of one fast exact decoding in Python: per layer the key index and running sums,
     the cross-attention scans, the σ-nets with their memos, the position ``i`` and ``y`` = y_i.
@@ -1025,7 +1016,7 @@ class Decoder:
             cross = None
             if layer.cross is not None and not layer.cross.is_trivial():
                 cross = _CrossHead(layer.cross, model.score, encoded.cross_keys[l], encoded.cross_values[l])
-            self.layers.append(_LayerRuntime(attn, cross, _MLP(layer.ffn) if layer.ffn is not None else None))
+            self.layers.append(Parts(attn, cross, _MLP(layer.ffn) if layer.ffn is not None else None))
             for head in (attn, cross):
                 if head is not None:
                     head.attn.stats = stats

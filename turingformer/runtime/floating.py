@@ -49,7 +49,7 @@ from typing import Callable, Collection, Iterator, Sequence
 import numpy as np
 
 from turingformer.runtime.hooks import Recorder, decoder_hooks, encoder_hooks, output_hooks
-from turingformer.runtime.layer import ALL, Attended, decoder_forward, encoder_layer
+from turingformer.runtime.layer import ALL, Attended, Parts, decoder_forward, encoder_layer
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress
 
@@ -415,13 +415,6 @@ class _FloatCausal(_FloatHead):
         return self._decide(self.attn.query(h), self.keys.rows, self.values.rows, self.sum, self.work)
 
 
-@dataclass(frozen=True)
-class _FloatLayer:
-    attn: _FloatCausal | None
-    cross: _FloatHead | None
-    ffn: FloatMLP | None
-
-
 @dataclass
 class FloatEncoded:
     cross_keys: tuple
@@ -466,7 +459,7 @@ class FloatDecoder:
         self.ops = _Floats(fm.dt, fm.model.d)
         work = _Work(fm.dt)
         self.layers = [
-            _FloatLayer(None if attn.trivial else _FloatCausal(self.ops, attn, opts, work),
+            Parts(None if attn.trivial else _FloatCausal(self.ops, attn, opts, work),
                         None if cross is None or cross.trivial else
                         _FloatHead(self.ops, cross, opts, work, encoded.cross_keys[l], encoded.cross_values[l]),
                         ffn)

@@ -17,6 +17,7 @@ hook costs nothing unless it is captured.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 
@@ -45,6 +46,17 @@ class Attended:
 
     def winner_list(self) -> tuple[int, ...]:
         return tuple(range(self.n)) if self.winners is ALL else tuple(self.winners)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """One decoder layer as a runtime runs it: the self-attention (None when trivial), the
+    cross-attention (None when absent) and the σ-net (None when absent), each in that runtime's
+    arithmetic."""
+
+    attn: object | None
+    cross: object | None
+    ffn: object | None
 
 
 def record_attention(ops, hooks, att: Attended, acts: dict) -> None:

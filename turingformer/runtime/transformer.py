@@ -36,7 +36,7 @@ from turingformer.runtime import layer as shared
 from turingformer.runtime.hooks import (  # noqa: F401  (HOOKS, Recorder, head_names: re-exported)
     HOOKS, Recorder, component, decoder_hooks, encoder_hooks, encoder_layer_hooks, head_names, output_hooks,
 )
-from turingformer.runtime.layer import ALL, Attended
+from turingformer.runtime.layer import ALL, Attended, Parts
 from turingformer.runtime.space import Linear, Space, Vector, sigma
 
 SCORES = ("abs", "clipped")
@@ -376,13 +376,6 @@ class _CausalHead(_Head):
         return self._decide(self.attn.project_query(h), self.keys, self.values)
 
 
-@dataclass(frozen=True)
-class _Layer:
-    attn: _CausalHead | None
-    cross: _Head | None
-    ffn: MLP | None
-
-
 # ---------------------------------------------------------------------------------- encoder
 @dataclass(frozen=True)
 class Encoded:
@@ -473,7 +466,7 @@ def decode(
     """
     encoded = encode(model, tokens, capture)
     ops = _Exact(model.d)
-    layers = [_Layer(None if layer.attn.is_trivial() else _CausalHead(layer.attn, model.score, ops.zero),
+    layers = [Parts(None if layer.attn.is_trivial() else _CausalHead(layer.attn, model.score, ops.zero),
                      None if layer.cross is None or layer.cross.is_trivial() else
                      _Head(layer.cross, model.score, ops.zero, encoded.cross_keys[l], encoded.cross_values[l]),
                      layer.ffn)
