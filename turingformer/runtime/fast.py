@@ -1174,7 +1174,7 @@ class _RowReader:
         if out is None:
             if len(self.memo) >= MEMO:
                 self.memo.clear()
-            out = self.memo[key] = _fractions(kernel.yn[r].tolist(), kernel.yd[r].tolist())
+            out = self.memo[key] = _fractions(kernel.yn[r], kernel.yd[r])
         return out
 
     def hooks(self, r: int, i: int) -> dict:
@@ -1186,7 +1186,7 @@ class _RowReader:
                 continue
             num, den = kernel.num[slot], kernel.den[slot]
             if kind == "vector":
-                acts[name] = _fractions(num[r].tolist(), den[r].tolist())
+                acts[name] = _fractions(num[r], den[r])
             elif kind == "hidden":
                 D = int(den[r])
                 acts[name] = tuple(_ZERO_F if not v else Fraction(v, D) for v in num[r].tolist())
@@ -1219,21 +1219,19 @@ class _RowReader:
         if code == compiled_kernel.ATTN_WINNERS:
             kn, kd = kernel.keys(l)
             keys = [()] * (i + 1) if kn is None else \
-                [_fractions(kn[j].tolist(), [int(kd[j])] * kn.shape[1]) for j in range(i + 1)]
+                [_fractions(kn[j], np.full(kn.shape[1], kd[j])) for j in range(i + 1)]
         else:
             keys = self.encoded.cross_keys[l]
         return tuple(scores_of(self.model.score, query, keys))
 
 
-def _fractions(nums: list[int], dens: list[int]) -> tuple:
-    """Per-coordinate rationals as Fractions (integers from a table)."""
-    out = []
-    for n, q in zip(nums, dens):
-        if q == 1:
-            f = _SMALL_F.get(n)
-            out.append(f if f is not None else Fraction(n))
-        else:
-            out.append(Fraction(n, q))
+def _fractions(nums: np.ndarray, dens: np.ndarray) -> tuple:
+    """A row of per-coordinate rationals (numerators, denominators) as Fractions: the non-zero
+    entries converted (small integers from a table), the zeros shared."""
+    out = [_ZERO_F] * len(nums)
+    nz = np.flatnonzero(nums)
+    for k, n, q in zip(nz.tolist(), nums[nz].tolist(), dens[nz].tolist()):
+        out[k] = (_SMALL_F.get(n) or Fraction(n)) if q == 1 else Fraction(n, q)
     return tuple(out)
 
 
