@@ -130,7 +130,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
             return decode_float(model, tokens, dtype="float64", **kw)
     before = _rss_kb()
     stamps = []
-    clock = time.perf_counter
+    clock = time.process_time          # CPU seconds: on a shared machine wall time measures the neighbours
     start = clock()
     if decoder == "naive":
         decode_naive(t, tokens, steps)
@@ -243,11 +243,11 @@ def end_to_end_bb4() -> dict:
     from turingformer.analysis.verify import compare_traces
 
     bb4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA", "BB(4)")
-    start = time.perf_counter()
+    start = time.process_time()
     model = compile_machine(bb4)
     result = run_model(model, "", decoder=decode_fast, keep_steps=False)
     ok = compare_traces(run(bb4, ""), result.trace) is None and result.steps == 107
-    return {"seconds": time.perf_counter() - start, "ok": ok, "decoder_steps": result.positions}
+    return {"seconds": time.process_time() - start, "ok": ok, "decoder_steps": result.positions}
 
 
 # ---------------------------------------------------------------------------------- report
@@ -342,7 +342,9 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
         "`compiled=False` (the certified Python path); "
         "**float64** = `turingformer.runtime.floating.decode_float(dtype='float64')` (inexact); "
         "**plain** = `transformer.decode` (exact, cached; T ≤ 1,000); **naive** = `decode_naive` "
-        "(T ≤ 200). T counts decoder steps; no hooks captured. *last/step* = mean time per step "
+        "(T ≤ 200). T counts decoder steps; no hooks captured. Times are CPU seconds of the measuring "
+        "process (on a quiet machine they equal wall seconds; on a shared one wall time measures the "
+        "neighbours too). *last/step* = mean time per step "
         "over the last 10 % of the steps; *RSS* = peak resident memory of the measuring process "
         "(fresh per row) and its growth while decoding; *×sim* = time ÷ the reference simulator "
         "running the same normalised machine for T steps; *slope* = log-log slope of total time "

@@ -30,7 +30,7 @@ from ctypes import POINTER, c_int32, c_int64
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from flint import fmpq
@@ -246,7 +246,7 @@ class Program:
 # ---------------------------------------------------------------------------------- captures
 @dataclass(frozen=True)
 class Slot:
-    """One captured quantity: ``kind`` is ``"vector"`` (per-coordinate rationals, width d),
+    """One buffer a kernel call fills: ``kind`` is ``"vector"`` (per-coordinate rationals, width d),
     ``"row"`` (a common-denominator row: a query or a hidden layer) or ``"winners"``."""
 
     layer: int
@@ -255,64 +255,60 @@ class Slot:
     width: int
 
 
-def capture_plan(model, wanted) -> tuple[dict[str, Callable] | None, list[Slot]]:
-    """The slots that capture ``wanted`` hooks and, per hook, how to build its value from a chunk:
-    ``(extractors, slots)``; ``(None, [])`` when some wanted hook is not capturable here."""
+@dataclass(frozen=True)
+class Capture:
+    """How one hook is read after a kernel call: ``kind`` is ``vector``, ``hidden``, ``winners``,
+    ``pattern`` (from the winners), ``scores`` (from the query row and the keys) or ``y``; ``slot``
+    indexes the buffers; ``head`` is ``ATTN_WINNERS`` or ``CROSS_WINNERS`` for an attention's hooks."""
+
+    kind: str
+    slot: int | None = None
+    layer: int = 0
+    head: int = 0
+
+
+def capture_plan(model, wanted) -> tuple[dict[str, Capture] | None, list[Slot]]:
+    """The buffers that capture the ``wanted`` hooks (``None``: all) and how each hook is read from
+    them: ``(captures, slots)``; ``(None, [])`` when a wanted hook is not one the model has."""
     slots: list[Slot] = []
     index: dict[tuple[int, int], int] = {}
 
     def slot(layer: int, code: int, kind: str, width: int) -> int:
-        key = (layer, code)
-        if key not in index:
-            index[key] = len(slots)
+        if (layer, code) not in index:
+            index[layer, code] = len(slots)
             slots.append(Slot(layer, code, kind, width))
-        return index[key]
+        return index[layer, code]
 
     d = model.d
-    extract: dict[str, Callable] = {}
-    vectors = ("resid_pre", "resid_mid", "resid_cross", "ffn_out", "resid_post")
+    catalogue: dict[str, tuple] = {}          # name -> (kind, layer, code, width, head)
     codes = {"resid_pre": RESID_PRE, "resid_mid": RESID_MID, "resid_cross": RESID_CROSS, "ffn_out": FFN_OUT,
              "resid_post": RESID_POST}
-    every = []
     for l, (hooks, layer) in enumerate(zip(decoder_hooks(model), model.decoder)):
-        for field in vectors:
-            name = getattr(hooks, field)
-            if name:
-                every.append((name, ("vector", slot, l, codes[field], d)))
-        for which, att, win, query, out in (("attn", hooks.attn, ATTN_WINNERS, ATTN_QUERY, ATTN_OUT),
-                                            ("cross", hooks.cross, CROSS_WINNERS, CROSS_QUERY, CROSS_OUT)):
+        for field, code in codes.items():
+            if getattr(hooks, field):
+                catalogue[getattr(hooks, field)] = ("vector", l, code, d, 0)
+        for att, head, winners, query, out in ((hooks.attn, layer.attn, ATTN_WINNERS, ATTN_QUERY, ATTN_OUT),
+                                               (hooks.cross, layer.cross, CROSS_WINNERS, CROSS_QUERY, CROSS_OUT)):
             if att is None:
                 continue
-            head = layer.attn if which == "attn" else layer.cross
-            m = len(head.support)
-            every.append((att.out, ("vector", slot, l, out, d)))
-            every.append((att.winners, ("winners", slot, l, win, 0)))
-            every.append((att.pattern, ("pattern", slot, l, win, 0)))
+            catalogue[att.out] = ("vector", l, out, d, 0)
+            catalogue[att.winners] = ("winners", l, winners, 0, winners)
+            catalogue[att.pattern] = ("pattern", l, winners, 0, winners)
             if att.scores:
-                every.append((att.scores, ("scores", slot, l, (win, query), m)))
+                catalogue[att.scores] = ("scores", l, query, len(head.support), winners)
         for k, name in enumerate(hooks.ffn_hidden):
-            every.append((name, ("hidden", slot, l, HIDDEN + k, layer.ffn.hidden_sizes[k])))
+            catalogue[name] = ("hidden", l, HIDDEN + k, layer.ffn.hidden_sizes[k], 0)
     out = output_hooks(model)
     for k, name in enumerate(out.hidden):
-        every.append((name, ("hidden", slot, len(model.decoder), HIDDEN + k, model.output.hidden_sizes[k])))
-    known = {name for name, _ in every} | {out.y}
-    if wanted is not None and not set(wanted) <= known:
+        catalogue[name] = ("hidden", len(model.decoder), HIDDEN + k, model.output.hidden_sizes[k], 0)
+    if wanted is not None and not set(wanted) <= set(catalogue) | {out.y}:
         return None, []
-    for name, (kind, make, l, code, width) in every:
-        if wanted is not None and name not in wanted:
-            continue
-        if kind == "vector":
-            extract[name] = ("vector", make(l, code, "vector", width))
-        elif kind in ("winners", "pattern"):
-            extract[name] = (kind, make(l, code, "winners", 0), l, code)
-        elif kind == "scores":
-            win, query = code
-            extract[name] = ("scores", make(l, query, "row", width), l, win)
-        else:
-            extract[name] = ("hidden", make(l, code, "row", width))
+    buffers = {"vector": "vector", "hidden": "row", "scores": "row", "winners": "winners", "pattern": "winners"}
+    captures = {name: Capture(kind, slot(l, code, buffers[kind], width), l, head)
+                for name, (kind, l, code, width, head) in catalogue.items() if wanted is None or name in wanted}
     if wanted is None or out.y in wanted:
-        extract[out.y] = ("y", None)
-    return extract, slots
+        captures[out.y] = Capture("y")
+    return captures, slots
 
 
 # ---------------------------------------------------------------------------------- the kernel
@@ -365,7 +361,7 @@ class Kernel:
     def run(self, rows: int) -> tuple[int, int]:
         """Decode up to ``rows`` positions: ``(rows written, status)``; the rows are in ``yn``/``yd``
         and the slot buffers until the next call."""
-        if rows > self.rows or self.win is None:
+        if rows > self.rows:
             self._buffers(rows)
         out = _Out(rows, self.yn.ctypes.data_as(_P64), self.yd.ctypes.data_as(_P64),
                    self.table.ctypes.data_as(_P32) if self.slots else None, self.num_ptrs, self.den_ptrs,
@@ -471,8 +467,10 @@ class CompiledIndex:
 
     @staticmethod
     def _integers(row) -> tuple[np.ndarray, int]:
-        D = math.lcm(1, *(int(Fraction(str(v)).denominator) for v in row))
-        return np.array([int(Fraction(str(v)) * D) for v in row], dtype=object), D
+        """(N, D) with row = N / D (entries: Fractions, ints or fmpq)."""
+        row = [Fraction(int(v.p), int(v.q)) if isinstance(v, fmpq) else Fraction(v) for v in row]
+        D = math.lcm(1, *(v.denominator for v in row))
+        return np.array([int(v * D) for v in row], dtype=object), D
 
     def add(self, key) -> bool:
         """Commit a key (rationals); False when it is beyond the kernel's range (not added)."""

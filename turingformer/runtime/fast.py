@@ -5,7 +5,15 @@ Same contract, same outputs, bit for bit: every :class:`~turingformer.runtime.tr
 decoder yields, and every number in it is a :class:`fractions.Fraction` (winner lists are tuples
 of ints, as in the plain path). Like the plain runtime it is **generic**: it runs any
 :class:`~turingformer.runtime.transformer.Transformer` and knows nothing about Turing machines or about
-which layer does what. It is fast for seven reasons, each exact for the reason given.
+which layer does what. Its layers are :mod:`turingformer.runtime.layer`'s, the plain runtime's own.
+
+It has two paths with the same results. The **compiled kernel**
+(:mod:`turingformer.runtime.compiled`, ``_kernel.c``) decodes whole chunks of positions in checked
+int64 rationals with exact 128-bit attention scores and the index of 6. in typed arrays, and hands
+the decoding to the **Python path** below at the first position whose numbers it cannot prove
+(and runs nowhere when it is not built, or ``compiled=False``). :func:`decode_chunks` streams either
+as integer arrays, for long runs that only read their outputs. The Python path is fast for seven
+reasons, each exact for the reason given.
 
 1. **Exact arithmetic in FLINT, Fractions only at the edges.** Internally an activation is a
    *sparse* vector ``{index: fmpq}`` (python-flint rationals, about 8x faster than ``Fraction``)
@@ -115,8 +123,10 @@ which layer does what. It is fast for seven reasons, each exact for the reason g
 
 Per step the work is O(1) exact operations for a single-winner or uniform attention plus an
 O(n_enc·m) float filter over the encoder keys, and nothing allocates an array as long as the
-cache. Memory per position is the exact key (a tuple of m rationals), the value dict when the
-attention is not uniform-only, and one entry of the index. Captured hooks that are O(i) by
+cache. **Memory per position** is compact on both paths: the key and the value (when the attention
+is not uniform-only) as int64 rows with a per-row, or shared, denominator
+(:class:`~turingformer.runtime.rows.Rows`; a row beyond 2⁶² is kept exactly as fmpq, decided per
+row) and the key's place in the index (a typed member array). Captured hooks that are O(i) by
 nature (``*.attn.scores``, ``*.attn.pattern``, ``*.attn.winners`` of a uniform attention) are
 built, exactly, only when asked for. Encoding reuses :func:`turingformer.runtime.transformer.encode`
 (it runs once per input), so its hooks are the plain path's own.
@@ -1179,49 +1189,42 @@ class _RowReader:
 
     def hooks(self, r: int, i: int) -> dict:
         kernel, acts = self.kernel, {}
-        for name, spec in self.extract.items():
-            kind, slot = spec[0], spec[1]
+        for name, cap in self.extract.items():
+            kind = cap.kind
             if kind == "y":
                 acts[name] = self.y(r)
-                continue
-            num, den = kernel.num[slot], kernel.den[slot]
-            if kind == "vector":
-                acts[name] = _fractions(num[r], den[r])
+            elif kind == "vector":
+                acts[name] = _fractions(kernel.num[cap.slot][r], kernel.den[cap.slot][r])
             elif kind == "hidden":
-                D = int(den[r])
-                acts[name] = tuple(_ZERO_F if not v else Fraction(v, D) for v in num[r].tolist())
-            elif kind in ("winners", "pattern"):
-                winners = self._winners(spec, r, i)
-                acts[name] = (tuple(range(self._n(spec, i))) if winners is _ALL else winners) if kind == "winners" \
-                    else _pattern(self._n(spec, i), winners)
+                D = int(kernel.den[cap.slot][r])
+                acts[name] = tuple(_ZERO_F if not v else Fraction(v, D) for v in kernel.num[cap.slot][r].tolist())
+            elif kind == "scores":
+                acts[name] = self._scores(cap, r, i)
             else:
-                acts[name] = self._scores(spec, r, i)
+                winners, n = self._winners(cap, r, i)
+                if kind == "winners":
+                    acts[name] = tuple(range(n)) if winners is _ALL else winners
+                else:
+                    acts[name] = _pattern(n, winners)
         return acts
 
-    def _n(self, spec, i: int) -> int:
-        """The number of keys of a decision at position i."""
-        l, code = spec[2], spec[3]
-        if code == compiled_kernel.ATTN_WINNERS:
-            return i + 1
-        return len(self.encoded.cross_keys[l])
+    def _winners(self, cap, r: int, i: int):
+        """(the winners at row r, or ``_ALL``; the number of keys) of one attention."""
+        n = i + 1 if cap.head == compiled_kernel.ATTN_WINNERS else len(self.encoded.cross_keys[cap.layer])
+        start, count = self.kernel.num[cap.slot][r].tolist()
+        return (_ALL if count < 0 else tuple(self.kernel.win[start:start + count].tolist())), n
 
-    def _winners(self, spec, r: int, i: int):
-        start, count = self.kernel.num[spec[1]][r].tolist()
-        if count < 0:
-            return _ALL
-        return tuple(self.kernel.win[start:start + count].tolist())
-
-    def _scores(self, spec, r: int, i: int) -> tuple:
+    def _scores(self, cap, r: int, i: int) -> tuple:
+        """φ(⟨q, k_j⟩) from the captured query and the keys (the self-attention's j ≤ i, or the encoder's)."""
         kernel = self.kernel
-        _, slot, l, code = spec
-        D = int(kernel.den[slot][r])
-        query = tuple(Fraction(v, D) for v in kernel.num[slot][r].tolist())
-        if code == compiled_kernel.ATTN_WINNERS:
-            kn, kd = kernel.keys(l)
+        D = int(kernel.den[cap.slot][r])
+        query = tuple(Fraction(v, D) for v in kernel.num[cap.slot][r].tolist())
+        if cap.head == compiled_kernel.ATTN_WINNERS:
+            kn, kd = kernel.keys(cap.layer)
             keys = [()] * (i + 1) if kn is None else \
                 [_fractions(kn[j], np.full(kn.shape[1], kd[j])) for j in range(i + 1)]
         else:
-            keys = self.encoded.cross_keys[l]
+            keys = self.encoded.cross_keys[cap.layer]
         return tuple(scores_of(self.model.score, query, keys))
 
 
@@ -1270,7 +1273,7 @@ def decode_chunks(
     wanted = frozenset(capture)
     encoded = encode(model, tokens)
     kernel, extract = _kernel_for(model, encoded, wanted, tuple(stop_zero), compiled)
-    if kernel is not None and all(spec[0] == "vector" for spec in extract.values()):
+    if kernel is not None and all(cap.kind == "vector" for cap in extract.values()):
         yield from _compiled_chunks(kernel, extract, encoded, max_steps, stop_zero, stats, wanted)
     else:
         with threadpool_limits(limits=1, user_api="blas"):
@@ -1285,8 +1288,7 @@ def _compiled_chunks(kernel, extract, encoded, max_steps: int, stop_zero, stats,
             n, status = kernel.run(min(size, max_steps - i))
             if n:
                 yield Chunk(i, kernel.yn[:n], kernel.yd[:n],
-                            {name: (kernel.num[spec[1]][:n], kernel.den[spec[1]][:n])
-                             for name, spec in extract.items()})
+                            {name: (kernel.num[cap.slot][:n], kernel.den[cap.slot][:n]) for name, cap in extract.items()})
             i += n
             if status == compiled_kernel.STOPPED:
                 return

@@ -113,12 +113,3 @@ class Rows:
             if D != 1:
                 return tuple(fmpq(v, D) for v in self.num[j].tolist())
         return tuple(fmpq(v) for v in self.num[j].tolist())
-
-    def bound(self) -> int:
-        """The largest |numerator| or denominator of the int64 rows (0 when there are none)."""
-        if not self.n:
-            return 0
-        top = int(np.abs(self.num[:self.n]).max()) if self.width else 0
-        if self.den is not None:
-            top = max(top, int(self.den[:self.n].max()))
-        return top

@@ -327,7 +327,8 @@ class ModelRun:
         """The run in bulk (:class:`DecodedChunk`: arrays, no Fractions); :attr:`trace` is M's
         trace when the iteration ends, exactly as after iterating the run itself."""
         if not self.chunked:
-            raise ValueError("chunks() needs decoder=decode_fast and no captured hooks")
+            raise TuringformerError("this run cannot be streamed in bulk",
+                                    hint="chunks() needs decoder=decode_fast and no captured hooks; iterate the run instead")
         labels = self.model.labels
         tokens = labels.encoder_input(self.word)
         reader = Reader(self.model)
