@@ -7,7 +7,7 @@ machine is loaded in its own format, prepared for the input the way its source t
 (:func:`turingformer.tm.formats.prepare_input`), compiled, and decoded from the weights with
 :func:`turingformer.runtime.fast.decode_fast` through :func:`turingformer.compiler.perez.decoding.run_model`. The
 decoded trace must equal the reference simulator's at every machine step (state, head, symbol,
-tape, reason, verdict; :func:`turingformer.analysis.verify.compare_traces`), and the final configuration
+tape, reason, verdict; :func:`turingformer.compiler.perez.verify.compare_traces`), and the final configuration
 must match the corpus' published numbers (steps in the source's convention, head, tape).
 
 Prints one line per case and the total; exits 1 on any mismatch. Per case: compile time, the
@@ -32,7 +32,7 @@ from turingformer.compiler.perez.decoding import run_model  # noqa: E402
 from turingformer.runtime.fast import decode_fast  # noqa: E402
 from turingformer.tm.formats import load_machine, prepare_input, reported_steps  # noqa: E402
 from turingformer.tm.simulator import run  # noqa: E402
-from turingformer.analysis.verify import compare_traces  # noqa: E402
+from turingformer.compiler.perez.verify import compare_traces  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 SKIP = {"bbchallenge/bb5_champion.txt"}

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import looped_random  # noqa: E402
-from turingformer.compiler.looped import compile_program  # noqa: E402
+from turingformer.compiler.looped.construction import compile_program  # noqa: E402
 from turingformer.compiler.looped.construction import expected_card  # noqa: E402
 from turingformer.modelfile import save_model  # noqa: E402
 from turingformer.programs import SubleqH, SubleqInstruction, step  # noqa: E402

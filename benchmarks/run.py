@@ -240,7 +240,7 @@ def end_to_end_bb4() -> dict:
     from turingformer.compiler.perez.decoding import run_model
     from turingformer.runtime.fast import decode_fast
     from turingformer.tm.simulator import run
-    from turingformer.analysis.verify import compare_traces
+    from turingformer.compiler.perez.verify import compare_traces
 
     bb4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA", "BB(4)")
     start = time.process_time()

@@ -20,7 +20,7 @@ teaching files busy_beaver_*.yaml) it compiles the machine both ways and measure
   run_machine_model (integer path);
 
 ``--corpus`` instead runs every corpus case (../shared/corpus/EXPECTED.json) that halts within
-2,000 steps and fits a tape block of 300 cells: ``compile --target looped`` on its tightest block,
+2,000 steps and fits a tape block of 300 cells: ``compile --construction looped-machine`` on its tightest block,
 then ``turingformer run MODEL --json`` in a fresh process against ``simulate --json`` (the outputs
 must be equal), for programs of at most ``--max-cells`` cells (each loop attends over all M + 1
 columns; larger programs are listed with their size and not run). ``--teaching`` does the same for
@@ -46,10 +46,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from turingformer.analysis.bridge import looped_precision  # noqa: E402
+from turingformer.analysis.precision import looped_precision  # noqa: E402
 from turingformer.analysis.precision import _bits, bit_growth, compare  # noqa: E402
 from turingformer.compiler.bridge.model import card_states, run_machine_model  # noqa: E402
-from turingformer.compiler.bridge.tm_to_subleq import compile_looped, compile_machine as to_subleq  # noqa: E402
+from turingformer.compiler.bridge.tm_to_subleq import compile_looped, machine_to_program as to_subleq  # noqa: E402
 from turingformer.compiler.perez.construction import compile_machine  # noqa: E402
 from turingformer.compiler.perez.decoding import run_model  # noqa: E402
 from turingformer.runtime.fast import decode_fast  # noqa: E402
@@ -195,7 +195,7 @@ def corpus(max_cells: int, teaching: bool, verify: bool) -> int:
             cli = [sys.executable, "-m", "turingformer"]
             common = ["--input", case["input"]]
             try:
-                subprocess.run([*cli, "compile", str(path), *common, "--target", "looped", "--tape-cells",
+                subprocess.run([*cli, "compile", str(path), *common, "--construction", "looped-machine", "--tape-cells",
                                 str(high - low + 1), "--head-offset", str(-low), "-o", model], check=True,
                                capture_output=True, text=True)
                 ran_out = subprocess.run([*cli, "run", model, "--json"], check=True, capture_output=True,
@@ -206,7 +206,7 @@ def corpus(max_cells: int, teaching: bool, verify: bool) -> int:
                                      text=True).stdout
             same = ran_out == sim_out
             if verify and same:
-                checked = subprocess.run([*cli, "verify", str(path), *common, "--target", "looped", "--tape-cells",
+                checked = subprocess.run([*cli, "verify", str(path), *common, "--construction", "looped-machine", "--tape-cells",
                                           str(high - low + 1), "--head-offset", str(-low), "--quiet"],
                                          capture_output=True, text=True)
                 same = checked.returncode == 0
@@ -236,7 +236,7 @@ def main(argv=None) -> int:
                         help="--corpus: the largest program run (default 2,500 cells)")
     parser.add_argument("--teaching", action="store_true", help="--corpus: every teaching example instead")
     parser.add_argument("--verify", action="store_true",
-                        help="--corpus: also 'verify --target looped' every case (every step and every loop)")
+                        help="--corpus: also 'verify --construction looped-machine' every case (every step and every loop)")
     args = parser.parse_args(argv)
     if args.corpus:
         return corpus(args.max_cells, args.teaching, args.verify)

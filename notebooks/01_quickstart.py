@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -165,7 +165,7 @@ views.spacetime(decoded, title="The transformer's run, read back from its output
 # b1, b2 that the output layer uses). Grey rows are the prelude, which only the normalised machine has.
 
 # %%
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 
 verification = verify(machine, word)
 views.verification_table(verification)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -278,7 +278,7 @@ views.residual(cache, i)
 # Everything above was read from the activations; the asserts tie it to the machine's run.
 
 # %%
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 
 verification = verify(machine, word, model=model)
 p = verification.positions[i]

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -37,7 +37,7 @@ from turingformer.tm import formats
 from turingformer.views import figures as views
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.analysis.inspect import run_with_cache
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 
 CORPUS = next((p for p in (Path("../../shared/corpus"), Path("/work/shared/corpus")) if p.is_dir()), None)
 print("corpus:", CORPUS)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -33,7 +33,7 @@ import dataclasses
 from turingformer.tm.formats import load_machine
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.runtime.transformer import PositionalEncoding, Transformer, decode, encode
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 from turingformer.analysis.inspect import run_with_cache
 from turingformer.views import figures as views
 

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -50,9 +50,10 @@ import matplotlib.pyplot as plt
 
 from turingformer.programs import run
 from turingformer.programs.formats import load_program, loads_program
-from turingformer.compiler.looped import compile_program, summary
-from turingformer.compiler.looped.decoding import CardState, read_array, read_state, run_looped
-from turingformer.analysis.looped import card_table, trace_loop, verify_looped
+from turingformer.compiler.looped.construction import compile_program
+from turingformer.compiler.looped.decoding import CardState, read_array, read_state
+from turingformer.compiler.looped.model import run_looped
+from turingformer.compiler.looped.verify import card_table, trace_loop, verify_looped
 from turingformer.runtime.looped import IntegerLoop
 from turingformer.views.looped import attention_map, memory_over_loops, punch_card
 
@@ -92,7 +93,7 @@ print("reference interpreter:", reference.steps, "loops, n =", reference.value("
 
 # %%
 model = compile_program(countdown)
-print("\n".join(summary(model).lines()))
+print("\n".join(model.summary().lines()))
 
 # %% [markdown]
 # The punch card X₀ has one column per memory cell (0 … M−1), one per instruction (M … M+s−1) and a
@@ -224,7 +225,7 @@ print("verified:", verification.ok, "over", verification.loops_checked, "loops;"
 patch = load_program(PROGRAMS / "patch.usubleq")
 print((PROGRAMS / "patch.usubleq").read_text())
 patch_model = compile_program(patch)
-print("\n".join(summary(patch_model).lines()))
+print("\n".join(patch_model.summary().lines()))
 print("memory:", patch.memory, " labels:", dict(patch.labels))
 
 # %% [markdown]
@@ -290,7 +291,7 @@ loop: add #1 k k          ; k += 1
       jmp loop
 """, "fleq")
 bitlen_model = compile_program(bitlen)
-print("\n".join(summary(bitlen_model).lines()))
+print("\n".join(bitlen_model.summary().lines()))
 bitlen_check = verify_looped(bitlen, model=bitlen_model)
 bitlen_trace = run_looped(bitlen_model)
 print("x over the loops:", [s.memory[bitlen.labels["x"]] for s in bitlen_trace])
@@ -317,7 +318,7 @@ fleq_rows, fleq_models = [], {"bitlen": bitlen_model}
 for name in ("bitlen", "doubling.fleq", "gcd.fleq", "sort3.fleq", "dot.fleq", "fact6.fleq"):
     program = bitlen if name == "bitlen" else load_program(PROGRAMS / name)
     fleq_models.setdefault(name, compile_program(program))
-    s = summary(fleq_models[name])
+    s = fleq_models[name].summary()
     fleq_rows.append((name, program.bits, s.functions, s.d, len(s.heads), sum(s.hidden), s.nonzero_weights))
 print(f"{'program':14} {'N':>3}  {'functions':26} {'d':>3} {'blocks':>6} {'σ units':>8} {'weights':>8}")
 for name, bits, functions, d, blocks, units, weights in fleq_rows:
@@ -378,7 +379,7 @@ loop: mov a t       ; t = a
       jmp loop
 """, "subleq")
 fib_model = compile_program(fib_forever)
-print("\n".join(summary(fib_model).lines()))
+print("\n".join(fib_model.summary().lines()))
 
 LOOPS = 20_000
 fib_reference = run(fib_forever, max_steps=LOOPS)
@@ -474,7 +475,7 @@ def widest_over(looped, X, loops):
 # two windows of one pass through the loop body (16 loops): the start and the end of the 20,000-loop run
 fib_bits = {t: widest_over(fib_model, card, 16) for t, card in ((0, fib_model.card), (LOOPS - 16, late_card))}
 print("widest partial sum in the 16 loops from loop t (bits):", fib_bits)
-print(f"proven bound from the compile summary: {summary(fib_model).largest_integer.bit_length()} bits")
+print(f"proven bound from the compile summary: {fib_model.summary().largest_integer.bit_length()} bits")
 
 # %% [markdown]
 # About a dozen bits, far inside float32's 24, and no more late in the run than early: the number
@@ -537,7 +538,7 @@ growth = {}
 for bits in (8, 16):
     for size in sizes:
         looped = compile_program(extreme_program(bits, size))
-        growth[bits, size] = (looped.n, widest_over(looped, looped.card, 2), summary(looped).largest_integer.bit_length())
+        growth[bits, size] = (looped.n, widest_over(looped, looped.card, 2), looped.summary().largest_integer.bit_length())
 fig, ax = plt.subplots(figsize=(7, 4.8))
 for bits, color in ((8, "tab:blue"), (16, "tab:purple")):
     points = [growth[bits, size] for size in sizes]
@@ -651,7 +652,7 @@ print(f"on a block of 3 cells: stops after {bb3_cut.steps} steps with the reason
 # %%
 M, s = countdown.cells, countdown.size
 # the punch card and the sizes
-assert (model.n, len(model.space)) == (M + s + 1, 16) and summary(model).hidden == (3, 7, 8)
+assert (model.n, len(model.space)) == (M + s + 1, 16) and model.summary().hidden == (3, 7, 8)
 # loop 1 block by block: fetch column M + pc, read cell a = #1, read cell b = n; n 5 → 4, pc 0 → 1
 assert [acts[f"loop.{l}.attn.winners"][0][0] for l in range(3)] == [M + 0, countdown.labels["#1"], countdown.labels["n"]]
 assert all(max(acts["loop.0.attn.scores"][j]) == 0 for j in range(model.n))          # winners score exactly 0
@@ -671,7 +672,7 @@ assert sum_trace.states == sum_reference.states and sum_trace.value("SUM") == 14
 LIST = sum_ptr.labels["LIST"]
 assert sorted({s.memory[p_cell] for s in sum_trace}) == list(range(LIST, LIST + 6))   # p walked over the list
 # FLEQ: only the used functions are compiled; shr works; mul adds a block
-assert summary(bitlen_model).functions == ("sub", "add", "shr") and len(bitlen_model.space) == 23 + 3
+assert bitlen_model.summary().functions == ("sub", "add", "shr") and len(bitlen_model.space) == 23 + 3
 assert len(bitlen_model.transformer.blocks) == 4 and bitlen_check.ok and bitlen_trace.value("k") == 7
 assert [fleq_loop.cards[0][0][bitlen_model.space.index(n)] for n in onehot] == [0, 0, 1]
 assert all((d == 23 + len(f) + ("mul" in f)) and (blocks == 4 + ("mul" in f)) for _, _, f, d, blocks, _, _ in fleq_rows)
@@ -679,7 +680,7 @@ assert all((d == 23 + len(f) + ("mul" in f)) and (blocks == 4 + ("mul" in f)) fo
 assert perez[("zig-zag walker", "float32", "sum")] <= 110 and perez[("binary counter", "float32", "sum")] < 1000
 # the looped weights: 20,000 loops bit-exact in float32 and float64, and exact = interpreter
 assert wrong == {"exact vs interpreter": 0, "float32 vs exact": 0, "float64 vs exact": 0}
-assert max(fib_bits.values()) <= 24 < summary(fib_model).largest_integer.bit_length() <= 53
+assert max(fib_bits.values()) <= 24 < fib_model.summary().largest_integer.bit_length() <= 53
 assert largest_entry.bit_length() <= 8
 # where float32 runs out: 12-bit mul needs more than 24 bits; float64 is exact
 assert fact6_bits > 24 and fact6_float["float32"] is not None and fact6_float["float32"][0] == 1

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -31,7 +31,7 @@
 # %matplotlib inline
 from turingformer.tm.formats import load_machine
 from turingformer.tm import simulator
-from turingformer.compiler.bridge.tm_to_subleq import compile_machine as to_subleq, compile_looped
+from turingformer.compiler.bridge.tm_to_subleq import machine_to_program as to_subleq, compile_looped
 from turingformer.compiler.bridge.model import run_machine_model, card_states
 from turingformer.compiler.perez.construction import compile_machine as to_perez
 from turingformer.compiler.perez.decoding import run_model
@@ -125,7 +125,7 @@ fig
 # of the same weights give exactly the integer run (here checked card for card at every loop).
 
 # %%
-from turingformer.analysis.bridge import looped_precision
+from turingformer.analysis.precision import looped_precision
 p = looped_precision(bb3_looped, run_machine_model(bb3_looped)[1])
 print(p)
 assert p.float_departure == {"float64": None, "float32": None}

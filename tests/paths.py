@@ -7,6 +7,7 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 MACHINES = ROOT / "machines"
+PROGRAMS = MACHINES / "programs"
 BROKEN = TESTS / "broken"
 #: The verbatim corpus subset that always ships with the tests.
 LOCAL_CORPUS = TESTS / "corpus"

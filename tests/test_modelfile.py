@@ -40,7 +40,7 @@ def test_the_labels_hold_no_transition_table(tmp_path):
 def test_the_source_machine_and_its_examples_are_recorded_and_digested(tmp_path):
     machine = load_machine(MACHINES / "binary_increment.yaml")
     path = tmp_path / "inc.json"
-    save_model(compile_machine(machine), path, machine=machine)
+    save_model(compile_machine(machine), path, source=machine)
     data = json.loads(path.read_text())
     assert loads_machine(data["source"]["machine"], "turingformer") == machine
     assert data["source"]["examples"] == [e.input for e in machine.examples] and data["source"]["examples"][0] == "1011"
@@ -60,7 +60,7 @@ def test_the_digest_is_of_the_canonical_model(tmp_path):
     """Rewriting a weight in another notation, or re-indenting, is no modification; any change of
     value, of a label or of the recorded machine is."""
     path = tmp_path / "bb4.json"
-    save_model(compile_machine(BB4), path, machine=BB4)
+    save_model(compile_machine(BB4), path, source=BB4)
     one_third = next(w for w in json.loads(path.read_text())["decoder"][2]["attn"]["query"]["weights"] if w[2] == "1/3")
 
     def renotate(d):
@@ -68,11 +68,11 @@ def test_the_digest_is_of_the_canonical_model(tmp_path):
             if w[:2] == one_third[:2]:
                 w[2] = "2/6"
     assert not _rewrite(path, renotate).modified
-    save_model(compile_machine(BB4), path, machine=BB4)
+    save_model(compile_machine(BB4), path, source=BB4)
     assert _rewrite(path, lambda d: d["decoder"][2]["attn"]["query"]["weights"][0].__setitem__(2, "7")).modified
-    save_model(compile_machine(BB4), path, machine=BB4)
+    save_model(compile_machine(BB4), path, source=BB4)
     assert _rewrite(path, lambda d: d["labels"].update(machine_name="other")).modified
-    save_model(compile_machine(BB4), path, machine=BB4)
+    save_model(compile_machine(BB4), path, source=BB4)
     assert _rewrite(path, lambda d: d["source"].update(examples=["1"])).modified
 
 
@@ -89,7 +89,7 @@ print(json.dumps({"summary": trace.summary(), "tapes": [c.tape.span(c.head) for 
 def test_a_fresh_process_decodes_from_the_file_without_the_machine_or_the_simulator(tmp_path):
     """The proof that decoding never touches the machine: those modules are never even imported."""
     path = tmp_path / "bb4.json"
-    save_model(compile_machine(BB4), path, machine=BB4)     # the recorded machine is never parsed
+    save_model(compile_machine(BB4), path, source=BB4)     # the recorded machine is never parsed
     out = subprocess.run([sys.executable, "-c", DECODE_IN_A_FRESH_PROCESS, str(path)],
                          capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)

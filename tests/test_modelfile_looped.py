@@ -12,11 +12,12 @@ import pytest
 
 import looped_random
 from paths import ROOT
-from turingformer.compiler.looped import LoopedModel, compile_program
-from turingformer.compiler.perez.layout import CompiledModel
+from turingformer.compiler.looped.construction import compile_program
+from turingformer.compiler.looped.model import LoopedModel
+from turingformer.compiler.perez.model import PerezModel
 from turingformer.errors import ModelFileError
 from turingformer.modelfile import from_json, load_model, save_model, to_json
-from turingformer.programs import json_lines, run
+from turingformer.programs import run
 from turingformer.programs.formats import load_program
 from turingformer.tm.formats import load_machine
 from turingformer.compiler.perez.construction import compile_machine
@@ -37,14 +38,14 @@ def test_save_and_load_give_back_the_same_exact_model(tmp_path, generator):
 def test_perez_models_still_load_as_compiled_models(tmp_path):
     machine = compile_machine(load_machine(ROOT / "machines" / "binary_increment.yaml"))
     save_model(machine, tmp_path / "tm.json")
-    assert isinstance(load_model(tmp_path / "tm.json"), CompiledModel)
+    assert isinstance(load_model(tmp_path / "tm.json"), PerezModel)
     assert json.loads((tmp_path / "tm.json").read_text())["kind"] == "perez"
 
 
 def test_unknown_kind_is_a_clear_error():
     data = to_json(compile_program(load_program(ROOT / "machines" / "programs" / "add.subleq")))
     data["kind"] = "rnn"
-    with pytest.raises(ModelFileError, match="kind: 'rnn' is not one of 'perez', 'looped'"):
+    with pytest.raises(ModelFileError, match="the unknown kind 'rnn' \\(the kinds are: perez, looped-machine, looped"):
         from_json(data)
     del data["blocks"]
     data["kind"] = "looped"
@@ -58,9 +59,8 @@ def test_a_fresh_process_decodes_from_the_file_without_the_program(tmp_path):
     text = (tmp_path / "fib.json").read_text()
     assert "fib.subleq" not in text and "code" not in json.loads(text)      # no program, no source path
     script = ("import sys; from turingformer.modelfile import load_model;"
-              "from turingformer.compiler.looped.decoding import run_looped;"
-              "from turingformer.programs import json_lines;"
-              "print('\\n'.join(json_lines(run_looped(load_model(sys.argv[1])))))")
+              "from turingformer.compiler.looped.model import run_looped;"
+              "print('\\n'.join(run_looped(load_model(sys.argv[1])).json_lines()))")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "fib.json")], capture_output=True,
                          text=True, check=True, cwd=tmp_path).stdout.splitlines()
-    assert out == list(json_lines(run(program)))
+    assert out == list(run(program).json_lines())

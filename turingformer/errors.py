@@ -24,7 +24,14 @@ names the file, the line where known, and the fix.
     ├── InputError                   an input word uses a symbol outside the input alphabet
     ├── FormatError                  an unknown or undetectable file format
     ├── ModelFileError               a model file that cannot be read back
-    └── OutputError                  an output that would overwrite an input
+    ├── OutputError                  an output that would overwrite an input
+    ├── ConstructionError            an unknown construction, or one that does not take this source
+    ├── SourceKindError              a call given the wrong kind of object (also a TypeError)
+    ├── DecodingError                a network output that is not the encoding of a configuration
+    ├── CensusError                  a census that cannot run or resume as asked
+    └── LoopedRuntimeError           the looped runtime met a violated precondition
+        ├── AttentionTieError        an attention head with more than one winner
+        └── TapeDecodingError        a SUBLEQ-U memory that encodes no machine configuration
 
 The CLI prints ``str(error)`` and exits with status 2; anything else that escapes a command is a
 bug, printed by the CLI as one ``internal error`` line (``--debug`` shows the traceback).
@@ -176,6 +183,23 @@ class ModelFileError(TuringformerError):
 
 class OutputError(TuringformerError):
     """An output path that is the input (writing it would destroy the input)."""
+
+
+class ConstructionError(TuringformerError):
+    """An unknown construction, an option it does not have, or a source it does not compile."""
+
+
+class SourceKindError(TuringformerError, TypeError):
+    """A function given the wrong kind of object (a model where a machine is expected, …); the
+    message names the call to use instead."""
+
+
+class DecodingError(TuringformerError):
+    """A network output that is not the encoding of a configuration (an edited model, a float mode)."""
+
+
+class CensusError(TuringformerError):
+    """A census that cannot run or resume as asked."""
 
 
 #: The longest quoted text (an input word, a name) an error or a header shows whole.

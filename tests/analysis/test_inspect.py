@@ -2,7 +2,7 @@
 
 Expected values come from outside the code under test: the reference simulator run on the
 normalised machine (head positions c, writes, ℓ), the closed forms of spec §9, and
-:func:`turingformer.analysis.verify.verify`'s per-position quantities.
+:func:`turingformer.compiler.perez.verify.verify`'s per-position quantities.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from paths import MACHINES
 from turingformer.tm.machine import Rule, TuringMachine
 from turingformer.compiler.perez.normalize import normalize
 from turingformer.tm.simulator import run
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 
 
 def flip() -> TuringMachine:

@@ -4,6 +4,7 @@ run to stop; the command prints the partial run, marked interrupted, and exits 1
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,10 +16,19 @@ import pytest
 RIGHT_FOREVER = "blank: '_'\ninput alphabet: []\nstates: [a]\nstart: a\nrules:\n  a:\n    '_': ['1', R, a]\n"
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used (user + system, from /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def interrupt(argv: list[str], after: float) -> subprocess.CompletedProcess:
+    """Run ``turingformer argv`` and press Ctrl-C once it has used ``after`` seconds of CPU: past its
+    start-up and into the run, however loaded the machine is."""
     process = subprocess.Popen([sys.executable, "-m", "turingformer", *argv], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    time.sleep(after)
+    while process.poll() is None and cpu_seconds(process.pid) < after:
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     return subprocess.CompletedProcess(argv, process.returncode, out, err)

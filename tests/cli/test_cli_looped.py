@@ -67,8 +67,8 @@ def test_trace_views_of_a_program(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["compile", "{u}", "-o", "{o}", "--construction", "subleq-h3"], "runs subleq-h programs, not subleq-u"),
-    (["run", "{m}", "--input", "101"], "--input is for Turing machines"),
+    (["compile", "{u}", "-o", "{o}", "--construction", "subleq-h3"], "compiles subleq-h sources, not subleq-u"),
+    (["run", "{m}", "--input", "101"], "a program's input is its initial memory"),
     (["trace", "{p}", "--view", "diagram"], "a program has no state diagram"),
     (["trace", "{p}", "--view", "card", "--step", "0"], "loops count from 1"),
 ])
@@ -93,4 +93,4 @@ def test_an_edited_looped_model_runs_with_a_warning(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", str(model), "--quiet"]) == 0
     err = capsys.readouterr().err
-    assert "was modified after it was compiled" in err and "recompile for the original" in err
+    assert "was modified after it was compiled" in err and "compares them with it" in err

@@ -89,4 +89,4 @@ def test_bad_programs_exit_2_with_one_error(capsys, name):
 
 def test_input_is_refused_for_programs(capsys):
     status, _, err = run_cli(capsys, "simulate", str(PROGRAMS / "add.subleq"), "--input", "101")
-    assert status == 2 and "--input is for Turing machines" in err
+    assert status == 2 and "are for Turing machines" in err

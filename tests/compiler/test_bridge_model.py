@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from turingformer.runtime.looped import IntegerLoop
+
 from paths import MACHINES, halting_corpus_cases
 from strategies import BB4
 from turingformer.compiler.bridge.model import run_machine_model, with_input
@@ -71,7 +73,8 @@ def test_corpus_case_runs_on_the_looped_transformer(root, case):
 def test_float_runs_of_the_same_weights_reproduce_busy_beaver_4(dtype):
     reference = simulator.run(BB4, "")
     model = round_trip(BB4, "", reference)
-    assert run_machine_model(model, dtype=dtype) == run_machine_model(model)
+    float_run = IntegerLoop(model.looped.transformer, dtype=dtype, single_winner=False)
+    assert run_machine_model(model, runner=float_run) == run_machine_model(model)
     assert run_machine_model(model)[0] == reference
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from paths import MACHINES, halting_corpus_cases
 from strategies import BB4, bbchallenge, machines_with_inputs
 from turingformer.compiler.bridge.decoding import interpret, machine_trace
-from turingformer.compiler.bridge.tm_to_subleq import compile_machine
+from turingformer.compiler.bridge.tm_to_subleq import machine_to_program
 from turingformer.errors import InputError, TapeDecodingError
 from turingformer.programs.interpreter import iterate
 from turingformer.tm import simulator
@@ -35,7 +35,7 @@ def extent(trace, word: str) -> tuple[int, int]:
 def tight(machine, word, reference):
     """The program on the smallest tape block that holds the whole run."""
     low, high = extent(reference, word)
-    return compile_machine(machine, word, tape_cells=high - low + 1, head_offset=-low)
+    return machine_to_program(machine, word, tape_cells=high - low + 1, head_offset=-low)
 
 
 def check_fits_and_bound(machine, word, *, max_steps: int = LIMIT) -> None:
@@ -47,7 +47,7 @@ def check_fits_and_bound(machine, word, *, max_steps: int = LIMIT) -> None:
     for cut_low, cut_high in ((low, high - 1), (low + 1, high)):
         if cut_low > 0 or cut_high < max(0, len(word) - 1):      # the start cell and the input must fit
             continue
-        small = compile_machine(machine, word, tape_cells=cut_high - cut_low + 1, head_offset=-cut_low)
+        small = machine_to_program(machine, word, tape_cells=cut_high - cut_low + 1, head_offset=-cut_low)
         got, _ = interpret(small.program, small.layout, max_steps=max_steps)
         leaves = next(t for t, head in enumerate(reference.heads) if not cut_low <= head <= cut_high)
         assert got.states == reference.states[:leaves + 1]
@@ -105,7 +105,7 @@ def test_busy_beaver_4_and_the_step_limit():
 
 def test_busy_beaver_5_runs_off_a_block_of_300_cells_with_tape_bound():
     bb5 = bbchallenge("1RB1LC_1RC1RB_1RD0LE_1LA1LD_1RZ0LA")
-    compiled = compile_machine(bb5, "", tape_cells=MAX_CELLS)
+    compiled = machine_to_program(bb5, "", tape_cells=MAX_CELLS)
     got, _ = interpret(compiled.program, compiled.layout, max_steps=10**6)
     assert got.reason is HaltReason.TAPE_BOUND and got.verdict is Verdict.RUNNING
     assert abs(got.final.head) > MAX_CELLS // 2 - 1
@@ -116,14 +116,14 @@ def test_busy_beaver_5_runs_off_a_block_of_300_cells_with_tape_bound():
 def test_the_word_size_follows_from_the_memory_size():
     machine = load_machine(MACHINES / "binary_increment.yaml")
     for cells in (1, 10, 100, 1000):
-        program = compile_machine(machine, "", tape_cells=cells).program
+        program = machine_to_program(machine, "", tape_cells=cells).program
         assert 2 ** (program.bits - 2) < program.cells <= 2 ** (program.bits - 1)
 
 
 def test_the_cost_per_machine_step_is_bounded_by_the_layout():
     """Loops between two entries never exceed max_loops_per_step, which the decoder enforces."""
     machine = load_machine(MACHINES / "unary_doubling.yaml")
-    compiled = compile_machine(machine, "111", tape_cells=16)
+    compiled = machine_to_program(machine, "111", tape_cells=16)
     entries = set(compiled.layout.entries)
     loops = [s.pc for s in iterate(compiled.program)]
     starts = [t for t, pc in enumerate(loops) if pc in entries]
@@ -133,7 +133,7 @@ def test_the_cost_per_machine_step_is_bounded_by_the_layout():
 
 def test_a_corrupt_memory_is_refused_not_decoded():
     machine = load_machine(MACHINES / "binary_increment.yaml")
-    compiled = compile_machine(machine, "1011", tape_cells=8)
+    compiled = machine_to_program(machine, "1011", tape_cells=8)
     layout = compiled.layout
     states = [(s.pc, s.memory) for s in iterate(compiled.program)]
     t = next(t for t, (pc, _) in enumerate(states) if t > 0 and pc in layout.entries)
@@ -150,7 +150,7 @@ def test_a_corrupt_memory_is_refused_not_decoded():
 def test_inputs_that_do_not_fit_are_refused_with_a_fix():
     machine = load_machine(MACHINES / "binary_increment.yaml")
     with pytest.raises(InputError, match="does not fit a tape block of 3 cells") as error:
-        compile_machine(machine, "1011", tape_cells=3)
+        machine_to_program(machine, "1011", tape_cells=3)
     assert "--tape-cells" in error.value.hint
     with pytest.raises(InputError):
-        compile_machine(machine, "10x1", tape_cells=30)
+        machine_to_program(machine, "10x1", tape_cells=30)

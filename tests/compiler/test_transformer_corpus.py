@@ -3,7 +3,7 @@
 Every example of every ``machines/*.yaml`` and every halting case of the corpus that needs at
 most 2,000 steps is decoded from the weights and compared with the reference simulator at every
 step (state, head, symbol, tape) and in its verdict; the spec-§9 quantities are checked at every
-decoder position by :func:`turingformer.analysis.verify.verify`. The teaching machines run on the plain
+decoder position by :func:`turingformer.compiler.perez.verify.verify`. The teaching machines run on the plain
 exact decoder, the corpus on the fast exact one (``tests/test_fast.py`` proves the two equal).
 """
 
@@ -16,7 +16,7 @@ from paths import halting_corpus_cases
 from paths import MACHINES as MACHINES_DIR
 from turingformer.runtime.fast import decode_fast
 from turingformer.tm.formats import load_machine, prepare_input
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 
 MACHINES = sorted(MACHINES_DIR.glob("*.yaml"))
 LIMIT = 2_000

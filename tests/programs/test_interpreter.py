@@ -9,7 +9,7 @@ import pytest
 from turingformer import errors as E
 from turingformer.programs import (
     FLEQ_FUNCTIONS, FUNCTIONS, FleqH, FleqInstruction as F, SubleqH, SubleqInstruction as I, SubleqU,
-    json_lines, run, step, wrap,
+    run, step, wrap,
 )
 
 
@@ -107,12 +107,12 @@ def test_fleq_branches_on_the_flag_after_the_write():
 
 def test_json_lines_shape():
     program = SubleqH(memory=(1, 2), labels={"x": 0, "y": 1}, name="tiny", code=[I(0, 1, 1)])
-    lines = [json.loads(line) for line in json_lines(run(program))]
+    lines = [json.loads(line) for line in run(program).json_lines()]
     assert lines[0] == {"step": 0, "pc": 0, "memory": [1, 2]}
     assert lines[1] == {"step": 1, "pc": 1, "memory": [1, 1]}
     assert lines[2] == {"summary": True, "program": "tiny", "kind": "subleq-h", "bits": 8, "steps": 1,
                         "halted": True, "pc": 1, "memory": [1, 1], "labels": {"x": 1, "y": 1}}
-    assert [json.loads(line) for line in json_lines(run(program), loops=False)] == lines[2:]
+    assert [json.loads(line) for line in run(program).json_lines(steps=False)] == lines[2:]
 
 
 @pytest.mark.parametrize("make, error, phrase", [

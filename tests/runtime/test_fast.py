@@ -37,7 +37,7 @@ from turingformer.runtime.space import Linear, Space
 from turingformer.runtime.transformer import (
     MLP, Attention, DecoderLayer, EncoderLayer, PositionalEncoding, Transformer, decode, decode_naive,
 )
-from turingformer.analysis.verify import compare_traces
+from turingformer.compiler.perez.verify import compare_traces
 
 decode_fast = fast.decode_fast
 from paths import MACHINES

@@ -11,7 +11,7 @@ import pytest
 
 import looped_random
 from paths import ROOT
-from turingformer.compiler.looped import compile_program
+from turingformer.compiler.looped.construction import compile_program
 from turingformer.errors import AttentionTieError, LoopedRuntimeError
 from turingformer.programs import SubleqH, SubleqInstruction
 from turingformer.programs.formats import load_program

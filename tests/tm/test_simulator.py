@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from turingformer.errors import InputError
 from turingformer.tm.formats import loads_machine
 from turingformer.tm.machine import Move, Rule, TuringMachine
+from strategies import machines_with_inputs
 from turingformer.tm.simulator import (
+    iterate,
     HaltReason,
     Tape,
     Verdict,
@@ -131,3 +135,17 @@ def test_graph_round_trip_keeps_permission_for_unreachable_states():
     again = TuringMachine.from_graph(machine.to_graph())
     assert again == machine and again.unreachable_states() == ("lost",)
     assert nx.utils.graphs_equal(again.graph, machine.graph)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(machines_with_inputs(), st.integers(min_value=0, max_value=40))
+def test_the_streamed_run_is_the_recorded_run(pair, limit):
+    """``iterate`` (nothing kept) yields exactly the configurations of ``run``, and the write of
+    each step; the last one's write is None exactly when the machine stops there."""
+    machine, word = pair
+    trace = run(machine, word, max_steps=limit)
+    steps = list(iterate(machine, word, max_steps=limit))
+    assert [s.state for s in steps] == list(trace.states) and [s.head for s in steps] == list(trace.heads)
+    assert [s.read for s in steps] == [conf.symbol for conf in trace]
+    assert [s.write for s in steps[:-1]] == list(trace.writes)
+    assert (steps[-1].write is None) == trace.halted

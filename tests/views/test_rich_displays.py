@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import run_model
 from turingformer.runtime.fast import decode_fast

@@ -15,7 +15,7 @@ from turingformer.views import figures as views  # noqa: E402
 from turingformer.errors import TuringformerError  # noqa: E402
 from turingformer.analysis.inspect import run_with_cache  # noqa: E402
 from turingformer.tm.machine import Rule, TuringMachine  # noqa: E402
-from turingformer.analysis.verify import verify  # noqa: E402
+from turingformer.compiler.perez.verify import verify  # noqa: E402
 
 from paths import ROOT  # noqa: E402
 BB2 = ROOT / "machines" / "busy_beaver_2.yaml"

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from turingformer.analysis.precision import compare, decoder_positions
-from turingformer.analysis.verify import compare_traces
+from turingformer.compiler.perez.verify import compare_traces
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import DecodingError, run_model
 from turingformer.errors import TuringformerError

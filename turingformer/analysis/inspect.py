@@ -44,9 +44,9 @@ import numpy as np
 
 from turingformer.compiler.bridge.model import LoopedMachineModel, with_input
 from turingformer.compiler.looped.decoding import read_state
-from turingformer.compiler.looped.layout import LoopedModel
+from turingformer.compiler.looped.model import LoopedModel
 from turingformer.compiler.perez.decoding import DecodedStep, Reader, run_model
-from turingformer.compiler.perez.layout import CompiledModel
+from turingformer.compiler.perez.model import PerezModel
 from turingformer.errors import InputError, TuringformerError, did_you_mean, shorten
 from turingformer.runtime.hooks import (
     HookError, LayerNameError, PositionError, check_step, hook_points, looped_hook_points, unknown_hook,
@@ -264,7 +264,7 @@ class ActivationCache(_HookCache):
     steps (:class:`turingformer.runtime.transformer.Step`). See the module docstring for the API.
     """
 
-    model: CompiledModel
+    model: PerezModel
     word: str
     trace: Trace
     steps: tuple[Step, ...]
@@ -606,7 +606,7 @@ class LoopedActivationCache(_HookCache):
 
 
 def run_with_cache(
-    model: CompiledModel | TuringMachine | LoopedModel | LoopedMachineModel, word: str = "", *,
+    model: PerezModel | TuringMachine | LoopedModel | LoopedMachineModel, word: str = "", *,
     max_steps: int = DEFAULT_MAX_STEPS, names: Collection[str] | None = None, **compile_options,
 ) -> ActivationCache | LoopedActivationCache:
     """Decode ``word`` capturing every hook (or only ``names``) at every step.
@@ -646,9 +646,9 @@ def _check_names(names: Collection[str] | None, known: Sequence[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------- weights
-def linear(model: CompiledModel | Transformer, name: str) -> Linear:
+def linear(model: PerezModel | Transformer, name: str) -> Linear:
     """The affine map called ``name`` (``decoder.3.attn.key``, ``decoder.1.ffn.0``, ``output.2``…)."""
-    t = model.transformer if isinstance(model, CompiledModel) else model
+    t = model.transformer if isinstance(model, PerezModel) else model
     maps = dict(t.linears())
     if name not in maps:
         close = did_you_mean(name, maps)
@@ -708,7 +708,7 @@ def _selector(spec: Iterable[str] | str | Callable[[str], bool] | None) -> Calla
 
 
 def weights_matrix(
-    model: CompiledModel | Transformer | Linear, name: str | None = None, *,
+    model: PerezModel | Transformer | Linear, name: str | None = None, *,
     rows: Iterable[str] | str | Callable[[str], bool] | None = None,
     cols: Iterable[str] | str | Callable[[str], bool] | None = None, nonzero: bool = True,
 ) -> NamedMatrix:

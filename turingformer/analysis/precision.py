@@ -50,13 +50,17 @@ import time
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import partial
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
 from turingformer.compiler.perez.decoding import DecodingError, Reader, run_model
 from turingformer.runtime.floating import INEXACT_NOTE, decode_float, resolve_dtype
-from turingformer.compiler.perez.layout import CompiledModel, S, X
+from turingformer.compiler.perez.layout import S, X
+from turingformer.compiler.perez.model import PerezModel
+
+if TYPE_CHECKING:
+    from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.runtime.transformer import Step, Transformer, decode
 
 LAYER3 = "decoder.3.attn.winners"
@@ -101,7 +105,7 @@ def layer_of(hook: str) -> str:
 class _Resolution:
     """Per-slot resolution r of the residual at position i (see the module docstring)."""
 
-    def __init__(self, model: CompiledModel, n: int):
+    def __init__(self, model: PerezModel, n: int):
         space = model.transformer.space
         self.d = len(space)
         self.base = np.ones(self.d)
@@ -200,7 +204,7 @@ def _finite(value):
 
 
 def compare(
-    model: CompiledModel, word: str, *, dtype="float32", averaging: str = "sum",
+    model: PerezModel, word: str, *, dtype="float32", averaging: str = "sum",
     max_steps: int = 2000, tolerance: float | None = None, attention: str = "hard",
     beta: float | None = None, reader_tolerance: float = 0.25, reference: str = "auto",
     series: bool = False,
@@ -393,7 +397,7 @@ class Layer3Margin:
         return self.gap / (float(np.finfo(resolve_dtype(dtype)).eps) / 2 * self.cancelling)
 
 
-def layer3_margins(model: CompiledModel, word: str, *, max_steps: int = 1000,
+def layer3_margins(model: PerezModel, word: str, *, max_steps: int = 1000,
                    reference: str = "auto") -> list[Layer3Margin]:
     """The exact layer-3 margins at every step where the head returns to a cell visited twice."""
     _, ref_decode = reference_decoder(reference)
@@ -524,7 +528,7 @@ def _bits(values) -> tuple[int, int]:
     return num, den
 
 
-def bit_growth(model: CompiledModel, word: str, *, max_steps: int = 500, decoder=decode) -> BitGrowth:
+def bit_growth(model: PerezModel, word: str, *, max_steps: int = 500, decoder=decode) -> BitGrowth:
     """Run exactly with every hook captured and measure the bit lengths step by step.
 
     Winner lists (indices) are not activations and are skipped; the attention scores and
@@ -564,7 +568,7 @@ def bit_growth(model: CompiledModel, word: str, *, max_steps: int = 500, decoder
 
 
 # ------------------------------------------------------------------------------ soft attention
-def soft_reproduces(model: CompiledModel, word: str, steps: int, beta: float, *, reference=None,
+def soft_reproduces(model: PerezModel, word: str, steps: int, beta: float, *, reference=None,
                     reader_tolerance: float = 0.1, dtype: str = "float64") -> bool:
     """Does softmax(beta·score) attention (float, **inexact**) reproduce the exact trace of
     ``steps`` machine steps? A :class:`DecodingError` counts as no."""
@@ -578,7 +582,7 @@ def soft_reproduces(model: CompiledModel, word: str, steps: int, beta: float, *,
     return _same_trace(trace, reference)
 
 
-def exact_trace(model: CompiledModel, word: str, steps: int):
+def exact_trace(model: PerezModel, word: str, steps: int):
     _, decoder = reference_decoder("auto")
     return run_model(model, word, max_steps=steps, decoder=decoder, keep_steps=False).trace
 
@@ -601,7 +605,7 @@ class SoftThreshold:
         return asdict(self)
 
 
-def beta_threshold(model: CompiledModel, word: str, steps: int, *, rel: float = 0.05,
+def beta_threshold(model: PerezModel, word: str, steps: int, *, rel: float = 0.05,
                    beta_min: float = 1.0, beta_max: float = 1e40, reader_tolerance: float = 0.1,
                    dtype: str = "float64") -> SoftThreshold:
     """Bisection (in log beta) for the smallest beta that reproduces ``steps`` machine steps.
@@ -701,3 +705,53 @@ def decoder_positions(machine, word: str, machine_steps: int) -> int:
     stays = sum(machine.rule(trace.states[t], c.symbol).move is Move.S
                 for t, c in zip(range(trace.steps), trace))
     return 2 * len(word) + 3 + trace.steps + stays + 1
+
+
+# ---------------------------------------------------------------------------------- the looped computer
+@dataclass(frozen=True)
+class LoopedPrecision:
+    """How large the looped run's integers get, and whether float runs of the same weights stay exact.
+
+    ``largest_entry`` is the largest |entry| of any punch card over the run; ``largest_integer``
+    bounds every integer any block forms from such cards (attention products, σ pre-activations
+    over their power-of-two denominators; :meth:`~turingformer.runtime.looped.IntegerLoop.largest_integer`).
+    ``float_departure[dtype]`` is the first loop whose float card differs from the exact one (None:
+    equal at every loop, i.e. the float run is the exact run).
+    """
+
+    loops: int
+    largest_entry: int
+    largest_integer: int
+    float_departure: dict[str, int | None]
+
+    @property
+    def entry_bits(self) -> int:
+        """Bits (with sign) of the largest card entry."""
+        return self.largest_entry.bit_length() + 1
+
+    @property
+    def integer_bits(self) -> int:
+        """Bits (with sign) of the largest integer any block forms."""
+        return self.largest_integer.bit_length() + 1
+
+
+def looped_precision(model: "LoopedMachineModel", loops: int,
+                     dtypes: tuple[str, ...] = ("float64", "float32")) -> LoopedPrecision:
+    """Run ``loops`` loops exactly and in each float ``dtype`` side by side (see :class:`LoopedPrecision`);
+    a float run stops being followed at the first loop it departs from the exact one."""
+    from turingformer.compiler.looped.model import loop_cards
+    from turingformer.runtime.looped import IntegerLoop
+    looped = model.looped
+    exact = IntegerLoop(looped.transformer)
+    floats = {dtype: loop_cards(looped, IntegerLoop(looped.transformer, dtype=dtype, single_winner=False))
+              for dtype in dtypes}
+    departure: dict[str, int | None] = {dtype: None for dtype in dtypes}
+    largest = 0
+    for t, X in enumerate(loop_cards(looped, exact)):
+        largest = max(largest, int(abs(X).max()))
+        for dtype, cards in floats.items():
+            if departure[dtype] is None and not np.array_equal(next(cards), X.astype(np.float64)):
+                departure[dtype] = t
+        if t == loops:
+            break
+    return LoopedPrecision(loops, largest, exact.largest_integer(largest), departure)

@@ -1,437 +1,56 @@
-"""Stage 5: verification — run the reference simulator and the transformer side by side.
+"""Verification of any model against its independent reference: one call for every construction.
 
-Two levels are compared:
-
-* **the user machine M**: at every step the state, head, symbol under the head and the whole
-  tape of the decoded trace equal the simulator's, and so do the halting reason and verdict;
-* **inside the network**, at every decoder position i, the quantities of spec §9 computed from
-  an independent simulation of the normalised machine M' (never from the network):
-  layer 1 reads α⁽ⁱ⁺¹⁾, β⁽ⁱ⁺¹⁾ with a unique winner (Lemma 7) and applies δ
-  (q2, s2, x2, x3; Lemma 8); layer 2 holds c⁽ⁱ⁺¹⁾/(i+1) and c⁽ⁱ⁾/(i+1) (Lemma 9); layer 3 attends
-  to exactly one position, ℓ(i+1), and copies ⟦v⁽ℓ⁽ⁱ⁺¹⁾⁾⟧ and ℓ(i+1) (Lemma 10); F's bits are
-  b1 = [i+1 > n] and b2 = [ℓ(i+1) = i]; and y_{i+1} = (q⁽ⁱ⁺¹⁾, s⁽ⁱ⁺¹⁾, m⁽ⁱ⁾).
-
-The first difference is reported with its step, the layer (hook name) and the named slot.
-Verification is the only stage that looks at the machine; decoding itself never does.
-
-Verification **streams**: it runs the fast exact decoder by default (bit for bit the plain one,
-:mod:`turingformer.runtime.fast`) through :class:`~turingformer.compiler.perez.decoding.ModelRun`
-and checks each decoder position as it is produced, so no decoder step is kept; besides the
-decoder's own cache, memory is the two compact traces (O(1) per step) and at most ``keep_rows``
-table rows. Comparing the traces costs O(T): equal inputs, heads and writes give equal tapes.
+:func:`verify` takes a source (a machine or a program: it is compiled by its construction), a
+model that knows its source (compiled by :func:`turingformer.compile`, or loaded from a model file
+that records it), or a source *and* a model (``model=``: the model is checked against that
+source). The construction named by the model (or chosen for the source) runs the network beside
+its reference — the simulator for a Turing machine, the interpreter for a program — and returns
+a :class:`~turingformer.compiler.protocol.Verification`: ``.ok``, the typed first ``.divergence``,
+``.table()``.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from fractions import Fraction
-from array import array
-from typing import Callable, Iterator, Sequence
+from typing import Any
 
-from turingformer.analysis.inspect import _text_table
-from turingformer.compiler.perez.construction import compile_machine
-from turingformer.compiler.perez.decoding import ModelRun
-from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
-from turingformer.tm.machine import TuringMachine
-from turingformer.compiler.perez.normalize import normalize
-from turingformer.tm.simulator import DEFAULT_MAX_STEPS, Trace, run
-from turingformer.runtime.fast import decode_fast
+from turingformer.compiler import construction as registered, construction_for, source_kind
+from turingformer.compiler.protocol import Model, Progress, Verification
+from turingformer.errors import SourceKindError
 
-#: The hooks verification reads at every position.
-CHECKED_HOOKS = (
-    "decoder.1.resid_cross", "decoder.1.cross.winners", "decoder.1.resid_post",
-    "decoder.2.resid_post", "decoder.3.attn.winners", "decoder.3.resid_post",
-    "output.hidden.0", "output.y",
-)
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """The first place where the transformer and the reference disagree."""
-
-    step: int
-    where: str       # "machine" (the user machine's trace) or a hook name
-    slot: str
-    expected: object
-    got: object
-
-    def __str__(self) -> str:
-        unit = "machine step" if self.where == "machine" else "decoder step"
-        return (f"first divergence at {unit} {self.step}, {self.where}, slot {self.slot}: "
-                f"expected {self.expected}, got {self.got}")
-
-
-@dataclass(frozen=True)
-class PositionCheck:
-    """The §9 quantities at one decoder position i, as the reference computes them."""
-
-    i: int
-    machine_step: int | None     # M's step number, None in the prelude or a stay state
-    state: str
-    head: int                    # c⁽ⁱ⁾ on M''s tape
-    read: str
-    write: str | None
-    position_next: int | None    # c⁽ⁱ⁺¹⁾
-    last_visit: int | None       # ℓ(i+1)
-    first_visit: bool | None     # b2
-    past_input: bool             # b1
-    agrees: bool
-
-
-#: How many table rows (:class:`PositionCheck`) :func:`verify` keeps by default.
+#: How many table rows :func:`verify` keeps by default.
 KEEP_ROWS = 10_000
 
 
-@dataclass(frozen=True)
-class Verification:
-    """The outcome of :func:`verify`: both traces, the first divergence (None: they agree), the
-    number of decoder positions ``checked``, and the table rows of the first ones (``positions``,
-    at most ``keep_rows`` of them; all of them for a run that short)."""
-
-    reference: Trace
-    decoded: Trace
-    positions: tuple[PositionCheck, ...]
-    divergence: Divergence | None
-    ties: dict[str, int] = field(default_factory=dict)
-    checked: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.divergence is None
-
-    def __repr__(self) -> str:
-        where = "ok" if self.ok else str(self.divergence)
-        return (f"Verification({self.reference.machine_name!r} on {self.reference.input!r}: "
-                f"{self.reference.steps} machine steps, {self.checked} decoder positions, {where})")
-
-    def _repr_html_(self) -> str:
-        """A colour-coded table of the machine's first steps, or around the first divergence."""
-        if self.divergence is None or self.divergence.where == "machine":
-            step = self.divergence.step if self.divergence is not None else 0
-            return verification_table(self, start=max(step - 5, 0), limit=HTML_ROWS)._repr_html_()
-        first = max(self.divergence.step - HTML_ROWS // 2, 0)
-        table = verification_table(self)
-        window = VerificationTable(self, table.rows[first:first + HTML_ROWS], first,
-                                   len(table.rows) - len(table.rows[first:first + HTML_ROWS]))
-        return window._repr_html_()
-
-    def table(self, *, limit: int | None = None) -> str:
-        """The side-by-side table: one row per decoder position."""
-        head = (f"{'i':>5} {'M step':>6} {'state':<14} {'c(i)':>5} {'read':>4} {'write':>5} "
-                f"{'c(i+1)':>6} {'l(i+1)':>6} {'b1':>2} {'b2':>2}  agrees")
-        legend = ("one row per decoder position i; c is the cell of the normalised machine M' (the machine's "
-                  "cell + 1), l(i+1) the last visit (layer 3), b1 = past the input, b2 = first visit (F)")
-        rows = [legend, head, "-" * len(head)]
-        shown = self.positions if limit is None else self.positions[:limit]
-        for p in shown:
-            rows.append(
-                f"{p.i:>5} {'' if p.machine_step is None else p.machine_step:>6} {p.state:<14.14} "
-                f"{p.head:>5} {p.read!r:>4} {'' if p.write is None else repr(p.write):>5} "
-                f"{'' if p.position_next is None else p.position_next:>6} "
-                f"{'' if p.last_visit is None else p.last_visit:>6} {int(p.past_input):>2} "
-                f"{'' if p.first_visit is None else int(p.first_visit):>2}  {'yes' if p.agrees else 'NO'}")
-        hidden = self.checked - len(shown)
-        if hidden > 0:
-            rows.append(f"... {hidden:,} more positions")
-        return "\n".join(rows)
+def source_of(model: Model) -> Any:
+    """The source a model was compiled from (its recorded source loaded again when it came from a file)."""
+    source = model.source
+    if source is None:
+        raise SourceKindError(f"this {type(model).__name__} does not know the source it was compiled from",
+                              hint="verify it against its source: turingformer.verify(source, input, model=model)")
+    return source.load() if hasattr(source, "load") else source
 
 
-@dataclass(frozen=True)
-class _Reference:
-    """M' simulated independently: states, heads, writes, reads and moves per time t."""
+def verify(subject: Any, input: str | None = None, *, model: Model | None = None, construction: str | None = None,
+           max_steps: int | None = None, progress: Progress | None = None, rows: int | None = KEEP_ROWS,
+           **options: Any) -> Verification:
+    """Verify a model against its reference at every step (module docstring).
 
-    states: tuple[str, ...]
-    heads: tuple[int, ...]
-    writes: tuple[str, ...]
-    reads: tuple[str, ...]
-    tokens: tuple[str, ...]
-    last: Sequence[int]          # ℓ(t) for every t
-
-    def move(self, t: int) -> int:
-        """m⁽ᵗ⁾ (0 for t < 0 and where M' has stopped)."""
-        if t < 0 or t + 1 >= len(self.heads):
-            return 0
-        return self.heads[t + 1] - self.heads[t]
-
-    def last_visit(self, t: int) -> int:
-        """ℓ(t): the largest j < t with c⁽ʲ⁾ = c⁽ᵗ⁾, else t − 1 (spec §3), for t < len(heads)."""
-        return self.last[t]
-
-
-def _reference(model_machine: TuringMachine, tape: str, tokens: Sequence[str], steps: int) -> _Reference:
-    trace = run(model_machine, tape, max_steps=steps)
-    cells = {c: s for c, s in enumerate(tape)}
-    reads = []
-    last = array("q")
-    seen: dict[int, int] = {}
-    for t, head in enumerate(trace.heads):
-        reads.append(cells.get(head, model_machine.blank))
-        last.append(seen.get(head, t - 1))
-        seen[head] = t
-        if t < len(trace.writes):
-            cells[head] = trace.writes[t]
-    return _Reference(trace.states, trace.heads, trace.writes, tuple(reads), tuple(tokens), last)
-
-
-def verify(
-    machine: TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS,
-    model: CompiledModel | None = None, decoder: Callable[..., Iterator] = decode_fast,
-    cross_attention: str = "per-layer", score: str = "abs", keep_rows: int | None = KEEP_ROWS,
-    progress: Callable[[int], None] | None = None,
-) -> Verification:
-    """Compile ``machine`` (unless ``model`` is given), decode ``word`` and compare everything.
-
-    Streams (module docstring): each decoder position is checked as it is decoded and dropped;
-    the first ``keep_rows`` rows of the table are kept (``None``: all). ``progress`` is called
-    with the number of machine steps decoded so far, as in :class:`ModelRun`.
+    ``subject`` is a source or a model; ``input`` the input word (None for a program, or the
+    model's default); ``construction`` and ``options`` choose and configure the construction when a
+    source is compiled here; ``rows`` bounds the table rows kept (None: all).
     """
-    model = model or compile_machine(machine, cross_attention=cross_attention, score=score)
-    machine.check_input(word)
-    reference = run(machine, word, max_steps=max_steps)
-    nm = normalize(machine)
-    tokens = model.labels.encoder_input(word)
-    budget = model.labels.prelude_steps(len(tokens)) + 2 * (max_steps + 1) + 1
-    ref = _reference(nm.machine, nm.tape_input(word), tokens, budget)
-    checker = _PositionChecker(model, ref)
-    stream = ModelRun(model, word, max_steps=max_steps, capture=CHECKED_HOOKS, decoder=decoder, progress=progress)
-    positions, divergence, checked = [], None, 0
-    for step, _ in stream:
-        found = checker.check(step.i, step.activations)
-        if found and divergence is None:
-            divergence = found
-        if keep_rows is None or checked < keep_rows:
-            positions.append(checker.row(step.i, found is None))
-        checked += 1
-    decoded = stream.trace
-    machine_divergence = compare_traces(reference, decoded)
-    if divergence is None:
-        divergence = machine_divergence
-    return Verification(reference, decoded, tuple(positions), divergence, checker.ties, checked)
-
-
-def compare_traces(reference: Trace, decoded: Trace) -> Divergence | None:
-    """The first machine step where the two traces differ (state, head, symbol, tape, outcome).
-
-    O(T): the tapes are replays of the same input by the writes, so the first step whose state,
-    head or previous write differs is the first step where any of the four can differ; only that
-    step's configurations are built.
-    """
-    if reference.input != decoded.input or reference.blank != decoded.blank:
-        pairs = zip(reference, decoded)          # different inputs: compare every configuration
+    if isinstance(subject, Model):
+        if model is not None:
+            raise SourceKindError("verify takes one model", hint="verify(source, input, model=model)")
+        model, source = subject, source_of(subject)
     else:
-        pairs = ()
-        for t, (a, b) in enumerate(zip(reference.states, decoded.states)):
-            if a != b or reference.heads[t] != decoded.heads[t] or (t and reference.writes[t - 1] != decoded.writes[t - 1]):
-                pairs = ((reference[t], decoded[t]),)
-                break
-    for expected, got in pairs:
-        for slot, a, b in (("state", expected.state, got.state), ("head", expected.head, got.head),
-                           ("symbol under the head", expected.symbol, got.symbol),
-                           ("tape", expected.tape.span(expected.head), got.tape.span(got.head))):
-            if a != b:
-                return Divergence(expected.step, "machine", slot, a, b)
-    if len(reference) != len(decoded):
-        return Divergence(min(len(reference), len(decoded)), "machine", "number of steps",
-                          reference.steps, decoded.steps)
-    for slot in ("reason", "verdict"):
-        if getattr(reference, slot) != getattr(decoded, slot):
-            return Divergence(reference.steps, "machine", slot, getattr(reference, slot).value,
-                              getattr(decoded, slot).value)
-    return None
-
-
-class _PositionChecker:
-    """Expected §9 values at each position, compared slot by slot with the captured hooks."""
-
-    def __init__(self, model: CompiledModel, ref: _Reference):
-        self.model = model
-        self.ref = ref
-        self.space = model.transformer.space
-        self.labels = model.labels
-        self.n = len(ref.tokens)
-        self.start = self.labels.prelude_steps(self.n)
-        self.ties = {"decoder.1.cross": 0, "decoder.3.attn": 0}
-        self._machine_steps: dict[int, int] = {}
-        count = -1
-        for t, state in enumerate(ref.states):
-            if t >= self.start and state not in self.labels.stay:
-                count += 1
-                self._machine_steps[t] = count
-
-    def _one_hot(self, block: str, label: str | None, kind: str) -> dict[str, Fraction]:
-        names = self.space.block(block)
-        target = None if label is None else (Q(block, label) if kind == "q" else S(block, label))
-        return {name: Fraction(int(name == target)) for name in names}
-
-    def expected(self, i: int) -> list[tuple[str, dict[str, object]]]:
-        ref, n = self.ref, self.n
-        running = i + 1 < len(ref.states)          # M' has a rule at time i
-        beta = min(i + 1, n)
-        clipped_tie = self.model.transformer.score == "clipped" and i + 1 > n
-        checks: list[tuple[str, dict[str, object]]] = []
-        if n and not clipped_tie:
-            alpha = self._one_hot("s3", ref.tokens[beta - 1], "s")
-            checks.append(("decoder.1.resid_cross", {**alpha, X[6]: Fraction(beta)}))
-            checks.append(("decoder.1.cross.winners", {"winner": (beta - 1,)}))
-        z1 = {**self._one_hot("q1", None, "q"), **self._one_hot("s1", None, "s"), X[1]: 0,
-              **self._one_hot("q2", ref.states[i + 1] if running else None, "q"),
-              **self._one_hot("s2", ref.writes[i] if running else None, "s"),
-              X[2]: ref.move(i), X[3]: ref.move(i - 1)}
-        checks.append(("decoder.1.resid_post", z1))
-        c_next = ref.heads[i + 1] if running else ref.heads[i]
-        checks.append(("decoder.2.resid_post", {X[4]: Fraction(c_next, i + 1),
-                                                X[5]: Fraction(ref.heads[i], i + 1)}))
-        if running:
-            last = self.ref.last_visit(i + 1)
-            checks.append(("decoder.3.attn.winners", {"winner": (last,)}))
-            checks.append(("decoder.3.resid_post", {**self._one_hot("s4", ref.writes[last], "s"),
-                                                    X[7]: Fraction(last)}))
-            checks.append(("output.hidden.0", {"b1": int(i + 1 > n), "b2": int(last == i)}))
-            checks.append(("output.y", {**self._one_hot("q1", ref.states[i + 1], "q"),
-                                        **self._one_hot("s1", ref.reads[i + 1], "s"), X[1]: ref.move(i)}))
-        else:
-            checks.append(("output.y", self._one_hot("q1", None, "q")))
-        return checks
-
-    def check(self, i: int, acts) -> Divergence | None:
-        if i >= len(self.ref.states):
-            return Divergence(i, "output.y", "q1", "a halted machine (zero state block)", "another step")
-        for hook, expected in self.expected(i):
-            got = acts[hook]
-            if hook.endswith("winners"):
-                kind = hook.rsplit(".", 1)[0]
-                if len(got) > 1:
-                    self.ties[kind] += 1
-                if tuple(got) != expected["winner"]:
-                    return Divergence(i, hook, "winner", expected["winner"], tuple(got))
-                continue
-            space = self.space if not hook.startswith("output.hidden") else \
-                self.model.transformer.output.layers[0].target
-            for slot, value in expected.items():
-                actual = got[space.index(slot)]
-                if actual != value:
-                    return Divergence(i, hook, slot, value, actual)
-        return None
-
-    def row(self, i: int, agrees: bool) -> PositionCheck:
-        ref = self.ref
-        running = i + 1 < len(ref.states)
-        last = ref.last_visit(i + 1) if running else None
-        return PositionCheck(
-            i=i, machine_step=self._machine_steps.get(i), state=ref.states[min(i, len(ref.states) - 1)],
-            head=ref.heads[min(i, len(ref.heads) - 1)], read=ref.reads[min(i, len(ref.reads) - 1)],
-            write=ref.writes[i] if i < len(ref.writes) else None,
-            position_next=ref.heads[i + 1] if running else None, last_visit=last,
-            first_visit=None if last is None else last == i, past_input=i + 1 > self.n, agrees=agrees,
-        )
-
-
-# ---------------------------------------------------------------------------------- the table
-_COLUMNS = ("i", "M step", "machine: state", "head", "symbol", "transformer: state", "head ", "symbol ",
-            "c(i)", "c(i+1)", "ℓ(i+1)", "b1", "b2", "agrees")
-#: Rows a notebook shows of a verification by default (the table's HTML is windowed).
-HTML_ROWS = 60
-
-
-@dataclass(frozen=True)
-class VerificationTable:
-    """Machine vs transformer side by side, one row per decoder position of a window (see
-    :func:`verification_table`); ``str`` gives text, ``_repr_html_`` a colour-coded table
-    (grey: positions of M' only, red: the first divergence). The figure is
-    :func:`turingformer.views.figures.verification_figure`."""
-
-    verification: Verification
-    rows: tuple[tuple[str, ...], ...]
-    first: int                   # the decoder position of rows[0]
-    hidden: int                  # positions of the run outside the window
-
-    @property
-    def ok(self) -> bool:
-        return self.verification.ok
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return _COLUMNS
-
-    def caption(self) -> str:
-        v = self.verification
-        verdict = "the transformer IS the machine at every step" if v.ok else str(v.divergence)
-        window = (f"; positions {self.first}..{self.first + len(self.rows) - 1} shown"
-                  if self.hidden and self.rows else "")
-        return (f"{v.reference.machine_name or 'machine'} on {v.reference.input!r}: {v.checked} "
-                f"decoder positions, {v.reference.steps} machine steps; {verdict}{window}")
-
-    def __str__(self) -> str:
-        text = self.caption() + "\n" + _text_table(_COLUMNS, self.rows)
-        if self.hidden:
-            text += f"\n... {self.hidden} more positions"
-        return text
-
-    def __repr__(self) -> str:
-        return f"VerificationTable(rows={len(self.rows)}, first={self.first}, hidden={self.hidden}, ok={self.ok})"
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(str(self))
-
-    def _repr_html_(self) -> str:
-        divergence = self.verification.divergence
-        bad = divergence.step if divergence is not None and divergence.where != "machine" else None
-        head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in _COLUMNS)
-        group = ('<tr><th colspan="2"></th><th colspan="3" style="background:#eef">machine (simulator)</th>'
-                 '<th colspan="3" style="background:#efe">transformer (decoded)</th>'
-                 '<th colspan="6" style="background:#ffe">§9 quantities of M\' at position i</th></tr>')
-        body = []
-        for row in self.rows:
-            style = ""
-            if (bad is not None and row[0] == str(bad)) or row[-1] != "yes":
-                style = ' style="background:#fbb"'
-            elif not row[1]:
-                style = ' style="color:#888"'
-            body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
-        more = f"<p>… {self.hidden} more positions outside this window</p>" if self.hidden else ""
-        colour = "#1b5e20" if self.ok else "#b71c1c"
-        return (f"<div><p style='color:{colour}'><b>{html.escape(self.caption())}</b></p>"
-                '<table style="font-family:monospace;font-size:85%;border-collapse:collapse">'
-                f"<thead>{group}<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
-                "<p style='font-size:85%'>Grey rows (M' …): the prelude and the stay halves, which exist only in the "
-                "normalised machine M'. c = head position of M', ℓ(i+1) = the last time that cell was visited, "
-                "b1 = [i+1 &gt; n], b2 = [first visit]. Red: a disagreement.</p></div>")
-
-
-def verification_table(verification: Verification, *, limit: int | None = None, start: int | None = None,
-                       stop: int | None = None) -> VerificationTable:
-    """The rows of decoder positions ``start ..`` (at most ``limit`` of them, up to machine step
-    ``stop``): M's configuration from the simulator and from the decoded trace (at the positions
-    that are M steps) and the §9 quantities of the normalised machine (c(i), c(i+1), ℓ(i+1), b1, b2).
-
-    ``start`` and ``stop`` are *machine* steps (as ``--from`` / ``--to``); the window runs from the
-    position reading step ``start`` to the last position before step ``stop + 1``.
-    """
-    v = verification
-    positions = v.positions
-    first, last = 0, len(positions)
-    at = {p.machine_step: p.i for p in positions if p.machine_step is not None}
-    if start is not None:
-        first = at.get(start, last)
-    if stop is not None:
-        last = at.get(stop + 1, last)
-    shown = positions[first:last] if limit is None else positions[first:last][:limit]
-    configurations = (list(v.reference), list(v.decoded))
-    rows = []
-    for p in shown:
-        k = p.machine_step
-        cells: list[str] = [str(p.i), "" if k is None else str(k)]
-        for confs in configurations:
-            if k is not None and k < len(confs):
-                conf = confs[k]
-                cells += [conf.state, str(conf.head), repr(conf.symbol)]
-            elif k is None:
-                cells += [f"M' {p.state}", "", ""]
-            else:
-                cells += ["—", "", ""]
-        cells += [str(p.head), "" if p.position_next is None else str(p.position_next),
-                  "" if p.last_visit is None else str(p.last_visit), str(int(p.past_input)),
-                  "" if p.first_visit is None else str(int(p.first_visit)), "yes" if p.agrees else "NO"]
-        rows.append(tuple(cells))
-    return VerificationTable(v, tuple(rows), first, v.checked - len(shown))
+        source = subject
+    chosen = registered(model.construction) if model is not None else construction_for(source, construction)
+    kind = source_kind(source)
+    if kind not in chosen.sources:
+        raise SourceKindError(f"a {model.kind} model (construction {chosen.name}) runs {' or '.join(chosen.sources)} "
+                              f"sources; it cannot be verified against a {kind}",
+                              hint="verify it against the source it was compiled from (verify MODEL with no --machine)")
+    if model is None:
+        chosen.check(source, **{k: v for k, v in options.items() if k in {o.name for o in chosen.options}})
+    return chosen.verify(source, input, model=model, max_steps=max_steps, progress=progress, rows=rows, **options)

@@ -23,14 +23,17 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from turingformer.cli import bridge, looped, machines, model, programs
+from turingformer.cli import looped, machines, model
 from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
 from turingformer.cli.census import CENSUS_DESCRIPTION, CENSUS_HELP, census_arguments, cmd_census
-from turingformer.cli.common import INTERRUPTED, PARENTS, PROG, Command, default_input, output_argument
+from turingformer.cli.common import (
+    INTERRUPTED, PARENTS, PROG, STDIO, Command, construction_arguments, identify_file, output_argument,
+    refuse_overwrite,
+)
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
 from turingformer.errors import TuringformerError, shorten
-from turingformer.tm.formats import load_machine
+from turingformer.sources import MACHINE, MODEL, PROGRAM
 
 
 DEMO_MACHINE = Path(__file__).resolve().parents[2] / "machines" / "binary_increment.yaml"
@@ -39,11 +42,14 @@ DEMO_MACHINE = Path(__file__).resolve().parents[2] / "machines" / "binary_increm
 def cmd_demo(args: argparse.Namespace) -> int:
     """Compile a teaching machine, decode it from its saved weights, and verify every step."""
     import tempfile
-    machine_file = args.machine or str(DEMO_MACHINE)
+    machine_file = args.file or str(DEMO_MACHINE)
     word = args.input
     print(f"== 1. the machine: {machine_file}")
     common = ["--input", word] if word is not None else []
-    main(["show", machine_file])
+    for step in (["show", machine_file],):
+        status = main(step)
+        if status:
+            return status
     print("\n== 2. the reference simulator")
     main(["simulate", machine_file, *common])
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,23 +57,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("\n== 3. compile it into a transformer (1 encoder layer, 3 decoder layers)")
         main(["compile", machine_file, "-o", model_file])
         print("\n== 4. run the transformer from the model file alone")
-        machine = load_machine(machine_file)
-        main(["run", model_file, "--input", word if word is not None else default_input(machine)])
+        main(["run", model_file, *common])
     print("\n== 5. verify: the transformer against the simulator, every step and every layer")
     return main(["verify", machine_file, *common, "--limit", "40"])
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("machine", nargs="?", metavar="FILE", help="a machine file (default: binary increment)")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="a machine file (default: binary increment)")
     parser.add_argument("--input", "-i", metavar="W", help="the input word (default: the file's first example)")
+
+
+def _trace_or_program(args: argparse.Namespace) -> int:
+    return looped.run_trace(args) if args.found.what == PROGRAM else run_trace(args)
 
 
 # ---------------------------------------------------------------------------- the table
 COMMANDS: dict[str, Command] = {
     "simulate": Command(
         "run a machine on an input, or a looped-computer program, and print every step",
-        programs.on_file_kind(machines.cmd_simulate, programs.cmd_simulate), parents=("machine", "run"),
-        arguments=machines.simulate_arguments,
+        machines.cmd_simulate, parents=("machine", "run"), arguments=machines.simulate_arguments,
+        accepts=(MACHINE, PROGRAM),
         description="Run the reference simulator. Prints a table (step, state, the tape with the head "
                     "cell in [brackets]) and a summary; with --json, JSON Lines. A run that hits the step "
                     "limit exits 0 with the verdict 'running' and a note on stderr. A program (.subleq, "
@@ -75,9 +84,10 @@ COMMANDS: dict[str, Command] = {
                     "--max-steps counts loops) and checks the file's .expect; --json gives one object per loop "
                     "{step, pc, memory} and a summary (docs/programs.md)."),
     "show": Command("describe a machine (states, alphabets, transition table, examples) or a program "
-                    "(memory map, code listing with labels)",
-                    programs.on_file_kind(bridge.on_target(machines.cmd_show, bridge.cmd_show), programs.cmd_show),
-                    arguments=lambda p: bridge.target_arguments(p, with_input=True)),
+                    "(memory map, code listing with labels); with --construction, what that construction "
+                    "makes of it (the SUBLEQ-U program of a machine)",
+                    machines.cmd_show, parents=("machine", "run"), arguments=construction_arguments,
+                    accepts=(MACHINE, PROGRAM)),
     "convert": Command(
         "convert a machine file to turingformer YAML", machines.cmd_convert,
         arguments=lambda p: output_argument(p, "the output file (default -, standard output)")),
@@ -87,48 +97,54 @@ COMMANDS: dict[str, Command] = {
                                                 "(matplotlib) or - (DOT on standard output, the default)")),
     "compile": Command(
         "compile a machine (or a program) into the weights of a transformer (a model file)",
-        programs.on_file_kind(bridge.on_target(model.cmd_compile, bridge.cmd_compile), looped.cmd_compile),
-        parents=("machine", "run"), arguments=lambda p: (model.compile_arguments(p), looped.construction_argument(p),
-                                                         bridge.target_arguments(p)),
-        description="Normalise the machine (spec 2b), build every weight of the one-layer encoder and "
-                    "three-layer hard-attention decoder exactly, write them to MODEL (JSON, exact rationals, "
-                    "named dimensions) and print the compile summary. --check verifies every example. A program "
-                    "(.subleq, .usubleq, .fleq) compiles into a looped transformer and its punch card "
-                    "(--construction; docs/looped.md)."),
+        model.cmd_compile, parents=("machine", "run"), arguments=model.compile_arguments, accepts=(MACHINE, PROGRAM),
+        description="Build every weight of the chosen construction exactly (--construction; default: the Pérez "
+                    "encoder-decoder for a machine, the looped computer for a program), write them to MODEL (JSON, "
+                    "exact rationals, named dimensions, the source recorded) and print the compile summary. --check "
+                    "verifies the model (every example of a machine; a program's own run)."),
     "run": Command(
-        "decode a model file on an input: the trace, from the weights alone",
-        looped.on_model_kind(model.cmd_run, {"looped": looped.cmd_run, bridge.MODEL_KIND: bridge.cmd_run}), parents=(),
-        arguments=model.run_model_arguments,
-        description="Decode autoregressively from the model file alone (no machine, no simulator) and print the "
-                    "machine's trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing). A "
-                    "looped model runs its punch card and decodes pc and memory after every loop; --max-steps "
-                    "counts loops."),
+        "run a model file on an input: the trace, from the weights alone",
+        model.cmd_run, parents=(), arguments=model.run_model_arguments, accepts=(MODEL,),
+        description="Run the model file alone (no machine, no program, no simulator, no interpreter) and print "
+                    "the trace exactly as 'simulate' does (--json gives the same JSON Lines, for diffing). A looped "
+                    "model runs its punch card and decodes pc and memory after every loop; --max-steps counts loops. "
+                    "Ctrl-C stops the run and prints what was decoded (exit 130)."),
     "verify": Command(
-        "compile, decode and compare with the simulator at every step and layer",
-        programs.on_file_kind(bridge.on_target(model.cmd_verify, bridge.cmd_verify), looped.cmd_verify),
-        parents=("machine", "run"), arguments=lambda p: (model.verify_arguments(p), looped.construction_argument(p),
-                                                         bridge.target_arguments(p)),
-        description="Prints one row per decoder position with the spec-9 quantities (c(i), l(i+1), b1, b2) and "
-                    "whether every layer agrees; exits 1 and names the step, layer and slot of the first "
-                    "divergence. A program is compared with its interpreter after every loop, entry for entry "
-                    "(loop, block, column and dimension of the first divergence)."),
+        "run the transformer beside the reference and compare them at every step",
+        model.cmd_verify, parents=("machine", "run"), arguments=model.verify_arguments,
+        accepts=(MACHINE, PROGRAM, MODEL),
+        description="Compile FILE (or read MODEL and the source it records, or --machine) and compare the network "
+                    "with the independent reference at every step: for the Pérez transformer one row per decoder "
+                    "position with the spec-9 quantities of every layer; for a program every loop's punch card "
+                    "against E(interpreter state), entry for entry. Exits 1 naming the step, the layer or block and "
+                    "the slot of the first divergence."),
     "inspect": Command(
-        "show a model file: layers, named dimensions, weight matrices",
-        looped.on_model_kind(model.cmd_inspect, {"looped": looped.cmd_inspect, bridge.MODEL_KIND: bridge.cmd_inspect}),
-        parents=(),
-        arguments=model.inspect_arguments),
-    "trace": Command(TRACE_HELP, programs.on_file_kind(run_trace, looped.run_trace),
-                     arguments=lambda p: (trace_arguments(p), looped.construction_argument(p)),
-                     description=TRACE_DESCRIPTION),
+        "show a model file: its summary, layers, named dimensions, weight matrices",
+        model.cmd_inspect, parents=(), arguments=model.inspect_arguments, accepts=(MODEL,)),
+    "trace": Command(TRACE_HELP, _trace_or_program, arguments=lambda p: (trace_arguments(p), construction_arguments(p)),
+                     description=TRACE_DESCRIPTION, accepts=(MACHINE, PROGRAM)),
     "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
     "census": Command(CENSUS_HELP, cmd_census, parents=(), arguments=census_arguments,
-                      description=CENSUS_DESCRIPTION),
+                      description=CENSUS_DESCRIPTION, accepts=()),
     "demo": Command(
         "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
-        parents=(), arguments=_demo_arguments),
+        parents=(), arguments=_demo_arguments, accepts=()),
 }
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Identify the command's file once (machine, program or model file), refuse a kind the command
+    does not take, refuse an output that is any file the command reads, then run the command."""
+    command = COMMANDS[args.command]
+    path = getattr(args, "model", None) or getattr(args, "file", None)
+    if command.accepts and path is not None:
+        args.found = identify_file(args, path, command.accepts, COMMANDS)
+    output = getattr(args, "output", None)
+    if output is not None and output != STDIO:
+        refuse_overwrite(args, output)
+    return command.run(args)
 
 
 #: The exit status of a bug (an exception that is not a TuringformerError), as sysexits' EX_SOFTWARE.
@@ -159,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         if command.arguments:
             command.arguments(sub)
         _debug_argument(sub, argparse.SUPPRESS)
-        sub.set_defaults(handler=command.run)
+        sub.set_defaults(handler=dispatch)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from turingformer.cli.common import input_arguments, machine_and_input, max_steps_argument, note, refuse_same_file
+from turingformer.cli.common import input_arguments, machine_and_input, max_steps_argument, note
 from turingformer.errors import TuringformerError
 from turingformer.files import write_atomic
 
@@ -36,7 +36,6 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         raise TuringformerError(f"cannot write {args.output!r}: the folder {str(output.parent)!r} does not exist",
                                 hint="create the folder first, or write somewhere else")
-    refuse_same_file(args.file, args.output)
     machine, runnable, word = machine_and_input(args)
     page = player_html(runnable, word, max_steps=args.max_steps)
     write_atomic(output, page)

@@ -1,7 +1,9 @@
 """What the commands share: the ``machine`` and ``run`` option groups, the :class:`Command` record,
-loading a machine (``-`` = standard input) with its input (``--input W`` or ``--input-file F``),
-notes, the one step-limit note and progress bars on stderr, and writing an output file atomically
-(never over the input)."""
+the file a command reads identified once (:func:`identify_file`: machine, program or model file;
+``-`` = standard input, read once), loading its source with its input (``--input W`` or
+``--input-file F``), the construction flags (from the registry), notes, the one step-limit note
+and progress bars on stderr, and writing an output file atomically (never over any file the
+command reads: :func:`refuse_overwrite`)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from turingformer.errors import InputError, OutputError, shorten
+from turingformer.compiler import Construction, Option, construction_for, constructions
+from turingformer.errors import ConstructionError, InputError, OutputError, shorten
 from turingformer.files import STDIO, same_file, write_atomic
-from turingformer.programs.formats import PROGRAM_FORMATS
-from turingformer.tm.formats import FORMATS, decode_text, load_machine, loads_machine, prepare_input
+from turingformer.sources import ALL_FORMATS, MACHINE, MODEL, PROGRAM, Identified, identify, load_source
+from turingformer.tm.formats import decode_text, prepare_input
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.simulator import DEFAULT_MAX_STEPS
 from turingformer.tm.trace import HaltReason
@@ -53,7 +56,7 @@ def _machine_parent() -> argparse.ArgumentParser:
                        "program for the looped computer (.subleq, .usubleq, .fleq, an official X_cmds.csv / "
                        "X_init_mem.csv pair)")
     group.add_argument("--format", "-f", metavar="F",
-                       help=f"the file's format, when detection fails: {', '.join(FORMATS + PROGRAM_FORMATS)}")
+                       help=f"the file's format, when detection fails: {', '.join(ALL_FORMATS)}")
     group.add_argument("--bits", metavar="N", type=non_negative, default=None,
                        help="programs: the word width N (an official CSV program's, default 8; "
                             "assembly has .bits)")
@@ -87,13 +90,15 @@ PARENTS: dict[str, Callable[[], argparse.ArgumentParser]] = {"machine": _machine
 
 @dataclass
 class Command:
-    """One subcommand: its help line, its function and how to build its parser."""
+    """One subcommand: its help line, its function, how to build its parser, and which kinds of
+    file its FILE / MODEL argument may be (``accepts``: machine, program, model; empty = no file)."""
 
     help: str
     run: Callable[[argparse.Namespace], int]
     parents: tuple[str, ...] = ("machine",)
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
     description: str | None = None
+    accepts: tuple[str, ...] = (MACHINE,)
 
 
 def read_source(path: str) -> bytes:
@@ -103,21 +108,65 @@ def read_source(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-def load(args: argparse.Namespace) -> TuringMachine:
-    """The machine named by the ``machine`` options (``-`` reads it from standard input)."""
-    if args.file == STDIO:
-        if getattr(args, "input_file", None) == STDIO:
-            raise InputError("the machine and the input cannot both come from standard input",
-                             hint="give one of them as a file")
-        return loads_machine(decode_text(read_source(STDIO), "<stdin>"), args.format, "<stdin>")
-    return load_machine(args.file, format=args.format)
+def identify_file(args: argparse.Namespace, path: str, accepts: tuple[str, ...], commands: dict) -> Identified:
+    """What the command's file is, identified once (standard input read once); refuses a kind the
+    command does not take, in one line naming the commands that do."""
+    if path == STDIO and getattr(args, "input_file", None) == STDIO:
+        raise InputError("the file and the input cannot both come from standard input", hint="give one of them as a file")
+    data = read_source(STDIO) if path == STDIO else None
+    if accepts == (MODEL,):             # the model file's reader says what is wrong with anything else
+        return Identified(path, MODEL, None, data)
+    found = identify(path, getattr(args, "format", None), data)
+    if found.what not in accepts:
+        what = {MACHINE: "a machine file", PROGRAM: "a program", MODEL: f"a model file (kind {found.kind})"}[found.what]
+        others = [name for name, command in commands.items() if found.what in command.accepts]
+        raise InputError(f"{found.name} is {what}: '{args.command}' does not take it",
+                         hint=f"use {', '.join(others[:-1])} or {others[-1]}" if len(others) > 1 else
+                         f"use {others[0]}" if others else "")
+    return found
+
+
+def source_files(path: str) -> tuple[str, ...]:
+    """Every file a source at ``path`` consists of (both files of an official CSV pair)."""
+    from turingformer.programs.formats.official import CMDS, MEM, is_official
+    if path == STDIO or not is_official(path):
+        return (path,)
+    name = Path(path).name
+    stem = name[: -len(CMDS)] if name.endswith(CMDS) else name[: -len(MEM)]
+    return tuple(str(Path(path).with_name(stem + end)) for end in (CMDS, MEM))
+
+
+def read_files(args: argparse.Namespace) -> tuple[str, ...]:
+    """Every file a command reads: its FILE (both halves of a CSV pair) or MODEL, ``--input-file``,
+    ``--machine`` and ``--machines``."""
+    files: list[str] = []
+    for name in ("file", "model", "machine", "machines"):
+        path = getattr(args, name, None)
+        if isinstance(path, str):
+            files.extend(source_files(path))
+    if getattr(args, "input_file", None) not in (None, STDIO):
+        files.append(args.input_file)
+    return tuple(files)
+
+
+def refuse_overwrite(args: argparse.Namespace, output: str, what: str = "the output") -> None:
+    """Raise :class:`~turingformer.errors.OutputError` when ``output`` is any file the command reads."""
+    for path in read_files(args):
+        if same_file(path, output):
+            raise OutputError(f"{what} {output} is the input file {path}: writing it would destroy the input",
+                              hint="choose another output file (-o)")
+
+
+def load(args: argparse.Namespace):
+    """The machine or program of the command's identified file (``args.found``)."""
+    return load_source(args.found, format=args.format, bits=getattr(args, "bits", None))
 
 
 def given_input(args: argparse.Namespace) -> str | None:
     """The input word of ``--input`` or ``--input-file`` (None when neither is given)."""
     path = getattr(args, "input_file", None)
     if path is None:
-        return args.input
+        return getattr(args, "input", None)
     text = decode_text(read_source(path), "<stdin>" if path == STDIO else path)
     return text[:-1] if text.endswith("\n") else text
 
@@ -133,14 +182,99 @@ def machine_and_input(args: argparse.Namespace) -> tuple[TuringMachine, TuringMa
     The input follows the source format's conventions (:func:`turingformer.tm.formats.prepare_input`).
     """
     machine = load(args)
-    word = given_input(args)
+    return (machine, *runnable_input(args, machine))
+
+
+def runnable_input(args: argparse.Namespace, machine: TuringMachine, word: str | None = None) -> tuple[TuringMachine, str]:
+    """(machine to run, input) for ``machine`` and the command's input (``word`` when given, else
+    ``--input`` / ``--input-file``, else the machine's first example), by the source format's conventions."""
+    word = given_input(args) if word is None else word
     args.default_input = word is None and bool(machine.examples)
     runnable, word = prepare_input(machine, default_input(machine) if word is None else word)
     if runnable is not machine:
         extra = [s for s in runnable.input_alphabet if s not in machine.input_alphabet]
         note(f"the input uses {', '.join(map(repr, extra))}, outside the machine's alphabet; "
-              f"{machine.source_format} runs it anyway (the machine stops where no rule reads it)")
-    return machine, runnable, word
+             f"{machine.source_format} runs it anyway (the machine stops where no rule reads it)")
+    return runnable, word
+
+
+def refuse_input_for_program(args: argparse.Namespace) -> None:
+    """A program's input is its memory: ``--input`` / ``--input-file`` are refused, not ignored."""
+    if getattr(args, "input", None) is not None or getattr(args, "input_file", None) is not None:
+        raise InputError("--input and --input-file are for Turing machines: a program's input is its initial memory",
+                         hint="edit the program's .data values (or X_init_mem.csv) instead")
+
+
+# ---------------------------------------------------------------------------- constructions
+def _all_options() -> dict[str, list[tuple[Construction, Option]]]:
+    options: dict[str, list[tuple[Construction, Option]]] = {}
+    for c in constructions():
+        for option in c.options:
+            options.setdefault(option.name, []).append((c, option))
+    return options
+
+
+def construction_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--construction NAME`` (every registered name) and one flag per construction option,
+    all from the registry; an option whose flag the command already has (``--input``) reads it."""
+    group = parser.add_argument_group("construction")
+    names = [c.name for c in constructions()]
+    defaults = ", ".join(f"{c.name} for a {kind}" for kind, c in _defaults().items())
+    group.add_argument("--construction", "-c", choices=names, default=None, metavar="NAME",
+                       help=f"the construction: {', '.join(names)} (default: {defaults}; docs/architecture.md)")
+    taken = set(parser._option_string_actions)
+    for name, entries in _all_options().items():
+        option = entries[0][1]
+        if option.flag in taken:
+            continue
+        owners = ", ".join(c.name for c, _ in entries)
+        group.add_argument(option.flag, dest=name, default=None, choices=option.choices, metavar=option.metavar,
+                           type=option.parse, help=f"{owners}: {option.help}")
+
+
+def _defaults() -> dict[str, Construction]:
+    found: dict[str, Construction] = {}
+    for c in constructions():
+        for kind in c.sources:
+            found.setdefault(kind, c)
+    return found
+
+
+def construction_options(args: argparse.Namespace, chosen: Construction) -> dict:
+    """The options of ``chosen`` the command line gives; a flag of another construction is refused."""
+    mine = {o.name for o in chosen.options}
+    for name, entries in _all_options().items():
+        if name not in mine and getattr(args, name, None) is not None and entries[0][1].flag not in ("--input",):
+            owners = ", ".join(c.name for c, _ in entries)
+            raise ConstructionError(f"{entries[0][1].flag} is an option of {owners}, not of {chosen.name}",
+                                    hint=f"add --construction {entries[0][0].name}, or drop {entries[0][1].flag}")
+    options = {name: getattr(args, name) for name in mine if getattr(args, name, None) is not None}
+    if "input" in mine:
+        word = given_input(args)
+        if word is not None:
+            options["input"] = word
+    return options
+
+
+def chosen_construction(args: argparse.Namespace, source) -> Construction:
+    """The ``--construction`` for ``source`` (default: its kind's), checked against it."""
+    return construction_for(source, getattr(args, "construction", None))
+
+
+def run_options(args: argparse.Namespace, chosen: Construction) -> dict:
+    """The values of the construction's run options (``--decoder``) on the command line."""
+    return {o.name: getattr(args, o.name) for o in chosen.run_options if getattr(args, o.name, None) is not None}
+
+
+def run_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per run option of any construction (``--decoder``)."""
+    seen = set()
+    for c in constructions():
+        for option in c.run_options:
+            if option.name not in seen:
+                seen.add(option.name)
+                parser.add_argument(option.flag, dest=option.name, default=None, choices=option.choices,
+                                    metavar=option.metavar, help=f"{c.name}: {option.help}")
 
 
 FILE_DEFAULT, MODEL_DEFAULT = "the file's", "the model's"
@@ -152,10 +286,14 @@ def input_header(word: str, default_of: str | None = None) -> str:
     return f"{default_of + ' default input' if default_of else 'input'} {shorten(word)}"
 
 
-def step_limit_note(max_steps: int) -> None:
-    """The one note every command prints when the machine has not halted within the limit."""
-    note(f"the machine did not halt within the step limit of {max_steps:,} steps (verdict: running); "
-         f"raise the limit with --max-steps N")
+def step_limit_note(max_steps: int, unit: str = "step") -> None:
+    """The one note every command prints when the run has not halted within the limit (``unit``:
+    machine steps, or loops of a program)."""
+    if unit == "loop":
+        note(f"the program did not halt within the limit of {max_steps:,} loops; raise it with --max-steps N")
+    else:
+        note(f"the machine did not halt within the step limit of {max_steps:,} steps (verdict: running); "
+             f"raise the limit with --max-steps N")
 
 
 def note(text: str) -> None:
@@ -208,19 +346,20 @@ def progress_bar(total: int | None = None, unit: str = "step", *,
             signal.signal(signal.SIGINT, previous)
 
 
-def interrupted_note(steps: int) -> None:
+def interrupted_note(steps: int, unit: str = "step") -> None:
     """The note after a run stopped by Ctrl-C: what was printed is partial."""
-    note(f"interrupted after {steps:,} steps: the output above is the partial run (verdict: running)")
+    note(f"interrupted after {steps:,} {unit}s: the output above is the partial run"
+         + (" (verdict: running)" if unit == "step" else ""))
 
 
-def end_of_run(trace, max_steps: int) -> int:
+def end_of_run(trace, max_steps: int, unit: str = "step") -> int:
     """After a run's output: the note of an interrupted or unfinished run, and the exit status
-    (:data:`INTERRUPTED` after Ctrl-C, else 0)."""
-    if trace.reason is HaltReason.INTERRUPTED:
-        interrupted_note(trace.steps)
+    (:data:`INTERRUPTED` after Ctrl-C, else 0). ``unit``: what ``max_steps`` counts."""
+    if trace.interrupted:
+        interrupted_note(trace.steps, unit)
         return INTERRUPTED
-    if not trace.halted:
-        step_limit_note(max_steps)
+    if not trace.halted and getattr(trace, "reason", None) is not HaltReason.TAPE_BOUND:
+        step_limit_note(max_steps, unit)
     return 0
 
 
@@ -239,13 +378,6 @@ def verdict(ok: bool, agreement: str, divergence: object) -> int:
 
 def output_argument(parser: argparse.ArgumentParser, what: str, default: str | None = "-") -> None:
     parser.add_argument("-o", "--output", metavar="OUT", default=default, help=what)
-
-
-def refuse_same_file(source: str, output: str, what: str = "the output") -> None:
-    """Raise :class:`~turingformer.errors.OutputError` when ``output`` is the file ``source``."""
-    if same_file(source, output):
-        raise OutputError(f"{what} {output} is the input file {source}: writing it would destroy the input",
-                          hint="choose another output file (-o)")
 
 
 def write_text(path: str, text: str) -> None:

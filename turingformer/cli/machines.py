@@ -1,4 +1,5 @@
-"""Commands on a machine file: ``simulate``, ``show``, ``convert`` and ``graph``."""
+"""Commands on a source file — a machine, or a program for the looped computer: ``simulate``,
+``show``, ``convert`` and ``graph`` (the last two for machines only)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import sys
 from pathlib import Path
 
 from turingformer.cli.common import (
-    FILE_DEFAULT, end_of_run, input_header, load, machine_and_input, note, progress_bar, refuse_same_file, write_text,
+    FILE_DEFAULT, end_of_run, input_header, load, note, progress_bar, refuse_input_for_program, refuse_overwrite,
+    runnable_input, write_text, chosen_construction, construction_options,
 )
-from turingformer.cli import tables
-from turingformer.cli.tables import print_table_or_note, summary_line, write_json_lines
-from turingformer.errors import FormatError
+from turingformer.cli import programs
+from turingformer.cli.tables import TABLE_ROW_LIMIT, print_run, tool_note
+from turingformer.errors import FormatError, InputError
+from turingformer.sources import PROGRAM
 from turingformer.tm.formats import dump_machine
 from turingformer.tm.simulator import run
 
@@ -19,34 +22,50 @@ from turingformer.tm.simulator import run
 # ---------------------------------------------------------------------------- simulate
 def simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
-                        help="JSON Lines: one object per configuration {step, state, head, tape, tape_offset}, "
-                             "then the summary object")
+                        help="JSON Lines: one object per configuration {step, state, head, tape, tape_offset} (a "
+                             "program: one per loop {step, pc, memory}), then the summary object")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="print only the summary (with --json: only the summary object)")
+    parser.add_argument("--delta", action="store_true",
+                        help="with --json: the first configuration in full, then per step only what changed "
+                             "({step, state, head, write}; a program: {step, pc, write: {cell: value}})")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    machine, runnable, word = machine_and_input(args)
+    """The reference run: the simulator for a machine, the interpreter for a program."""
+    if args.found.what == PROGRAM:
+        return programs.cmd_simulate(args)
+    machine = load(args)
+    runnable, word = runnable_input(args, machine)
     with progress_bar(args.max_steps, stoppable=True) as progress:
-        result = run(runnable, word, max_steps=args.max_steps, record=args.json and not args.quiet,
-                     progress=progress)
-    out = sys.stdout
-    if args.json:
-        write_json_lines(result, out, configurations=not args.quiet)
-    else:
-        header = input_header(word, FILE_DEFAULT if args.default_input else None)
-        out.write(f"{machine.name or Path(args.file).stem} ({machine.source_format}), {header}\n")
-        if not args.quiet:
-            trace = run(runnable, word, max_steps=args.max_steps, record=True) \
-                if result.steps <= tables.TABLE_ROW_LIMIT else result
-            print_table_or_note(trace, runnable.blank, out)
-        out.write(summary_line(machine, result) + "\n")
+        result = run(runnable, word, max_steps=args.max_steps, record=args.json and not args.quiet, progress=progress)
+    if not args.json and not args.quiet and result.steps <= TABLE_ROW_LIMIT and not result.interrupted:
+        result = run(runnable, word, max_steps=args.max_steps, record=True)      # short: again, for the table
+    header = input_header(word, FILE_DEFAULT if args.default_input else None)
+    print_run(args, result, f"{machine.name or Path(args.file).stem} ({machine.source_format}), {header}",
+              summary=result.summary_text() + tool_note(machine, result))
     return end_of_run(result, args.max_steps)
 
 
 # ---------------------------------------------------------------------------- show
 def cmd_show(args: argparse.Namespace) -> int:
-    machine = load(args)
+    """A machine's states, alphabets and table; a program's memory map and code; with
+    ``--construction``, what that construction makes of the source (e.g. the SUBLEQ-U program of a machine)."""
+    source = load(args)
+    if args.construction is not None:
+        chosen = chosen_construction(args, source)
+        options = construction_options(args, chosen)
+        text = chosen.listing(source, options.pop("input", None), **options)
+        if text is None:
+            raise InputError(f"construction {chosen.name} has nothing to show before compiling",
+                             hint=f"compile it and inspect the model: turingformer compile {args.file} "
+                                  f"--construction {chosen.name} -o MODEL && turingformer inspect MODEL")
+        sys.stdout.write(text)
+        return 0
+    if args.found.what == PROGRAM:
+        refuse_input_for_program(args)
+        return programs.show(source, args.file)
+    machine = source
     out = sys.stdout
 
     def sym(symbol: str) -> str:
@@ -97,12 +116,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             out.write(f"  input {example.input!r}" + (": " + ", ".join(facts) if facts else "") + "\n")
     return 0
 
-
-
-
-
+# ---------------------------------------------------------------------------- convert
 def cmd_convert(args: argparse.Namespace) -> int:
-    refuse_same_file(args.file, args.output)
+    refuse_overwrite(args, args.output)
     write_text(args.output, dump_machine(load(args)))
     return 0
 
@@ -112,7 +128,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from turingformer.tm import diagram
     from turingformer.views import figures
 
-    refuse_same_file(args.file, args.output)
+    refuse_overwrite(args, args.output)
     machine = load(args)
     suffix = Path(args.output).suffix.lower()
     if args.output == "-" or suffix in (".dot", ".gv"):

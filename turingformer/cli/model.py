@@ -1,4 +1,6 @@
-"""Commands on the transformer: ``compile``, ``run``, ``verify`` and ``inspect``."""
+"""Commands on the transformer, the same for every construction: ``compile``, ``run``, ``verify``
+and ``inspect``. They go through the construction registry and the ``Model`` protocol only
+(docs/architecture.md): nothing here knows a construction by name."""
 
 from __future__ import annotations
 
@@ -7,88 +9,81 @@ import sys
 from pathlib import Path
 
 from turingformer.cli.common import (
-    end_of_run,
-    MODEL_DEFAULT, STDIO, given_input, input_arguments, input_header, load, machine_and_input, max_steps_argument, non_negative,
-    progress_bar, read_source, refuse_same_file, step_limit_note, verdict,
+    MODEL_DEFAULT, STDIO, chosen_construction, construction_arguments, construction_options, end_of_run, given_input,
+    input_arguments, input_header, load, max_steps_argument, non_negative, note, progress_bar, read_source,
+    refuse_input_for_program, refuse_overwrite, run_option_arguments, run_options, runnable_input, step_limit_note,
 )
 from turingformer.cli.machines import simulate_arguments
-from turingformer.cli.tables import print_run, steps_text
-from turingformer.errors import FormatError, InputError, ModelFileError
-from turingformer.tm.formats import prepare_input
-from turingformer.tm.machine import TuringMachine
+from turingformer.analysis.verify import KEEP_ROWS
+from turingformer.cli.tables import print_run
+from turingformer.compiler import construction as registered
+from turingformer.errors import FormatError, ModelFileError
+from turingformer.sources import MODEL, identify, load_source
+from turingformer.tm.trace import HaltReason
 
 
-# ---------------------------------------------------------------------------- the transformer
-def _model_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("construction")
-    group.add_argument("--cross-attention", choices=("per-layer", "shared"), default="per-layer",
-                       help="decoder layers 2-3: their own zero cross-attention (per-layer, the default) or the "
-                            "strict shared one (spec 8 A); both are exact")
-    group.add_argument("--score", choices=("abs", "clipped"), default="abs",
-                       help="attention score: -|x| (default) or -min(|x|, 1)")
+def _unit(chosen) -> str:
+    """What ``--max-steps`` counts for a construction: a program's loops, a machine's steps."""
+    return "step" if chosen.takes_input else "loop"
 
 
-def _decoder_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--decoder", choices=("fast", "plain"), default="fast",
-                        help="exact decoder: fast (flint, certified float filter; the default) or plain "
-                             "(Fractions, every score computed); both give identical results")
-
-
-def _decoder(args: argparse.Namespace):
-    if args.decoder == "plain":
-        from turingformer.runtime.transformer import decode
-        return decode
-    from turingformer.runtime.fast import decode_fast
-    return decode_fast
-
-
-def _compile(args: argparse.Namespace, machine: TuringMachine):
-    from turingformer.compiler.perez.construction import compile_machine
-    return compile_machine(machine, cross_attention=args.cross_attention, score=args.score)
-
-
+# ---------------------------------------------------------------------------- compile
 def compile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="MODEL", required=True, help="the model file to write (JSON)")
     parser.add_argument("--check", action="store_true",
-                        help="also verify every example of the machine file against the simulator")
-    _model_arguments(parser)
-    _decoder_argument(parser)
+                        help="also verify the model: every example of a machine file, a program's own run")
+    construction_arguments(parser)
+    run_option_arguments(parser)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    from turingformer.compiler import compile
     from turingformer.modelfile import save_model
-    refuse_same_file(args.file, args.output, "the model file")
-    machine = load(args)
-    model = _compile(args, machine)
-    save_model(model, args.output, machine=machine)
-    print(f"compiled {machine.name or Path(args.file).stem} into {args.output}")
+    refuse_overwrite(args, args.output, "the model file")
+    source = load(args)
+    chosen = chosen_construction(args, source)
+    if not chosen.takes_input:
+        refuse_input_for_program(args)
+    model = compile(source, chosen.name, **construction_options(args, chosen))
+    save_model(model, args.output, source=source)
+    print(f"compiled {model.name or Path(args.file).stem} into {args.output}")
     for line in model.summary().lines():
         print(f"  {line}")
     if args.check:
-        from turingformer.analysis.verify import verify
-        failed = 0
-        for example in machine.examples:
-            runnable, word = prepare_input(machine, example.input)
-            result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args))
-            status = "agrees" if result.ok else f"DIVERGES: {result.divergence}"
-            print(f"  example {word!r}: {steps_text(result.decoded.steps)}, {result.decoded.verdict.value}, {status}")
-            failed += not result.ok
-        return 1 if failed else 0
+        return _check(args, source, model, chosen)
     return 0
 
 
+def _check(args: argparse.Namespace, source, model, chosen) -> int:
+    """``compile --check``: verify the fresh model on every example (a program: on its own run)."""
+    from turingformer.analysis.verify import verify
+    inputs = [e.input for e in source.examples] if chosen.takes_input else [None]
+    failed = 0
+    for word in inputs:
+        runnable, word = (runnable_input(args, source, word) if word is not None else (source, None))
+        result = verify(runnable, word, model=model, max_steps=args.max_steps, rows=0, **run_options(args, chosen))
+        status = "agrees" if result.ok else f"DIVERGES: {result.divergence}"
+        what = f"example {input_header(word)}" if word is not None else "the program's run"
+        print(f"  {what}: {result.checked:,} {'loops' if word is None else 'network steps'} checked, {status}")
+        failed += not result.ok
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------- run
 def _model_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'turingformer compile' "
                                                        "(- reads standard input)")
 
 
-def read_model_file(path: str):
-    """The :class:`~turingformer.modelfile.ModelFile` at ``path`` (``-``: standard input); a model
-    edited since it was compiled gets a warning that names it."""
+def read_model_file(args: argparse.Namespace, path: str):
+    """The :class:`~turingformer.modelfile.ModelFile` at ``path`` (``-``: the bytes already read
+    from standard input); a model edited since it was compiled gets a warning that names it."""
     from turingformer.modelfile import parse_model
-    model_file = parse_model(read_source(path), "<stdin>" if path == STDIO else path)
+    found = getattr(args, "found", None)
+    raw = found.data if found is not None and found.path == path and found.data is not None else read_source(path)
+    model_file = parse_model(raw, "<stdin>" if path == STDIO else path)
     if model_file.modified:
-        advice = (f"the weights or labels are not those compiled from the recorded machine; 'turingformer verify "
+        advice = (f"the weights or labels are not those compiled from the recorded source; 'turingformer verify "
                   f"{path}' compares them with it" if model_file.source else
                   "the weights or labels are not those the construction gave; recompile for the original")
         warn(f"{path} was modified after it was compiled (its integrity digest does not match): {advice}")
@@ -101,109 +96,105 @@ def warn(text: str) -> None:
 
 def run_model_arguments(parser: argparse.ArgumentParser) -> None:
     _model_argument(parser)
-    input_arguments(parser, "the model's first recorded example, else empty")
-    max_steps_argument(parser)
+    input_arguments(parser, "the model's first recorded example, else empty; a program runs its own memory")
+    max_steps_argument(parser, extra="; loops for a program")
     simulate_arguments(parser)
-    _decoder_argument(parser)
+    run_option_arguments(parser)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Decode from the model file alone: no machine, no simulator."""
-    from turingformer.compiler.perez.decoding import run_model
-    model_file = read_model_file(args.model)
+    """Run from the model file alone: no machine, no program, no simulator, no interpreter."""
+    model_file = read_model_file(args, args.model)
     model = model_file.model
+    chosen = registered(model.construction)
     word = given_input(args)
-    default = word is None and bool(model_file.source and model_file.source.examples)
-    word = model_file.default_input() if word is None else word
-    with progress_bar(args.max_steps, stoppable=True) as progress:
-        trace = run_model(model, word, max_steps=args.max_steps, decoder=_decoder(args), keep_steps=False,
-                          progress=progress).trace
-    name = model.labels.machine_name or Path(args.model).stem
+    default = word is None
+    if word is None:
+        word = model.held_input()
+        word = model_file.default_input() if word is None else word
+    model.check_input(word)
+    unit = _unit(chosen)
+    with progress_bar(args.max_steps, unit, stoppable=True) as progress:
+        run = model.run(word, max_steps=args.max_steps, progress=progress, **run_options(args, chosen))
     modified = ", MODIFIED after compiling" if model_file.modified else ""
-    header = input_header(word, MODEL_DEFAULT if default else None)
-    print_run(args, trace, model.labels.blank, f"{name} (decoded by the transformer in {args.model}{modified}), {header}",
-              extra={"modified": True} if model_file.modified else None)
-    return end_of_run(trace, args.max_steps)
+    header = "" if run.input is None else ", " + input_header(run.input, MODEL_DEFAULT if default else None)
+    heading = (f"{model.name or Path(args.model).stem} (run by the {chosen.name} transformer in {args.model}{modified}: "
+               f"{run.network_steps:,} {run.network_unit}s){header}")
+    print_run(args, run.trace, heading, extra={"modified": True} if model_file.modified else None, unit=unit)
+    for text in run.notes:
+        note(text)
+    return end_of_run(run.trace, args.max_steps, unit)
 
 
+# ---------------------------------------------------------------------------- verify
 def verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--machine", "-m", metavar="FILE", default=None,
-                        help="with a MODEL as FILE: compare it with this machine instead of the one it records")
+                        help="with a MODEL as FILE: compare it with this machine (or program) instead of the source "
+                             "it records")
     parser.add_argument("--limit", type=non_negative, default=None, metavar="K",
                         help="print at most K rows of the step-by-step table")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
-    _model_arguments(parser)
-    _decoder_argument(parser)
+    construction_arguments(parser)
+    run_option_arguments(parser)
 
 
 def _verify_target(args: argparse.Namespace):
-    """(runnable machine, input, model, what) for ``verify FILE`` or ``verify MODEL [--machine M]``."""
-    from turingformer.modelfile import is_model_file
-    if args.file == STDIO or not is_model_file(args.file):
+    """(source, input, model or None, construction, options) for ``verify FILE`` or ``verify MODEL [--machine F]``."""
+    if args.found.what != MODEL:
         if args.machine is not None:
-            raise InputError("--machine only goes with a model file",
-                             hint=f"{args.file} is a machine file: 'turingformer verify {args.file}' compiles it")
-        machine, runnable, word = machine_and_input(args)
-        return runnable, word, _compile(args, runnable)
-    from turingformer.tm.formats import load_machine, loads_machine
-    model_file = read_model_file(args.file)
+            raise FormatError("--machine goes with a model file",
+                              hint=f"{args.file} is a source: 'turingformer verify {args.file}' compiles and checks it")
+        source = load(args)
+        chosen = chosen_construction(args, source)
+        options = construction_options(args, chosen)
+        options.pop("input", None)          # the word to verify on is the command's input
+        return source, chosen, None, options
+    model_file = read_model_file(args, args.file)
+    model = model_file.model
+    chosen = registered(model.construction)
     if args.machine is not None:
-        machine = load_machine(args.machine, format=args.format)
+        if args.machine == STDIO and args.file == STDIO:
+            raise FormatError("the model and the machine cannot both come from standard input",
+                              hint="give one of them as a file")
+        found = identify(args.machine, args.format, read_source(STDIO) if args.machine == STDIO else None)
+        source = load_source(found, format=args.format, bits=args.bits)
     elif model_file.source is None:
-        raise ModelFileError(f"{args.file} records no machine to verify against",
-                             hint="give the machine: turingformer verify MODEL --machine FILE")
+        raise ModelFileError(f"{args.file} records no source to verify against",
+                             hint="give it: turingformer verify MODEL --machine FILE")
     else:
-        machine = loads_machine(model_file.source.machine, "turingformer", f"{args.file} (recorded machine)")
-    word = given_input(args)
-    if word is None:
-        word = model_file.default_input() if args.machine is None else (
-            machine.examples[0].input if machine.examples else "")
-    runnable, word = prepare_input(machine, word)
-    return runnable, word, model_file.model
+        source = model_file.source.load(args.file)
+    if args.construction is not None and args.construction != chosen.name:
+        raise FormatError(f"{args.file} was built by the construction {chosen.name}, not {args.construction}",
+                          hint="drop --construction: a model file's construction is recorded in it")
+    held = model.held_input()
+    args.recorded_input = held if held is not None else model_file.default_input() if args.machine is None else None
+    return source, chosen, model, {}
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from turingformer.analysis.verify import verify
-    runnable, word, model = _verify_target(args)
-    mismatch = _label_mismatch(model, _compile(args, runnable))
-    if mismatch:
-        print(f"DIVERGENCE: the model's labels are not the machine's: {mismatch}")
-        return 1
-    from turingformer.compiler.perez.decoding import DecodingError
-    rows = 0 if args.quiet else args.limit      # keep only the rows that will be printed
-    try:
-        with progress_bar(args.max_steps) as progress:
-            result = verify(runnable, word, max_steps=args.max_steps, model=model, decoder=_decoder(args),
-                            keep_rows=rows, progress=progress)
-    except DecodingError as error:      # only an edited model gets here: its outputs are no configurations
-        print(f"DIVERGENCE: the transformer's outputs are not configurations of the machine: {error}")
-        return 1
+    source, chosen, model, options = _verify_target(args)
+    word = None
+    if chosen.takes_input:
+        given = given_input(args)
+        source, word = runnable_input(args, source, given if given is not None else getattr(args, "recorded_input", None))
+    else:
+        refuse_input_for_program(args)
+    rows = 0 if args.quiet else KEEP_ROWS if args.limit is None else args.limit     # the table is bounded
+    unit = _unit(chosen)
+    with progress_bar(args.max_steps, unit) as progress:
+        result = verify(source, word, model=model, construction=chosen.name, max_steps=args.max_steps, rows=rows,
+                        progress=progress, **options, **run_options(args, chosen))
     if not args.quiet:
         print(result.table(limit=args.limit))
-    decoded = result.decoded
-    if not result.reference.halted:
-        step_limit_note(args.max_steps)
-    return verdict(result.ok, f"the transformer agrees with the simulator at every step: {steps_text(decoded.steps)} "
-                   f"of the machine, {result.checked:,} decoder positions, verdict {decoded.verdict.value}, "
-                   "no attention ties in layers 1 and 3", result.divergence)
+    reference = result.reference
+    if not reference.halted and getattr(reference, "reason", HaltReason.STEP_LIMIT) is HaltReason.STEP_LIMIT:
+        step_limit_note(args.max_steps, unit)
+    print(result.verdict())
+    return 0 if result.ok else 1
 
 
-def _label_mismatch(model, reference) -> str | None:
-    """The first label in which ``model`` differs from the model compiled from the machine."""
-    for field in ("states", "symbols", "blank", "marked_blank", "start", "prelude", "stay", "accept", "reject",
-                  "halt", "input_alphabet"):
-        mine, theirs = getattr(model.labels, field), getattr(reference.labels, field)
-        if mine != theirs:
-            return f"labels.{field} is {_few(mine)}, the machine's is {_few(theirs)}"
-    return None
-
-
-def _few(value) -> str:
-    items = sorted(value) if isinstance(value, frozenset) else value
-    text = repr(list(items) if isinstance(items, (tuple, list)) else items)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
+# ---------------------------------------------------------------------------- inspect
 def inspect_arguments(parser: argparse.ArgumentParser) -> None:
     _model_argument(parser)
     parser.add_argument("--weights", metavar="NAME", action="append", default=[],
@@ -212,30 +203,32 @@ def inspect_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    model = read_model_file(args.model).model
-    t = model.transformer
-    print(f"model {args.model}: {model.labels.machine_name or '(unnamed)'}")
+    model_file = read_model_file(args, args.model)
+    model = model_file.model
+    print(f"model {args.model}: {model.name or '(unnamed)'} (kind {model.kind}, construction {model.construction})")
     for line in model.summary().lines():
         print(f"  {line}")
-    print_maps(t, args)
+    print_maps(model.network, args)
     return 0
 
 
-def print_maps(transformer, args: argparse.Namespace) -> None:
+def print_maps(network, args: argparse.Namespace) -> None:
     """``inspect``'s listing of every map, the named dimensions (``--dimensions``) and the weights of
-    chosen maps (``--weights``); shared by the Pérez and the looped models."""
-    maps = dict(transformer.linears())
+    chosen maps (``--weights``); the same for every model kind."""
+    from turingformer.errors import did_you_mean
+    maps = dict(network.linears())
     print("maps (name: source -> target, non-zero weights + biases):")
     for name, linear in maps.items():
         print(f"  {name:<24} {len(linear.source):>4} -> {len(linear.target):<4} "
               f"{len(linear.weights) + len(linear.bias):>6}" + ("  (zero)" if linear.is_zero() else ""))
     if args.dimensions:
         print("residual dimensions:")
-        for k, name in enumerate(transformer.space.names):
+        for k, name in enumerate(network.space.names):
             print(f"  {k:>4}  {name}")
     for name in args.weights:
         if name not in maps:
-            raise FormatError(f"no map named {name!r}", hint=f"choose one of: {', '.join(maps)}")
+            guess = did_you_mean(name, maps)
+            raise FormatError(f"no map named {name!r}", hint=(f"{guess} " if guess else "") + f"the maps are: {', '.join(maps)}")
         linear = maps[name]
         print(f"{name}: x W + b")
         for src, dst, w in linear.named_weights():

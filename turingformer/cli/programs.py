@@ -1,106 +1,43 @@
-"""Commands on a program for the looped computer (``.subleq``, ``.usubleq``, ``.fleq``, an official
-CSV pair): ``simulate PROGRAM`` and ``show PROGRAM``, reached through :func:`on_file_kind` from the
-machine commands of the same name. ``--max-steps`` counts loops (one loop = one instruction)."""
+"""What ``simulate`` and ``show`` print for a program of the looped computer (``.subleq``,
+``.usubleq``, ``.fleq``, an official CSV pair). ``--max-steps`` counts loops (one loop = one
+instruction)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, TextIO
 
-from turingformer.cli.common import note, with_progress
-from turingformer.cli.tables import TABLE_ROW_LIMIT
-from turingformer.errors import InputError
-from turingformer.programs import Program, ProgramTrace, SubleqU, json_lines, run, word_range
-from turingformer.programs.formats import is_program_file, load_program
+from turingformer.cli.common import end_of_run, load, progress_bar, refuse_input_for_program
+from turingformer.cli.tables import print_run
+from turingformer.programs import Program, ProgramTrace, SubleqU, aligned, cell_names, run, word_range
 
 MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H"}
 
 
-def on_file_kind(machine_command: Callable[[argparse.Namespace], int],
-                 program_command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """A command that runs ``program_command`` on a program file and ``machine_command`` otherwise."""
-    def command(args: argparse.Namespace) -> int:
-        if is_program_file(args.file, args.format):
-            return program_command(args)
-        return machine_command(args)
-    command.__doc__ = machine_command.__doc__
-    return command
-
-
-def load(args: argparse.Namespace) -> Program:
-    """The program named by the ``machine`` options (``--bits`` is an official CSV program's width)."""
-    if getattr(args, "input", None) is not None:
-        raise InputError("--input is for Turing machines: a program's input is its initial memory",
-                         hint="edit the program's .data values (or X_init_mem.csv) instead")
-    return load_program(args.file, format=args.format, bits=args.bits)
-
-
-# ---------------------------------------------------------------------------- simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
+    """The interpreter's run, one row per loop; the file's ``.expect`` is checked, never echoed."""
+    refuse_input_for_program(args)
     program = load(args)
-    trace = with_progress(run, program, max_steps=args.max_steps, record=not args.quiet, unit="loop",
-                          total=args.max_steps)
-    summary = summary_line(program, trace)
-    if program.expect:
-        failures = program.expect.failures(trace.steps, trace.halted, trace.final.memory)
-        summary += (f"\nexpect: {expect_text(program)}: " + ("met" if not failures else
-                                                            "NOT MET: " + "; ".join(failures)))
-    print_program_run(args, trace, heading(program, args.file), lambda out: print_loops(program, trace, out), summary)
-    return 0
-
-
-def print_program_run(args: argparse.Namespace, trace: ProgramTrace, heading: str,
-                      print_table: Callable[[TextIO], None], summary: str) -> None:
-    """What ``simulate PROGRAM`` and ``run MODEL`` print for a run of loops: JSON Lines with
-    ``--json`` (one object per loop, then the summary), else the heading, the loop table (up to
-    TABLE_ROW_LIMIT loops) and the summary; a note when the run hit the loop limit."""
-    out = sys.stdout
-    if args.json:
-        out.writelines(line + "\n" for line in json_lines(trace, loops=not args.quiet))
-    else:
-        out.write(heading + "\n")
-        if not args.quiet:
-            if trace.steps <= TABLE_ROW_LIMIT:
-                print_table(out)
-            else:
-                note(f"{trace.steps:,} loops: printing the summary only (the table stops at "
-                     f"{TABLE_ROW_LIMIT:,} loops; --json prints every loop)")
-        out.write(summary + "\n")
-    if not trace.halted:
-        note(f"the program did not halt within the limit of {args.max_steps:,} loops; "
-             f"raise it with --max-steps N")
+    with progress_bar(args.max_steps, "loop", stoppable=True) as progress:
+        trace = run(program, max_steps=args.max_steps, record=not args.quiet, progress=progress)
+    print_run(args, trace, heading(program, args.file), summary=trace.summary_text() + expect_report(program, trace),
+              unit="loop")
+    return end_of_run(trace, args.max_steps, "loop")
 
 
 def heading(program: Program, path: str) -> str:
     """``name (MODEL, N-bit words, M cells[, s instructions]), path``."""
     size = "" if isinstance(program, SubleqU) else f", {program.size} instructions"
-    return (f"{program.name} ({MODELS[program.kind.value]}, {program.bits}-bit words, "
+    return (f"{program.name} ({MODELS.get(program.kind.value, program.kind.value.upper())}, {program.bits}-bit words, "
             f"{program.cells} cells{size}), {path}")
 
 
-def cell_names(program: Program) -> list[str]:
-    """The name of every cell: its first label, else its number."""
-    names = [str(cell) for cell in range(program.cells)]
-    for name, cell in reversed(list(program.labels.items())):
-        names[cell] = name
-    return names
-
-
-def print_loops(program: Program, trace: ProgramTrace, out: TextIO) -> None:
-    """One row per loop: the step, the pc and every memory cell (headed by its label)."""
-    rows = [[str(s.step), str(s.pc), *map(str, s.memory)] for s in trace]
-    _table(out, ["step", "pc", *cell_names(program)], rows, right=True)
-
-
-def summary_line(program: Program, trace: ProgramTrace) -> str:
-    final = trace.final
-    loops = f"{trace.steps:,} loop" + ("" if trace.steps == 1 else "s")
-    halt = "-1" if isinstance(program, SubleqU) else f"s = {program.size}"
-    state = (f"halted after {loops} (pc = {halt})" if trace.halted
-             else f"still running after {loops} at pc {final.pc} (loop limit)")
-    values = ", ".join(f"{name} = {final.memory[cell]}" for name, cell in program.labels.items())
-    return state + (f"; {values}" if values else "")
+def expect_report(program: Program, trace: ProgramTrace) -> str:
+    """The line that checks the file's ``.expect`` against the run ('' when it states nothing)."""
+    if not program.expect:
+        return ""
+    failures = program.expect.failures(trace.steps, trace.halted, trace.final.memory)
+    return f"\nexpect: {expect_text(program)}: " + ("met" if not failures else "NOT MET: " + "; ".join(failures))
 
 
 def expect_text(program: Program) -> str:
@@ -111,12 +48,11 @@ def expect_text(program: Program) -> str:
     return ", ".join(parts)
 
 
-# ---------------------------------------------------------------------------- show
-def cmd_show(args: argparse.Namespace) -> int:
-    program = load(args)
+def show(program: Program, path: str) -> int:
+    """The memory map (cell, label, value) and the code listing with labels."""
     out = sys.stdout
     words = word_range(program.bits)
-    out.write(f"{heading(program, args.file)}\n")
+    out.write(f"{heading(program, path)}\n")
     halt = "pc = -1" if isinstance(program, SubleqU) else f"pc = s = {program.size}"
     out.write(f"words: {program.bits}-bit two's complement [{words.start}, {words.stop - 1}]; "
               f"start pc {program.pc}; halted at {halt}\n")
@@ -124,14 +60,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     for name, cell in program.labels.items():
         labels.setdefault(cell, []).append(name)
     out.write("memory:\n")
-    _table(out, ["cell", "label", "value"],
+    _table(["cell", "label", "value"],
            [[str(cell), ", ".join(labels.get(cell, [])), str(value)] for cell, value in enumerate(program.memory)])
-    names = cell_names(program)
+    names = cell_names(program.labels, program.cells)
     if isinstance(program, SubleqU):
         out.write("instructions as written (a b c at cells pc, pc+1, pc+2; the code may rewrite them):\n")
         rows = [[str(pc), *(names[v] if 0 <= v < program.cells else str(v) for v in program.memory[pc:pc + 2]),
                  str(program.memory[pc + 2])] for pc in program.instruction_cells]
-        _table(out, ["pc", "a", "b", "c"], rows)
+        _table(["pc", "a", "b", "c"], rows)
     else:
         targets: dict[int, list[str]] = {}
         for name, index in program.code_labels.items():
@@ -150,15 +86,11 @@ def cmd_show(args: argparse.Namespace) -> int:
             line = str(program.code_lines[index]) if index < len(program.code_lines) else ""
             rows.append([str(index), ", ".join(targets.get(index, [])), *fields, line])
         out.write("code:\n")
-        _table(out, ["pc", "label", *program.fields, "line"], rows)
+        _table(["pc", "label", *program.fields, "line"], rows)
     if program.expect:
         out.write(f"expect: {expect_text(program)}\n")
     return 0
 
 
-def _table(out: TextIO, header: list[str], rows: list[list[str]], *, right: bool = False) -> None:
-    """Columns as wide as their widest entry, left-aligned (right-aligned when ``right``)."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        cells = (c.rjust(w) if right else c.ljust(w) for c, w in zip(row, widths))
-        out.write("  " + "  ".join(cells).rstrip() + "\n")
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    sys.stdout.writelines(line + "\n" for line in aligned(header, rows))

@@ -1,66 +1,52 @@
-"""How commands print a trace: the step table, JSON Lines and the one-line summary."""
+"""How commands print a run: JSON Lines, or the heading, the step table and the one-line summary.
+
+Every trace prints itself (``json_lines``, ``table_lines``, ``summary_text``: a machine's
+:class:`~turingformer.tm.trace.Trace` and a program's
+:class:`~turingformer.programs.trace.ProgramTrace` alike), so ``simulate`` and ``run`` of every
+kind print through :func:`print_run`, and ``run --json`` equals ``simulate --json``.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TextIO
 
 from turingformer.cli.common import note
 from turingformer.tm.formats import reported_final_state, reported_steps
 from turingformer.tm.machine import TuringMachine
-from turingformer.tm.trace import steps_text, summary_text, table_lines
+from turingformer.tm.trace import steps_text
 
-__all__ = ["TABLE_ROW_LIMIT", "print_table_or_note", "steps_text", "summary_line", "write_json_lines"]
+__all__ = ["TABLE_ROW_LIMIT", "print_run", "steps_text", "tool_note"]
 
-#: Above this many steps ``simulate`` prints the summary only (``--json`` prints everything).
+#: Above this many steps a run prints the summary only (``--json`` prints everything).
 TABLE_ROW_LIMIT = 10_000
 
 
-def write_json_lines(result, out: TextIO, *, configurations: bool, extra: dict | None = None) -> None:
-    """JSON Lines: one object per configuration (unless not wanted), then the summary object (with
-    the ``extra`` entries, e.g. ``"modified"`` for a model file).
-
-    The tapes come from :meth:`Trace.spans`, rendered incrementally (O(1) per step beyond the output)."""
-    if configurations:
-        dumps = json.dumps
-        for step, state, head, offset, tape in result.spans():
-            out.write(dumps({"step": step, "state": state, "head": head, "tape": tape, "tape_offset": offset},
-                            ensure_ascii=False) + "\n")
-    out.write(json.dumps({**result.summary(), **(extra or {})}, ensure_ascii=False) + "\n")
-
-
-def print_run(args, trace, blank: str, heading: str, *, extra: dict | None = None, out: TextIO | None = None) -> None:
-    """What ``run MODEL`` prints: JSON Lines with ``--json`` (the summary with ``extra``), else the
-    heading, the table and the summary."""
+def print_run(args, trace, heading: str, *, extra: dict | None = None, summary: str | None = None,
+              unit: str = "step", out: TextIO | None = None) -> None:
+    """JSON Lines with ``--json`` (the summary object with the ``extra`` entries), else the heading,
+    the step table (unless ``--quiet``; a note instead above :data:`TABLE_ROW_LIMIT` steps) and
+    the summary line (``summary`` when given, else the trace's own)."""
     out = out or sys.stdout
     if args.json:
-        write_json_lines(trace, out, configurations=not args.quiet, extra=extra)
+        out.writelines(line + "\n" for line in trace.json_lines(steps=not args.quiet, extra=extra,
+                                                                  delta=getattr(args, "delta", False)))
         return
     out.write(heading + "\n")
     if not args.quiet:
-        print_table_or_note(trace, blank, out)
-    out.write(summary_line(None, trace) + "\n")
+        if trace.steps <= TABLE_ROW_LIMIT:
+            out.writelines(line + "\n" for line in trace.table_lines())
+        else:
+            note(f"{trace.steps:,} {unit}s: printing the summary only (the table stops at "
+                 f"{TABLE_ROW_LIMIT:,} {unit}s; --json prints every one)")
+    out.write((trace.summary_text() if summary is None else summary) + "\n")
 
 
-def print_table_or_note(trace, blank: str, out: TextIO) -> None:
-    """The step table, or for more than TABLE_ROW_LIMIT steps a note that only the summary follows."""
-    if trace.steps <= TABLE_ROW_LIMIT:
-        for line in table_lines(trace):
-            out.write(line + "\n")
-    else:
-        note(f"{trace.steps:,} steps: printing the summary only (the table stops at "
-              f"{TABLE_ROW_LIMIT:,} steps; --json prints every configuration)")
-
-
-def summary_line(machine: TuringMachine | None, result) -> str:
-    """:func:`summary_text` of the result's summary, plus what the machine's source tool would report."""
-    text = summary_text(result.summary())
-    if machine is None:
-        return text
+def tool_note(machine: TuringMachine, result) -> str:
+    """What the machine's source tool would report differently about a run ('' when nothing)."""
     final = result.final
     steps, state = reported_steps(machine, result), reported_final_state(machine, result)
     if steps != result.steps or state != final.state:
-        text += (f"\n({machine.source_format} itself would report {steps_text(steps)} and state {state}: it counts "
-                 f"the stop for lack of a rule as one more step)")
-    return text
+        return (f"\n({machine.source_format} itself would report {steps_text(steps)} and state {state}: it counts "
+                f"the stop for lack of a rule as one more step)")
+    return ""

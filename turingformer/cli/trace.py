@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from turingformer.cli.common import (
-    input_arguments, machine_and_input, max_steps_argument, refuse_same_file, step_limit_note,
+    input_arguments, machine_and_input, max_steps_argument, step_limit_note,
 )
 from turingformer.errors import TuringformerError
 from turingformer.views.figures import (
@@ -52,15 +52,13 @@ def trace_arguments(parser, *, machine_options: bool = False) -> None:
 def run_trace(args) -> int:
     """The ``trace`` command: returns the exit status (errors are raised as TuringformerError)."""
     from turingformer.analysis.inspect import run_with_cache
-    from turingformer.analysis.verify import verify
+    from turingformer.compiler.perez.verify import verify
     from turingformer.runtime.fast import decode_fast
     from turingformer.tm.simulator import run
 
     if args.output is not None and Path(args.output).suffix.lower() not in FIGURE_SUFFIXES:
         raise TuringformerError(f"cannot write a figure to {args.output!r}",
                                 hint=f"use one of {', '.join(FIGURE_SUFFIXES)}")
-    if args.output is not None:
-        refuse_same_file(args.file, args.output)
     _, machine, word = machine_and_input(args)
     if args.view == "diagram":
         if args.output is None:

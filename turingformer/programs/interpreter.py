@@ -96,24 +96,26 @@ def iterate(program: Program, max_steps: int | None = None) -> Iterator[LoopStat
 
 
 def run(program: Program, max_steps: int = DEFAULT_MAX_LOOPS, *, record: bool = True,
-        progress: Callable[[int], None] | None = None) -> ProgramTrace:
+        progress: Callable[[int], bool | None] | None = None) -> ProgramTrace:
     """Run ``program`` until it halts or ``max_steps`` loops have run.
 
     ``record=False`` keeps only the final state (for long runs); ``progress(t)`` is called every
-    65,536 loops.
+    1,024 loops, and when it returns True the run stops there (the trace is ``interrupted``).
     """
     states: list[LoopState] = []
+    interrupted = False
     for state in iterate(program, max_steps):
         if record or not states:
             states.append(state)
         else:
             states[0] = state
-        if progress is not None and state.step and not state.step & 0xFFFF:
-            progress(state.step)
-    return trace_of(program, states)
+        if progress is not None and state.step and not state.step & 0x3FF and progress(state.step):
+            interrupted = state.pc != program.halt_pc
+            break
+    return trace_of(program, states, interrupted=interrupted)
 
 
-def trace_of(program: Program, states) -> ProgramTrace:
+def trace_of(program: Program, states, *, interrupted: bool = False) -> ProgramTrace:
     """A :class:`ProgramTrace` of ``states`` carrying ``program``'s name, kind, width and labels."""
     return ProgramTrace(tuple(states), program.halt_pc, name=program.name, kind=program.kind.value,
-                        bits=program.bits, labels=program.labels)
+                        bits=program.bits, labels=program.labels, interrupted=interrupted)

@@ -24,10 +24,11 @@ line when ``code_lines`` knows it. This module knows nothing about transformers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
+from dataclasses import fields as dataclass_fields
 from enum import Enum
 from types import MappingProxyType
-from typing import ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 from turingformer.errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError
 
@@ -41,6 +42,27 @@ class Kind(str, Enum):
     SUBLEQ_H = "subleq-h"
     SUBLEQ_U = "subleq-u"
     FLEQ_H = "fleq-h"
+
+
+#: kind value -> the Program class of that kind (filled as the classes are defined).
+_PROGRAM_TYPES: dict[str, type] = {}
+
+
+def _plain(value: Any) -> Any:
+    """JSON values of a program's field (dataclasses as objects without source locations)."""
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclass_fields(value) if f.name != "location"}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def word_range(bits: int) -> range:
@@ -116,6 +138,8 @@ class Program:
     """The fields every machine model shares; use :class:`SubleqH`, :class:`SubleqU`, :class:`FleqH`."""
 
     kind: ClassVar[Kind]
+    #: What the construction registry calls this kind of source (the kind's value, e.g. ``"subleq-h"``).
+    source_kind: ClassVar[str]
     #: The fields of one instruction, for listings (SUBLEQ-U lists the cells at ``instruction_cells``).
     fields: ClassVar[tuple[str, ...]] = ("a", "b", "c")
 
@@ -126,6 +150,40 @@ class Program:
     expect: Expectation = Expectation()
     name: str = ""
     source: str | None = None
+
+    #: The instruction type of ``code`` (Harvard machines), for :meth:`from_json`.
+    instruction: ClassVar[type | None] = None
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            cls.source_kind = cls.kind.value
+            _PROGRAM_TYPES[cls.kind.value] = cls
+
+    # ---------------------------------------------------------------- JSON (a model file's recorded source)
+    def to_json(self) -> dict:
+        """The program as JSON values (``{"kind": …, field: value, …}``; source locations dropped):
+        what a model file records so that ``verify MODEL`` can re-run the reference."""
+        return {"kind": self.kind.value,
+                **{f.name: _plain(getattr(self, f.name)) for f in dataclass_fields(self) if f.name != "source"}}
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> "Program":
+        """The program :meth:`to_json` wrote (validated by the constructor, as any program is)."""
+        cls = _PROGRAM_TYPES[data["kind"]]
+        values = {}
+        for f in dataclass_fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name == "code":
+                value = tuple(cls.instruction(**item) for item in value)
+            elif f.name == "expect":
+                value = Expectation(tuple(ExpectedCell(**cell) for cell in value["cells"]), value["steps"])
+            elif isinstance(value, list):
+                value = _tuples(value)
+            values[f.name] = value
+        return cls(**values)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "memory", tuple(self.memory))
@@ -219,6 +277,7 @@ class SubleqH(_Harvard):
     """Harvard SUBLEQ (spec §2.1): ``code`` is a tuple of :class:`SubleqInstruction`."""
 
     kind: ClassVar[Kind] = Kind.SUBLEQ_H
+    instruction: ClassVar[type] = SubleqInstruction
 
     def _check_instruction(self, index: int, instruction: SubleqInstruction, line: int | None) -> None:
         self._check_cell(instruction.a, f"instruction {index}: a", line)
@@ -231,6 +290,7 @@ class FleqH(_Harvard):
     """FLEQ (spec §2.3): ``code`` is a tuple of :class:`FleqInstruction` over :data:`FLEQ_FUNCTIONS`."""
 
     kind: ClassVar[Kind] = Kind.FLEQ_H
+    instruction: ClassVar[type] = FleqInstruction
     fields: ClassVar[tuple[str, ...]] = ("op", "a", "b", "c", "f", "p")
 
     @property

@@ -1,8 +1,8 @@
 """Runs of a looped-computer program: one state per loop, and the JSON every command prints.
 
 A :class:`ProgramTrace` is what both the reference interpreter (:mod:`.interpreter`) and a
-decoder of looped weights produce, so the two compare state for state. :func:`json_lines` is the
-ONE place that shapes the JSON Lines output (``turingformer simulate PROGRAM --json`` and the
+decoder of looped weights produce, so the two compare state for state. :meth:`ProgramTrace.json_lines`
+is the ONE place that shapes the JSON Lines output (``turingformer simulate PROGRAM --json`` and the
 ``run`` of a looped model), so that ``diff`` of the two outputs is empty when they agree:
 
 * one object per loop: ``{"step": t, "pc": pc, "memory": [signed ints]}`` (t = 0 is the start);
@@ -40,7 +40,10 @@ class ProgramTrace:
     """A run: ``states[t]`` after t loops, t = 0..steps (or only the final state, when not recorded).
 
     ``halted`` is true when the final pc is ``halt_pc`` (s for SUBLEQ-H / FLEQ-H, -1 for SUBLEQ-U);
-    ``labels`` maps data labels to cells (the summary reports their final values).
+    ``interrupted`` when the run was asked to stop (Ctrl-C) before it halted or reached its
+    limit; ``labels`` maps data labels to cells (the summary reports their final values).
+    A trace prints itself (:meth:`json_lines`, :meth:`table_lines`, :meth:`summary_text`), so the
+    interpreter's run and a network's run print the same way.
     """
 
     states: tuple[LoopState, ...]
@@ -49,10 +52,16 @@ class ProgramTrace:
     kind: str = ""
     bits: int = 8
     labels: Mapping[str, int] = field(default_factory=dict)
+    interrupted: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "states", tuple(self.states))
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}, " if self.name else ""
+        return (f"ProgramTrace({name}{self.kind or 'program'}, steps={self.steps:,}, halted={self.halted}, "
+                f"pc={self.final.pc}, recorded={len(self.states):,} states)")
 
     @property
     def final(self) -> LoopState:
@@ -86,16 +95,67 @@ class ProgramTrace:
         return self.final.memory[self.labels[label]]
 
     def summary(self) -> dict:
-        """The summary object of :func:`json_lines`."""
+        """The summary object of :meth:`json_lines` (``"interrupted": true`` only after Ctrl-C)."""
         final = self.final
-        return {"summary": True, "program": self.name, "kind": self.kind, "bits": self.bits,
-                "steps": self.steps, "halted": self.halted, "pc": final.pc, "memory": list(final.memory),
-                "labels": {name: final.memory[cell] for name, cell in self.labels.items()}}
+        out = {"summary": True, "program": self.name, "kind": self.kind, "bits": self.bits,
+               "steps": self.steps, "halted": self.halted, "pc": final.pc, "memory": list(final.memory),
+               "labels": {name: final.memory[cell] for name, cell in self.labels.items()}}
+        if self.interrupted:
+            out["interrupted"] = True
+        return out
+
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
+        """The JSON Lines of the run (module docstring): one line per loop when ``steps``, then the
+        summary (with the ``extra`` entries, e.g. ``"modified"`` for an edited model file).
+
+        ``delta``: the start state in full, then per loop ``{step, pc, write: {cell: value}}`` with
+        only the cells that loop changed."""
+        if steps and delta:
+            previous = None
+            for state in self.states:
+                if previous is None:
+                    yield json.dumps(state.to_json())
+                else:
+                    changed = {str(c): v for c, (v, old) in enumerate(zip(state.memory, previous.memory)) if v != old}
+                    yield json.dumps({"step": state.step, "pc": state.pc, "write": changed})
+                previous = state
+        elif steps:
+            for state in self.states:
+                yield json.dumps(state.to_json())
+        yield json.dumps({**self.summary(), **(extra or {})}, ensure_ascii=False)
+
+    def table_lines(self) -> Iterator[str]:
+        """One row per recorded loop: the step, the pc and every memory cell (headed by its label)."""
+        rows = [[str(s.step), str(s.pc), *map(str, s.memory)] for s in self.states]
+        return aligned(["step", "pc", *cell_names(self.labels, len(self.final.memory))], rows, right=True)
+
+    def summary_text(self) -> str:
+        """``halted after 4 loops (pc = s = 4); x = 7, y = 42``, or where a run that did not halt stopped."""
+        final = self.final
+        loops = f"{self.steps:,} loop" + ("" if self.steps == 1 else "s")
+        halt = "-1" if self.halt_pc < 0 else f"s = {self.halt_pc}"
+        if self.halted:
+            state = f"halted after {loops} (pc = {halt})"
+        elif self.interrupted:
+            state = f"interrupted after {loops} at pc {final.pc}"
+        else:
+            state = f"still running after {loops} at pc {final.pc} (loop limit)"
+        values = ", ".join(f"{name} = {final.memory[cell]}" for name, cell in self.labels.items())
+        return state + (f"; {values}" if values else "")
 
 
-def json_lines(trace: ProgramTrace, *, loops: bool = True) -> Iterator[str]:
-    """The JSON Lines of a run (module docstring): one line per loop when ``loops``, then the summary."""
-    if loops:
-        for state in trace.states:
-            yield json.dumps(state.to_json())
-    yield json.dumps(trace.summary(), ensure_ascii=False)
+def cell_names(labels: Mapping[str, int], cells: int) -> list[str]:
+    """The name of every cell: its first label, else its number."""
+    names = [str(cell) for cell in range(cells)]
+    for name, cell in reversed(list(labels.items())):
+        names[cell] = name
+    return names
+
+
+def aligned(header: list[str], rows: list[list[str]], *, right: bool = False) -> Iterator[str]:
+    """Lines of columns as wide as their widest entry, left-aligned (right-aligned when ``right``),
+    each indented by two spaces."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = (c.rjust(w) if right else c.ljust(w) for c, w in zip(row, widths))
+        yield "  " + "  ".join(cells).rstrip()

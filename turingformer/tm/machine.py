@@ -107,6 +107,9 @@ class TuringMachine:
     ``description``, ``examples`` and ``source_format`` are metadata and do not take part.
     """
 
+    #: What the construction registry calls this kind of source.
+    source_kind = "turing-machine"
+
     __slots__ = (
         "_states", "_start", "_blank", "_input_alphabet", "_tape_alphabet", "_rules",
         "_roles", "_delta", "_graph", "name", "description", "examples", "source_format",

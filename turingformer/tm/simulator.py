@@ -21,7 +21,7 @@ three sequences, so the two compare field by field.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator, NamedTuple
 
 from turingformer.tm.machine import TuringMachine
 from turingformer.tm.trace import (  # noqa: F401  (re-exported: the simulator's results are traces)
@@ -117,6 +117,38 @@ returns True (the user pressed Ctrl-C) the run stops there, complete up to that 
         heads=tuple(seen_heads), writes=tuple(symbols[i] for i in seen_writes), reason=reason,
         verdict=verdict_for(machine, final_state, reason), machine_name=machine.name,
     )
+
+
+class Step(NamedTuple):
+    """One configuration of a streamed run and the symbol its step writes (None: no step follows)."""
+
+    state: str
+    head: int
+    read: str
+    write: str | None
+
+
+def iterate(machine: TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS) -> Iterator[Step]:
+    """The run of :func:`run`, one configuration at a time and nothing kept: t = 0, 1, … up to the
+    halt or ``max_steps`` steps. The last configuration's ``write`` is None when the machine stops
+    there (a halting state, or no rule), and its symbol otherwise (the step limit cut the run).
+    Memory is the written cells only, so a run of any length can be compared as it goes."""
+    machine.check_input(word)
+    cells = dict(enumerate(word))
+    blank = machine.blank
+    rules = {(r.state, r.read): r for r in machine.rules}
+    halting = machine.halting_states
+    state, head = machine.start, 0
+    for step in range(max_steps + 1):
+        read = cells.get(head, blank)
+        rule = None if state in halting else rules.get((state, read))
+        if rule is None or step == max_steps:
+            yield Step(state, head, read, None if rule is None else rule.write)
+            return
+        yield Step(state, head, read, rule.write)
+        cells[head] = rule.write
+        head += rule.move.delta
+        state = rule.next_state
 
 
 def _final_only(machine: TuringMachine, word: str, written: dict[int, str], state: str, head: int,

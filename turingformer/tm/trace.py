@@ -9,6 +9,7 @@ module knows nothing about machines or weights.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import Enum
 from typing import Collection, Iterator, Sequence
@@ -111,6 +112,11 @@ class Trace:
     def halted(self) -> bool:
         return self.reason not in _UNFINISHED
 
+    @property
+    def interrupted(self) -> bool:
+        """True when the run was asked to stop (Ctrl-C) before it ended."""
+        return self.reason is HaltReason.INTERRUPTED
+
     def __len__(self) -> int:
         return len(self.states)
 
@@ -194,6 +200,37 @@ class Trace:
             lo, hi = (head, head) if first > last else (min(first, head), max(last, head))
             yield t, states[t], head, lo, "".join(cells[lo - low:hi - low + 1])
 
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
+        """JSON Lines: one object per configuration ``{step, state, head, tape, tape_offset}`` when
+        ``steps``, then the :meth:`summary` object (with the ``extra`` entries, e.g. ``"modified"``
+        for an edited model file). The tapes come from :meth:`spans`, rendered incrementally (O(1)
+        per step beyond the output).
+
+        ``delta``: the start configuration in full, then per step only what changed,
+        ``{step, state, head, write}`` — ``write`` the symbol the step wrote on the cell the head
+        left — so a long run is O(1) characters per step, not a tape per step."""
+        if steps and delta:
+            dumps = json.dumps
+            yield dumps({"step": 0, "state": self.states[0], "head": self.heads[0], "tape": self.input,
+                         "tape_offset": 0}, ensure_ascii=False)
+            for t in range(1, len(self.states)):
+                yield dumps({"step": t, "state": self.states[t], "head": self.heads[t], "write": self.writes[t - 1]},
+                            ensure_ascii=False)
+        elif steps:
+            dumps = json.dumps
+            for step, state, head, offset, tape in self.spans():
+                yield dumps({"step": step, "state": state, "head": head, "tape": tape, "tape_offset": offset},
+                            ensure_ascii=False)
+        yield json.dumps({**self.summary(), **(extra or {})}, ensure_ascii=False)
+
+    def table_lines(self) -> Iterator[str]:
+        """The step table (:func:`table_lines`)."""
+        return table_lines(self)
+
+    def summary_text(self) -> str:
+        """The one-line summary (:func:`summary_text` of :meth:`summary`)."""
+        return summary_text(self.summary())
+
     def summary(self) -> dict:
         """The stable JSON summary printed by ``turingformer simulate --json`` and ``run --json``
         (:func:`summary_text` reads it as the one-line summary, :func:`table_lines` prints the steps)."""
@@ -222,7 +259,16 @@ class FinalResult:
     def halted(self) -> bool:
         return self.reason not in _UNFINISHED
 
+    interrupted = Trace.interrupted
     summary = Trace.summary
+    summary_text = Trace.summary_text
+
+    def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
+        """Only the summary line: an unrecorded run kept no configurations."""
+        yield json.dumps({**self.summary(), **(extra or {})}, ensure_ascii=False)
+
+    def table_lines(self) -> Iterator[str]:
+        return iter(())
 
 
 def steps_text(n: int) -> str:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Sequence
 
 from turingformer.analysis.inspect import ActivationCache
-from turingformer.analysis.verify import VerificationTable, verification_table
+from turingformer.compiler.perez.verify import VerificationTable, verification_table
 from turingformer.errors import FormatError, TuringformerError
 from turingformer.files import atomic_path
 from turingformer.tm.diagram import FONT, LINE, DiagramLayout, layout, visible

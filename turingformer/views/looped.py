@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from turingformer.analysis.looped import TracedLoop
+from turingformer.compiler.looped.verify import TracedLoop
 from turingformer.runtime.transformer import head_names
 from turingformer.views.figures import _mpl
 

@@ -32,10 +32,10 @@ from importlib import resources
 from typing import Sequence
 
 from turingformer.analysis.inspect import ActivationCache
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import run_model
-from turingformer.compiler.perez.layout import CompiledModel
+from turingformer.compiler.perez.model import PerezModel
 from turingformer.runtime.fast import decode_fast
 from turingformer.tm.diagram import layout, to_svg
 from turingformer.views.figures import RESIDUAL_STAGES
@@ -87,7 +87,7 @@ def _winners(value) -> int | list[int]:
     return won[0] if len(won) == 1 else won
 
 
-def _agreement(machine: TuringMachine, word: str, model: CompiledModel, max_steps: int,
+def _agreement(machine: TuringMachine, word: str, model: PerezModel, max_steps: int,
                positions: Sequence[int]) -> tuple[list[int], bool, str]:
     """Per machine step t: 1 when the simulator's configuration t equals the decoded one and every
     slot :func:`~turingformer.analysis.verify.verify` checks agrees at the positions of step t."""
@@ -108,7 +108,7 @@ def _agreement(machine: TuringMachine, word: str, model: CompiledModel, max_step
 
 
 def player_data(machine: TuringMachine, word: str = "", *, max_steps: int = 10_000,
-                model: CompiledModel | None = None) -> dict:
+                model: PerezModel | None = None) -> dict:
     """Run ``machine`` compiled on ``word`` for at most ``max_steps`` machine steps; the compact
     dict the page reads (see the module docstring)."""
     model = model or compile_machine(machine)
@@ -152,7 +152,7 @@ def diagram_svg(machine: TuringMachine) -> str:
 
 
 def player_html(machine: TuringMachine, word: str = "", *, max_steps: int = 10_000,
-                model: CompiledModel | None = None, title: str | None = None) -> str:
+                model: PerezModel | None = None, title: str | None = None) -> str:
     """The self-contained page: script, style, diagram and data inline; nothing is fetched."""
     import html
 

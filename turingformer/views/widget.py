@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from turingformer.compiler.perez.layout import CompiledModel
+from turingformer.compiler.perez.model import PerezModel
 from turingformer.errors import TuringformerError
 from turingformer.tm.machine import TuringMachine
 from turingformer.views.player import asset, diagram_svg, player_data
@@ -55,7 +55,7 @@ def _widget_class():
     return Player
 
 
-def player(machine: TuringMachine, word: str = "", *, max_steps: int = 2_000, model: CompiledModel | None = None,
+def player(machine: TuringMachine, word: str = "", *, max_steps: int = 2_000, model: PerezModel | None = None,
            step: int = 0):
     """A widget that steps through the compiled transformer's run of ``machine`` on ``word``
     (at most ``max_steps`` machine steps), showing ``step`` first."""

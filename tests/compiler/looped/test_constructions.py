@@ -10,11 +10,14 @@ import random
 import numpy as np
 import pytest
 
+import turingformer
+
 import looped_random
 from paths import ROOT
-from turingformer.compiler.looped import CONSTRUCTIONS, compile_program, read_array, read_state
+from turingformer.compiler.looped.construction import BUILDERS, compile_program
+from turingformer.compiler.looped.decoding import read_array, read_state
 from turingformer.compiler.looped.construction import expected_card
-from turingformer.errors import AttentionTieError, LoopedRuntimeError, ProgramError
+from turingformer.errors import ConstructionError, AttentionTieError, LoopedRuntimeError, ProgramError
 from turingformer.programs import FLEQ_FUNCTIONS, FleqH, FleqInstruction, SubleqH, SubleqInstruction, SubleqU
 from turingformer.programs import step as reference_step
 from turingformer.programs.formats import load_program
@@ -60,7 +63,7 @@ def test_random_programs_200_by_50_zero_mismatches(construction):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_runs_to_halt_then_stays_fixed(path):
     program = load_program(path)
-    names = [k for k, c in CONSTRUCTIONS.items() if c.machine == program.kind]
+    names = [k for k, c in BUILDERS.items() if c.machine == program.kind]
     for construction in names:
         model = compile_program(program, construction)
         fast = IntegerLoop(model.transformer)
@@ -170,10 +173,12 @@ def test_sizes_match_the_spec_table():
 # ---------------------------------------------------------------------------- errors
 def test_construction_must_fit_the_program_kind():
     u = SubleqU(bits=8, memory=(0,) * 8)
-    with pytest.raises(ProgramError, match="runs subleq-h programs, not subleq-u"):
+    with pytest.raises(ConstructionError, match="runs subleq-h programs, not subleq-u"):
         compile_program(u, "subleq-h3")
-    with pytest.raises(ProgramError, match="unknown construction"):
+    with pytest.raises(ConstructionError, match="unknown looped construction"):
         compile_program(u, "subleq-x")
+    with pytest.raises(ConstructionError, match="compiles subleq-h sources, not subleq-u"):
+        turingformer.compile(u, "subleq-h3")        # the registry says the same, naming the fitting ones
 
 
 def test_a_tie_is_a_clear_error_not_an_average():

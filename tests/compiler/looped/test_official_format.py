@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from turingformer.analysis.looped import verify_looped
+from turingformer.compiler.looped.verify import verify_looped
 from turingformer.programs.formats import load_program
 
 

@@ -46,13 +46,14 @@ def _head(layout: TapeLayout, memory: Sequence[int], loop: int) -> int:
 
 def machine_trace(layout: TapeLayout, loops: Iterable[tuple[int, Sequence[int]]], *,
                   max_steps: int = DEFAULT_MAX_STEPS,
-                  progress: Callable[[int], None] | None = None) -> tuple[Trace, int]:
+                  progress: Callable[[int], bool | None] | None = None) -> tuple[Trace, int]:
     """The machine's trace of a run whose loop states are ``loops`` ((pc, memory) for loop 0, 1, ...),
     and the last loop it read.
 
     Stops after ``max_steps`` machine steps (reason ``step limit``: the loop that read is the one
-    that entered step ``max_steps`` + 1) or at the loop where the program halted. ``progress`` is
-    called with the step count every 4,096 machine steps.
+    that entered step ``max_steps`` + 1), at the loop where the program halted, or when
+    ``progress`` — called with the step count at every machine step — returns True (reason
+    ``interrupted``).
     """
     entry_state = dict(zip(layout.entries, layout.states))
     states: list[str] = []
@@ -85,8 +86,9 @@ def machine_trace(layout: TapeLayout, loops: Iterable[tuple[int, Sequence[int]]]
             states.append(state)
             heads.append(head)
             since = 0
-            if progress is not None and not len(states) & 0xFFF:
-                progress(len(states) - 1)
+            if progress is not None and len(states) > 1 and progress(len(states) - 1):
+                reason = HaltReason.INTERRUPTED
+                break
         elif pc == -1:
             if not states:
                 raise _fail(loop, "the program halted before it entered a state")

@@ -25,6 +25,8 @@ from typing import Sequence
 
 from turingformer.tm.trace import HaltReason
 
+#: The tape block's size when none is given.
+DEFAULT_TAPE_CELLS = 64
 #: What a halted program's ``status_cell`` says: −code for each reason (0 = still running).
 STATUS_REASONS: dict[int, HaltReason] = {
     -1: HaltReason.HALTING_STATE, -2: HaltReason.NO_RULE, -3: HaltReason.TAPE_BOUND,

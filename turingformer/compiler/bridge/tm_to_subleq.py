@@ -40,16 +40,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from turingformer.compiler.bridge.layout import STATUS_CODES, TapeLayout
+from turingformer.compiler.bridge.layout import DEFAULT_TAPE_CELLS, STATUS_CODES, TapeLayout
 from turingformer.compiler.bridge.model import LoopedMachineModel
 from turingformer.compiler.looped.construction import compile_program
-from turingformer.errors import InputError
+from turingformer.errors import InputError, ProgramSizeError
 from turingformer.programs.program import SubleqU
 from turingformer.tm.machine import Move, TuringMachine
 from turingformer.tm.trace import HaltReason
 
-#: The tape block's size when none is given.
-DEFAULT_TAPE_CELLS = 64
+#: The largest tape block a machine compiles with: beyond it the punch card (one column per
+#: memory cell) makes model files of hundreds of MB and loops of seconds.
+MAX_TAPE_CELLS = 65_536
 #: The looped construction a machine's program runs on (self-modifying code needs SUBLEQ-U).
 CONSTRUCTION = "subleq-u3"
 
@@ -67,7 +68,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class CompiledMachine:
+class MachineProgram:
     """A Turing machine compiled for the looped computer: the program, its layout, its listing."""
 
     program: SubleqU
@@ -75,7 +76,7 @@ class CompiledMachine:
     lines: tuple[Line, ...] = field(repr=False)
 
     def listing(self) -> str:
-        """The program with labels, one instruction or data cell a line (``show --target looped``)."""
+        """The program with labels, one instruction or data cell a line (``show --construction looped-machine``)."""
         layout = self.layout
         out = [f"; {layout.machine_name or 'machine'} as SUBLEQ-U: M = {self.program.cells} cells of "
                f"N = {self.program.bits} bits, code {layout.code_end} cells, tape block {layout.tape_cells} cells "
@@ -159,12 +160,21 @@ class _Assembler:
         return memory, lines, code
 
 
+def check_size(machine: TuringMachine, tape_cells: int) -> None:
+    """Refuse a tape block the looped computer cannot hold in reasonable size (before building)."""
+    if not 1 <= tape_cells <= MAX_TAPE_CELLS:
+        raise ProgramSizeError(f"a tape block of {tape_cells:,} cells" if tape_cells < 10 ** 12 else
+                               "a tape block of more than 10^12 cells",
+                               hint=f"give --tape-cells from 1 to {MAX_TAPE_CELLS:,} (each cell is a column of the "
+                                    "punch card: the model grows and every loop slows with it)")
+
+
 def _entry(state: str) -> str:
     return f"q:{state}"
 
 
-def compile_machine(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
-                    head_offset: int | None = None) -> CompiledMachine:
+def machine_to_program(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
+                       head_offset: int | None = None) -> MachineProgram:
     """``machine`` on input ``word`` as a SUBLEQ-U program (module docstring).
 
     The tape block has ``tape_cells`` = K cells; the head starts on block cell ``head_offset``
@@ -270,11 +280,11 @@ def compile_machine(machine: TuringMachine, word: str = "", *, tape_cells: int =
     bits = max(2, (len(memory) - 1).bit_length() + 1)
     program = SubleqU(bits=bits, memory=memory, labels=asm.cells, pc=layout.entries[machine.states.index(machine.start)],
                       instruction_cells=tuple(code), name=machine.name)
-    return CompiledMachine(program, layout, tuple(lines))
+    return MachineProgram(program, layout, tuple(lines))
 
 
 def compile_looped(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
-                   head_offset: int | None = None) -> tuple[CompiledMachine, LoopedMachineModel]:
+                   head_offset: int | None = None) -> tuple[MachineProgram, LoopedMachineModel]:
     """``machine`` on ``word`` as a SUBLEQ-U program and the SUBLEQ-U/3L model that runs it."""
-    compiled = compile_machine(machine, word, tape_cells=tape_cells, head_offset=head_offset)
+    compiled = machine_to_program(machine, word, tape_cells=tape_cells, head_offset=head_offset)
     return compiled, LoopedMachineModel(compile_program(compiled.program, CONSTRUCTION), compiled.layout)

@@ -8,13 +8,11 @@ halted ⟺ pc = −1. Nothing here looks at a program or an interpreter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 from ...errors import LoopedRuntimeError
-from ...programs import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace
-from ...runtime.looped import IntegerLoop
 from ...runtime.space import Space
-from .layout import CardLabels, LoopedModel
+from .layout import CardLabels
 
 
 @dataclass(frozen=True)
@@ -58,32 +56,3 @@ def read_array(labels: CardLabels, space: Space, X) -> CardState:
     else:
         row, first = space.index("mem:value"), 0
     return CardState(int(pcs[0]), tuple(int(v) for v in X[row, first:first + labels.cells]))
-
-
-def run_looped(model: LoopedModel, max_loops: int = DEFAULT_MAX_LOOPS, *, record: bool = True,
-               progress: Callable[[int], None] | None = None) -> ProgramTrace:
-    """Run the model on its punch card (exact integer path) and decode after every loop.
-
-    Loops until the decoded pc is the halt pc or ``max_loops`` loops ran; the trace has the same
-    shape as the reference interpreter's (:func:`turingformer.programs.run`), built from the
-    weights, the card and the labels only. ``record=False`` keeps only the final state.
-    """
-    labels, space = model.labels, model.space
-    fast = IntegerLoop(model.transformer)
-    X = fast.to_array(model.card)
-    state = read_array(labels, space, X)
-    states = [LoopState(0, state.pc, state.mem)]
-    t = 0
-    while state.pc != labels.halt_pc and t < max_loops:
-        X, _ = fast.step(X)
-        t += 1
-        state = read_array(labels, space, X)
-        loop = LoopState(t, state.pc, state.mem)
-        if record:
-            states.append(loop)
-        else:
-            states[0] = loop
-        if progress is not None and not t & 0xFFFF:
-            progress(t)
-    return ProgramTrace(tuple(states), labels.halt_pc, name=labels.name, kind=labels.machine, bits=labels.bits,
-                        labels=dict(labels.cell_labels))

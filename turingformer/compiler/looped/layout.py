@@ -1,9 +1,10 @@
 """The punch card: the named dimensions and columns of every looped construction (spec §5.1–5.2, §6, §7.1).
 
-A looped model is a :class:`~turingformer.runtime.looped.LoopedTransformer` (weights that depend
-only on the sizes M, N, s and the compiled function set) plus its input X₀ = E(program, state),
-the *punch card*: the program lives in X, not in the weights. :class:`CardLabels` is all that
-decoding needs besides the weights and X — sizes and the construction's name, never the program.
+A looped model (:class:`~.model.LoopedModel`) is a :class:`~turingformer.runtime.looped.LoopedTransformer`
+(weights that depend only on the sizes M, N, s and the compiled function set) plus its input
+X₀ = E(program, state), the *punch card*: the program lives in X, not in the weights.
+:class:`CardLabels` is all that decoding needs besides the weights and X — sizes and the
+construction's name, never the program.
 
 Column layouts (n columns, one vector each):
 
@@ -24,7 +25,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from fractions import Fraction
 
-from ...runtime.looped import LoopedTransformer
 from ...runtime.space import Space, Vector
 
 ONE, POS, KIND = "const:one", "pos:index", "kind:mem"
@@ -48,6 +48,7 @@ SUBLEQ_U_DIMS = (
 )
 
 FLEQ_FIELDS = ("op", "a", "b", "c", "f", "p", "next")
+
 
 
 def fleq_dims(functions: tuple[str, ...]) -> tuple[str, ...]:
@@ -85,23 +86,6 @@ class CardLabels:
     def halt_pc(self) -> int:
         """The pc value that means halted: s for the Harvard machines, −1 for SUBLEQ-U."""
         return -1 if self.machine == "subleq-u" else self.instructions
-
-
-@dataclass(frozen=True)
-class LoopedModel:
-    """A compiled looped program: the weights, the punch card X₀ and the labels that read it."""
-
-    transformer: LoopedTransformer
-    card: tuple[Vector, ...]
-    labels: CardLabels
-
-    @property
-    def space(self) -> Space:
-        return self.transformer.space
-
-    @property
-    def n(self) -> int:
-        return len(self.card)
 
 
 @lru_cache(maxsize=4096)

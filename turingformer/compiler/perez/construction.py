@@ -46,17 +46,15 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from turingformer.compiler.perez.layout import (
-    CompiledModel, Labels, Q, S, X, label, positional_encoding, residual_space,
-)
+from turingformer.compiler.perez.layout import Labels, Q, S, X, label, positional_encoding, residual_space
+from turingformer.compiler.perez.model import CROSS_ATTENTION, PerezModel
+from turingformer.errors import ConstructionError
 from turingformer.tm.machine import TuringMachine
 from turingformer.compiler.perez.normalize import NormalizedMachine, normalize
 from turingformer.runtime.space import Linear, Space
 from turingformer.runtime.transformer import (
-    MLP, Attention, DecoderLayer, EncoderLayer, Transformer,
+    MLP, SCORES, Attention, DecoderLayer, EncoderLayer, Transformer,
 )
-
-CROSS_ATTENTION = ("per-layer", "shared")
 
 THIRD = Fraction(1, 3)
 HALF = Fraction(1, 2)
@@ -64,14 +62,17 @@ HALF = Fraction(1, 2)
 
 def compile_machine(
     machine: TuringMachine, *, cross_attention: str = "per-layer", score: str = "abs",
-) -> CompiledModel:
+) -> PerezModel:
     """Normalise ``machine`` (spec §2b) and build every weight of its transformer exactly."""
     if cross_attention not in CROSS_ATTENTION:
-        raise ValueError(f"cross_attention must be one of {CROSS_ATTENTION}")
+        raise ConstructionError(f"cross_attention {cross_attention!r} is not one of {', '.join(CROSS_ATTENTION)}",
+                                hint="per-layer (the default) or shared")
+    if score not in SCORES:
+        raise ConstructionError(f"score {score!r} is not one of {', '.join(SCORES)}", hint="abs (the default) or clipped")
     return build_transformer(normalize(machine), cross_attention=cross_attention, score=score)
 
 
-def build_transformer(nm: NormalizedMachine, *, cross_attention: str, score: str) -> CompiledModel:
+def build_transformer(nm: NormalizedMachine, *, cross_attention: str, score: str) -> PerezModel:
     labels = nm.labels
     states, symbols = labels.states, labels.symbols
     space = residual_space(states, symbols)
@@ -116,7 +117,7 @@ def build_transformer(nm: NormalizedMachine, *, cross_attention: str, score: str
         seed=seed,
         score=score,
     )
-    return CompiledModel(transformer, labels, cross_attention)
+    return PerezModel(transformer, labels, cross_attention)
 
 
 def _trivial_attention(space: Space) -> Attention:

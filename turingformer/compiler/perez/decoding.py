@@ -19,17 +19,14 @@ from typing import Callable, Collection, Iterator, Sequence
 
 import numpy as np
 
-from turingformer.errors import TuringformerError
-from turingformer.compiler.perez.layout import CompiledModel, Q, S, X
+from turingformer.errors import DecodingError, SourceKindError, TuringformerError
+from turingformer.compiler.perez.layout import Q, S, X
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace, trace_from_events, verdict_of
 from turingformer.runtime.fast import Chunk, decode_chunks, decode_fast
 from turingformer.runtime.transformer import Step, Transformer
 
 WRITE_HOOK = "decoder.1.resid_post"
-
-
-class DecodingError(TuringformerError):
-    """An output that is not the embedding of a configuration (e.g. in a float mode)."""
+__all__ = ["DecodingError", "DecodedStep", "Reader", "ModelRun", "RunResult", "run_model", "WRITE_HOOK"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class DecodedStep:
 class Reader:
     """Reads one-hot blocks of output vectors by their names (exact or with a tolerance)."""
 
-    def __init__(self, model: CompiledModel, tolerance: float = 0.0):
+    def __init__(self, model, tolerance: float = 0.0):
         self.space = model.transformer.space
         self.labels = model.labels
         self.tolerance = tolerance
@@ -156,7 +153,7 @@ class _TraceBuilder:
     states, heads and writes of M in typed arrays (2 + 8 + 2 bytes per step; the M' prelude and
     stays are dropped), O(1) work per step."""
 
-    def __init__(self, model: CompiledModel, word: str):
+    def __init__(self, model, word: str):
         labels = model.labels
         self.labels = labels
         self.word = word
@@ -264,10 +261,13 @@ class ModelRun:
     :class:`collections.Counter`) receives the decoder's decision counts.
     """
 
-    def __init__(self, model: CompiledModel, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
+    def __init__(self, model, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
                  capture: Collection[str] | None = (), decoder: Callable[..., Iterator[Step]] = decode_fast,
                  tolerance: float = 0.0, transformer: Transformer | None = None,
                  progress: Callable[[int], bool | None] | None = None, stats: Counter | None = None):
+        if getattr(model, "kind", None) != "perez":
+            raise SourceKindError(f"run_model decodes a Pérez model, not a {type(model).__name__}",
+                                  hint="every model runs the same way: model.run(input)")
         self.model = model
         self.word = word
         self.max_steps = max_steps
@@ -389,7 +389,7 @@ class RunResult:
 
 
 def run_model(
-    model: CompiledModel, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
+    model, word: str, *, max_steps: int = DEFAULT_MAX_STEPS,
     capture: Collection[str] | None = (), decoder: Callable[..., Iterator[Step]] = decode_fast,
     tolerance: float = 0.0, transformer: Transformer | None = None, keep_steps: bool = True,
     progress: Callable[[int], bool | None] | None = None,

@@ -1,6 +1,6 @@
-"""The layout of the compiled model: the names of the residual dimensions (spec §3), the labels
-that read outputs back (states, symbols, roles), and :class:`CompiledModel`, the transformer
-together with those labels.
+"""The layout of the compiled model: the names of the residual dimensions (spec §3) and the labels
+that read outputs back (states, symbols, roles); :class:`~.model.PerezModel` holds them beside the
+transformer.
 
 This is all decoding needs besides the weights: nothing here knows a transition table.
 """
@@ -12,7 +12,7 @@ from typing import Mapping
 
 from turingformer.errors import check_word
 from turingformer.runtime.space import Space
-from turingformer.runtime.transformer import PositionalEncoding, Transformer
+from turingformer.runtime.transformer import PositionalEncoding
 
 
 def label(symbol: str) -> str:
@@ -107,72 +107,3 @@ class Labels:
             if state in getattr(self, role):
                 return role
         return None
-
-
-@dataclass(frozen=True)
-class CompileSummary:
-    """Sizes reported by ``turingformer compile`` (spec §2b.7)."""
-
-    states: int
-    symbols: int
-    user_states: int
-    user_symbols: int
-    stay_states: int
-    d: int
-    d_without_normalisation: int
-    hidden: dict[str, tuple[int, ...]]
-    nonzero_weights: int
-    cross_attention: str
-    score: str
-
-    def lines(self) -> list[str]:
-        overhead = self.d - self.d_without_normalisation
-        out = [
-            f"|Q'| = {self.states} states ({self.user_states} of the machine, 3 prelude, "
-            f"{self.stay_states} for stay moves)",
-            f"|Σ'| = {self.symbols} symbols ({self.user_symbols} of the machine, 1 marked blank)",
-            f"d = 2|Q'| + 4|Σ'| + 11 = {self.d}  (the machine as given would need "
-            f"{self.d_without_normalisation}; normalisation adds {overhead})",
-        ]
-        out += [f"hidden widths of {name}: {', '.join(map(str, widths))}" for name, widths in self.hidden.items()]
-        out += [f"non-zero weights: {self.nonzero_weights}",
-                f"layers: 1 encoder, 3 decoder; cross-attention: {self.cross_attention}; score: {self.score}"]
-        return out
-
-
-@dataclass(frozen=True)
-class CompiledModel:
-    """The transformer and the labels that read its outputs; nothing else of the machine."""
-
-    transformer: Transformer
-    labels: Labels
-    cross_attention: str = "per-layer"
-
-    def __repr__(self) -> str:
-        t = self.transformer
-        return (f"CompiledModel(machine={self.labels.machine_name!r}, d={t.d}, states={len(self.labels.states)}, "
-                f"symbols={len(self.labels.symbols)}, nonzero_weights={t.nonzero_weights()})")
-
-    def _repr_html_(self) -> str:
-        """The compile summary as a table (what ``turingformer compile`` prints)."""
-        import html
-
-        rows = "".join(f"<tr><td style='text-align:left'>{html.escape(line)}</td></tr>"
-                       for line in self.summary().lines())
-        return (f"<div><b>Compiled model of {html.escape(self.labels.machine_name or 'a machine')}</b>: "
-                "1 encoder layer, 3 decoder layers (Pérez, Barceló, Marinkovic)"
-                f"<table style='border-collapse:collapse;font-family:monospace'>{rows}</table></div>")
-
-    def summary(self) -> CompileSummary:
-        t = self.transformer
-        nq, ns = len(self.labels.states), len(self.labels.symbols)
-        user_q = nq - 3 - len(self.labels.stay)
-        hidden = {f"decoder.{l}.ffn": layer.ffn.hidden_sizes
-                  for l, layer in enumerate(t.decoder, start=1) if layer.ffn is not None}
-        hidden["output"] = t.output.hidden_sizes
-        return CompileSummary(
-            states=nq, symbols=ns, user_states=user_q, user_symbols=ns - 1,
-            stay_states=len(self.labels.stay), d=t.d, d_without_normalisation=2 * user_q + 4 * (ns - 1) + 11,
-            hidden=hidden, nonzero_weights=t.nonzero_weights(), cross_attention=self.cross_attention,
-            score=t.score,
-        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tracemalloc
 
 from paths import LOCAL_CORPUS
-from turingformer.analysis.verify import verify
+from turingformer.compiler.perez.verify import verify
 from turingformer.tm.formats import load_machine, prepare_input
 
 #: Bytes per decoder position that verification may add, cache and traces included.

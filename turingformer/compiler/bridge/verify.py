@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from turingformer.analysis.looped import LoopedVerification, verify_looped
+from turingformer.compiler.bridge.layout import DEFAULT_TAPE_CELLS
 from turingformer.compiler.bridge.decoding import interpret, machine_trace
 from turingformer.compiler.bridge.model import LoopedMachineModel
+from turingformer.compiler.bridge.tm_to_subleq import CONSTRUCTION, MachineProgram, compile_looped, machine_to_program
 from turingformer.compiler.looped.construction import compile_program
-from turingformer.compiler.bridge.tm_to_subleq import CONSTRUCTION, DEFAULT_TAPE_CELLS, CompiledMachine, compile_looped
+from turingformer.compiler.looped.verify import LoopedVerification, verify_looped
+from turingformer.compiler.protocol import Divergence, Verification
 from turingformer.tm import simulator
 from turingformer.tm.machine import TuringMachine
-from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace
+from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace, steps_text
 
 
 @dataclass(frozen=True)
@@ -40,21 +42,25 @@ class StepRow:
     agrees: bool
 
 
-@dataclass(frozen=True)
-class MachineLoopedVerification:
-    compiled: CompiledMachine
+@dataclass(frozen=True, repr=False)
+class MachineLoopedVerification(Verification):
+    """The program, its model, the simulator's trace, the loop-by-loop check of the network
+    against the SUBLEQ-U interpreter, the machine trace decoded from the cards and one row per
+    machine step; ``divergence`` is the first disagreement at either level."""
+
+    compiled: MachineProgram
     model: LoopedMachineModel
     reference: Trace
     loops: LoopedVerification
     decoded: Trace | None
     rows: tuple[StepRow, ...]
-    divergence: str | None
+    divergence: Divergence | None
 
     @property
-    def ok(self) -> bool:
-        return self.divergence is None
+    def checked(self) -> int:
+        return self.loops.checked
 
-    def table(self, limit: int | None = None) -> str:
+    def table(self, *, limit: int | None = None) -> str:
         rows = self.rows if limit is None else self.rows[:limit]
         width = max([5, *(len(r.state) for r in rows)])
         out = [f"{'step':>6}  {'state':<{width}}  {'head':>5}  {'loops':>5}  check"]
@@ -64,6 +70,12 @@ class MachineLoopedVerification:
             out.append(f"  ... {len(self.rows) - len(rows):,} more steps")
         return "\n".join(out)
 
+    def agreement(self) -> str:
+        decoded = self.decoded
+        return (f"the looped transformer agrees with the simulator at every machine step and with the SUBLEQ-U "
+                f"interpreter after every loop: {steps_text(decoded.steps)} of the machine ({decoded.reason.value}), "
+                f"{self.checked:,} loops, every punch card equal to E(state) entry for entry")
+
 
 def _configuration(conf) -> tuple:
     return conf.state, conf.head, conf.tape.span(conf.head)
@@ -71,12 +83,21 @@ def _configuration(conf) -> tuple:
 
 def verify_machine_looped(machine: TuringMachine, word: str = "", *, tape_cells: int = DEFAULT_TAPE_CELLS,
                           head_offset: int | None = None, max_steps: int = DEFAULT_MAX_STEPS,
-                          compiled: CompiledMachine | None = None, progress=None) -> MachineLoopedVerification:
+                          compiled: MachineProgram | None = None, model: LoopedMachineModel | None = None,
+                          progress=None) -> MachineLoopedVerification:
     """Compile ``machine`` for the looped computer and check it (module docstring).
 
-    ``compiled`` checks a given program instead of compiling ``machine`` (to test the checker).
+    ``model`` checks a given model (e.g. read from a file: its own tape layout and block size are
+    used, with ``word`` written on its tape); ``compiled`` checks a given program instead of
+    compiling ``machine`` (to test the checker).
     """
-    if compiled is None:
+    if model is not None:
+        from turingformer.compiler.bridge.model import with_input
+        model = with_input(model, word)
+        layout = model.layout
+        compiled = machine_to_program(machine, word, tape_cells=layout.tape_cells,
+                                      head_offset=layout.origin)
+    elif compiled is None:
         compiled, model = compile_looped(machine, word, tape_cells=tape_cells, head_offset=head_offset)
     else:
         model = LoopedMachineModel(compile_program(compiled.program, CONSTRUCTION), compiled.layout)
@@ -84,8 +105,7 @@ def verify_machine_looped(machine: TuringMachine, word: str = "", *, tape_cells:
     _, loops = interpret(compiled.program, compiled.layout, max_steps=max_steps)
     checked = verify_looped(compiled.program, model=model.looped, max_loops=loops, progress=progress)
     if not checked.ok:
-        return MachineLoopedVerification(compiled, model, reference, checked, None, (),
-                                         f"the network leaves the interpreter: {checked.divergence}")
+        return MachineLoopedVerification(compiled, model, reference, checked, None, (), checked.divergence)
     states = [(s.pc, s.memory) for s in checked.decoded.states]
     decoded, _ = machine_trace(model.layout, states, max_steps=max_steps)
     entries = set(model.layout.entries)
@@ -96,64 +116,15 @@ def verify_machine_looped(machine: TuringMachine, word: str = "", *, tape_cells:
         agrees = _configuration(conf) == _configuration(want)
         rows.append(StepRow(conf.step, conf.state, conf.head, end - start, agrees))
         if not agrees and divergence is None:
-            divergence = (f"machine step {conf.step}: decoded {_configuration(conf)}, "
-                          f"the simulator has {_configuration(want)}")
+            divergence = Divergence(conf.step, "machine step", "machine", "configuration (state, head, tape)",
+                                    _configuration(want), _configuration(conf))
     if divergence is None:
         if decoded.reason is HaltReason.TAPE_BOUND:
             if decoded.steps > reference.steps:
-                divergence = f"the network runs {decoded.steps} steps, the simulator stops after {reference.steps}"
+                divergence = Divergence(reference.steps, "machine step", "machine", "number of steps",
+                                        reference.steps, decoded.steps)
         elif (decoded.steps, decoded.reason, decoded.verdict) != (reference.steps, reference.reason, reference.verdict):
-            divergence = (f"the run ends after {decoded.steps} steps ({decoded.reason.value}, {decoded.verdict.value}); "
-                          f"the simulator's after {reference.steps} ({reference.reason.value}, {reference.verdict.value})")
+            divergence = Divergence(min(decoded.steps, reference.steps), "machine step", "machine", "end of the run",
+                                    f"{reference.steps} steps ({reference.reason.value}, {reference.verdict.value})",
+                                    f"{decoded.steps} steps ({decoded.reason.value}, {decoded.verdict.value})")
     return MachineLoopedVerification(compiled, model, reference, checked, decoded, tuple(rows), divergence)
-
-
-@dataclass(frozen=True)
-class LoopedPrecision:
-    """How large the looped run's integers get, and whether float runs of the same weights stay exact.
-
-    ``largest_entry`` is the largest |entry| of any punch card over the run; ``largest_integer``
-    bounds every integer any block forms from such cards (attention products, σ pre-activations
-    over their power-of-two denominators; :meth:`~turingformer.runtime.looped.IntegerLoop.largest_integer`).
-    ``float_departure[dtype]`` is the first loop whose float card differs from the exact one (None:
-    equal at every loop, i.e. the float run is the exact run).
-    """
-
-    loops: int
-    largest_entry: int
-    largest_integer: int
-    float_departure: dict[str, int | None]
-
-    @property
-    def entry_bits(self) -> int:
-        """Bits (with sign) of the largest card entry."""
-        return self.largest_entry.bit_length() + 1
-
-    @property
-    def integer_bits(self) -> int:
-        """Bits (with sign) of the largest integer any block forms."""
-        return self.largest_integer.bit_length() + 1
-
-
-def looped_precision(model: LoopedMachineModel, loops: int,
-                     dtypes: tuple[str, ...] = ("float64", "float32")) -> LoopedPrecision:
-    """Run ``loops`` loops exactly and in each float ``dtype`` side by side (see :class:`LoopedPrecision`)."""
-    import numpy as np
-
-    from turingformer.runtime.looped import IntegerLoop
-    looped = model.looped
-    exact = IntegerLoop(looped.transformer)
-    floats = {dtype: IntegerLoop(looped.transformer, dtype=dtype, single_winner=False) for dtype in dtypes}
-    X = exact.to_array(looped.card)
-    Y = {dtype: f.to_array(looped.card) for dtype, f in floats.items()}
-    departure: dict[str, int | None] = {dtype: None for dtype in dtypes}
-    largest = int(abs(X).max())
-    for t in range(1, loops + 1):
-        X, _ = exact.step(X)
-        largest = max(largest, int(abs(X).max()))
-        for dtype, f in floats.items():
-            if departure[dtype] is None:
-                Y[dtype], _ = f.step(Y[dtype])
-                if not np.array_equal(Y[dtype], X.astype(np.float64)):
-                    departure[dtype] = t
-    return LoopedPrecision(loops, largest, exact.largest_integer(largest), departure)

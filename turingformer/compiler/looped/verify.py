@@ -16,52 +16,61 @@ dimension, with the expected and actual values and that block's attention winner
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from typing import Callable
 
 import numpy as np
 
 from turingformer.compiler.looped.construction import compile_program, expected_card
 from turingformer.compiler.looped.decoding import read_array
-from turingformer.compiler.looped.layout import LoopedModel
-from turingformer.errors import AttentionTieError
-from turingformer.programs import DEFAULT_MAX_LOOPS, Program, ProgramTrace, run
+from turingformer.compiler.looped.model import LoopedModel, loop_cards
+from turingformer.compiler.protocol import Divergence, Verification
+from turingformer.errors import AttentionTieError, TuringformerError
+from turingformer.programs import DEFAULT_MAX_LOOPS, Program, ProgramTrace, aligned, run
 from turingformer.programs.interpreter import trace_of
 from turingformer.runtime.looped import IntegerLoop, LoopedTransformer
 from turingformer.runtime.transformer import head_names
 
-
-@dataclass(frozen=True)
-class LoopDivergence:
-    """The first place where the looped network and the reference disagree."""
-
-    loop: int
-    block: int | None
-    column: int | None
-    dimension: str | None
-    expected: object = None
-    got: object = None
-    detail: str = ""
-
-    def __str__(self) -> str:
-        where = f"loop {self.loop}"
-        if self.block is not None:
-            where += f", block {self.block} (loop.{self.block})"
-        if self.column is not None:
-            where += f", column {self.column}, dimension {self.dimension}: expected {self.expected}, got {self.got}"
-        return f"first divergence at {where}" + (f"; {self.detail}" if self.detail else "")
+#: Rows of the loop table ``verify`` prints when no limit is given.
+TABLE_ROWS = 10_000
 
 
-@dataclass(frozen=True)
-class LoopedVerification:
+def loop_divergence(loop: int, block: int | None = None, column: int | None = None, dimension: str = "",
+                    expected: object = None, got: object = None, detail: str = "") -> Divergence:
+    """A divergence after loop ``loop``: in ``block`` (the last block that writes the dimension),
+    at ``column`` and ``dimension`` of the card."""
+    return Divergence(loop, "loop", "" if block is None else f"loop.{block}", dimension, expected, got, column, detail)
+
+
+@dataclass(frozen=True, repr=False)
+class LoopedVerification(Verification):
+    """The model, the interpreter's trace, the trace decoded from the cards (up to the first
+    divergence), the divergence and the number of loops checked."""
+
     model: LoopedModel
     reference: ProgramTrace
     decoded: ProgramTrace
-    divergence: LoopDivergence | None
-    loops_checked: int
+    divergence: Divergence | None
+    checked: int
 
     @property
-    def ok(self) -> bool:
-        return self.divergence is None
+    def loops_checked(self) -> int:
+        return self.checked
+
+    def table(self, *, limit: int | None = None) -> str:
+        """One row per loop: pc and memory decoded from the card, which equals E(reference state)."""
+        rows = [[str(s.step), str(s.pc), " ".join(map(str, s.memory)), "agrees"] for s in self.decoded]
+        shown = rows[:TABLE_ROWS if limit is None else limit]
+        lines = list(aligned(["loop", "pc", "memory (decoded from the card)", "E(reference)"], shown))
+        if len(rows) > len(shown):
+            lines.append(f"  ... {len(rows) - len(shown):,} more loops")
+        return "\n".join(lines)
+
+    def agreement(self) -> str:
+        halted = "halted" if self.reference.halted else "not halted (loop limit)"
+        return (f"the looped transformer ({self.model.labels.construction}) agrees with the interpreter after every "
+                f"loop: {self.checked:,} loops, {halted}; every punch card equal to E(state) entry for entry, one "
+                "winner per head and column")
 
 
 def writers(transformer: LoopedTransformer) -> dict[str, int]:
@@ -81,49 +90,49 @@ def writers(transformer: LoopedTransformer) -> dict[str, int]:
 
 def verify_looped(program: Program, construction: str | None = None, *, max_loops: int = DEFAULT_MAX_LOOPS,
                   model: LoopedModel | None = None,
-                  progress: Callable[[int], None] | None = None) -> LoopedVerification:
-    """Run ``program``'s looped model (exact integer path) beside the interpreter; see the module docstring."""
+                  progress: Callable[[int], bool | None] | None = None) -> LoopedVerification:
+    """Run ``program``'s looped model (exact integer path) beside the interpreter; see the module
+    docstring. ``progress(t)`` is called after every loop; when it returns True the check stops
+    there (what was checked agrees or names the divergence)."""
     model = model or compile_program(program, construction)
     reference = run(program, max_steps=max_loops)
-    fast = IntegerLoop(model.transformer)
-    X = fast.to_array(model.card)
+    cards = loop_cards(model)
     decoded = [reference[0]]
-    divergence = _compare(model, X, expected_card(model, program, program.pc, program.memory), 0, None)
+    previous = next(cards)
+    divergence = _compare(model, previous, expected_card(model, program, program.pc, program.memory), 0, None)
     t = 0
-    for state in reference.states[1:]:
-        if divergence is not None:
-            break
-        t = state.step
-        previous = X
-        try:
-            X, _ = fast.step(X)
-        except AttentionTieError as error:
-            divergence = LoopDivergence(t, None, None, None, detail=str(error))
-            break
-        divergence = _compare(model, X, expected_card(model, program, state.pc, state.memory), t, previous)
-        got = read_array(model.labels, model.space, X) if divergence is None else None
-        if got is not None:
-            decoded.append(type(state)(t, got.pc, got.mem))
-        if progress is not None and not t & 0xFFFF:
-            progress(t)
-    return LoopedVerification(model, reference, trace_of(program, decoded), divergence, t)
+    try:
+        for state, X in zip(reference.states[1:], cards):
+            if divergence is not None:
+                break
+            t = state.step
+            divergence = _compare(model, X, expected_card(model, program, state.pc, state.memory), t, previous)
+            if divergence is None:
+                got = read_array(model.labels, model.space, X)
+                decoded.append(type(state)(t, got.pc, got.mem))
+            previous = X
+            if progress is not None and progress(t):
+                break
+    except AttentionTieError as error:
+        divergence = loop_divergence(t + 1, detail=error.message)
+    return LoopedVerification(model, reference, trace_of(program, decoded), divergence, len(decoded) - 1)
 
 
-def _compare(model: LoopedModel, X: np.ndarray, expected, t: int, previous) -> LoopDivergence | None:
+def _compare(model: LoopedModel, X: np.ndarray, expected, t: int, previous) -> Divergence | None:
     want = np.array([[int(v) for v in col] for col in expected], dtype=object).T
     if X.shape == want.shape and (X == want).all():
         return None
     names = model.space.names
     if X.shape != want.shape:
-        return LoopDivergence(t, None, None, None, detail=f"punch card shape {X.shape}, expected {want.shape}")
+        return loop_divergence(t, detail=f"punch card shape {X.shape}, expected {want.shape}")
     dim_index, column = (int(v[0]) for v in np.nonzero(X != want))
     dimension = names[dim_index]
     block = writers(model.transformer).get(dimension)
     detail = ""
     if previous is not None and block is not None:
         detail = _winners_detail(model, previous, block, column)
-    return LoopDivergence(t, block, column, dimension, int(want[dim_index, column]), int(X[dim_index, column]),
-                          detail)
+    return loop_divergence(t, block, column, dimension, int(want[dim_index, column]), int(X[dim_index, column]),
+                           detail)
 
 
 def _winners_detail(model: LoopedModel, previous: np.ndarray, block: int, column: int) -> str:
@@ -169,11 +178,13 @@ def card_table(names, card) -> str:
 
 
 def trace_loop(model: LoopedModel, t: int) -> TracedLoop:
-    """Run ``t − 1`` loops on the integer path, then loop ``t`` on the Fraction runtime with hooks."""
-    fast = IntegerLoop(model.transformer)
-    X = fast.to_array(model.card)
-    for _ in range(t - 1):
-        X, _ = fast.step(X)
+    """Run ``t − 1`` loops on the integer path, then loop ``t`` on the Fraction runtime with hooks.
+    Refuses a loop past the halt: the card of a halted program no longer changes."""
+    labels, space = model.labels, model.space
+    for done, X in enumerate(islice(loop_cards(model), t)):
+        if read_array(labels, space, X).pc == labels.halt_pc:
+            raise TuringformerError(f"loop {t}: the program halts after {done} loops",
+                                    hint=f"choose a loop from 1 to {done}" if done else "the program is halted before its first loop")
     card_in = IntegerLoop.to_columns(X)
     _, acts = model.transformer.step(card_in, capture=None)
     blocks = model.transformer.blocks

@@ -1,11 +1,11 @@
-"""verify --target looped: every machine step against the simulator, every loop against the
+"""verify --construction looped-machine: every machine step against the simulator, every loop against the
 SUBLEQ-U interpreter; the checker names the first machine step that differs."""
 
 from __future__ import annotations
 
 from paths import MACHINES
-from turingformer.analysis.bridge import verify_machine_looped
-from turingformer.compiler.bridge.tm_to_subleq import compile_machine
+from turingformer.compiler.bridge.verify import verify_machine_looped
+from turingformer.compiler.bridge.tm_to_subleq import machine_to_program
 from turingformer.tm.formats import load_machine
 from turingformer.tm.machine import Rule
 
@@ -25,8 +25,8 @@ def test_the_program_of_another_machine_is_caught_at_the_first_step_that_differs
     machine = load_machine(INCREMENT)
     rules = [Rule(r.state, r.read, "1" if (r.state, r.read) == ("carry", "1") else r.write, r.move, r.next_state)
              for r in machine.rules]
-    wrong = compile_machine(machine.replace(rules=rules), "1011", tape_cells=8)   # 1 + 1 = 1: wrong
+    wrong = machine_to_program(machine.replace(rules=rules), "1011", tape_cells=8)   # 1 + 1 = 1: wrong
     result = verify_machine_looped(machine, "1011", compiled=wrong)
     assert result.loops.ok               # the network runs the wrong program faithfully, loop for loop
-    assert not result.ok and result.divergence.startswith("machine step 6:")
+    assert not result.ok and str(result.divergence).startswith("first divergence at machine step 6, machine")
     assert [row.agrees for row in result.rows][:6] == [True] * 6 and not result.rows[6].agrees

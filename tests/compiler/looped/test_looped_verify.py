@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from paths import ROOT
-from turingformer.analysis.looped import trace_loop, verify_looped, writers
-from turingformer.compiler.looped import compile_program
+from turingformer.compiler.looped.verify import trace_loop, verify_looped, writers
+from turingformer.compiler.looped.construction import compile_program
 from turingformer.programs.formats import load_program
 
 PROGRAMS = ROOT / "machines" / "programs"
@@ -40,9 +40,9 @@ def test_a_broken_weight_is_named_by_loop_block_column_and_dimension():
     model, dim = break_weight(compile_program(program), 2, 2)
     result = verify_looped(program, model=model)
     d = result.divergence
-    assert not result.ok and d.loop == 1 and d.block == 2 and d.dimension == dim == "reg:pc"
+    assert not result.ok and (d.unit, d.step, d.where, d.slot) == ("loop", 1, "loop.2", dim) and dim == "reg:pc"
     assert d.column == 0 and d.expected == 1 and d.got != 1
-    assert "loop 1, block 2 (loop.2), column 0, dimension reg:pc" in str(d)
+    assert "first divergence at loop 1, loop.2, column 0, slot reg:pc: expected 1" in str(d)
     assert "loop.2.attn attended to column(s)" in d.detail
 
 
