@@ -152,7 +152,9 @@ from turingformer.runtime.layer import ALL as _ALL
 from turingformer.runtime.layer import Attended, Parts, decoder_forward
 from turingformer.runtime.rows import Rows, common_denominator
 from turingformer.runtime.space import Linear
-from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
+from turingformer.runtime.transformer import (
+    MLP, Attention, FractionOps, Step, Transformer, autoregress, encode, pattern_of, scores_of,
+)
 
 __all__ = ["Chunk", "decode_chunks", "decode_fast", "SMALL"]
 
@@ -923,15 +925,6 @@ class _Attention:
 
 
 
-def _pattern(n: int, winners) -> tuple:
-    if winners is _ALL:
-        w = Fraction(1, n) if n else _ZERO_F
-        return (w,) * n
-    w = Fraction(1, len(winners)) if winners else _ZERO_F
-    chosen = set(winners)
-    return tuple(w if j in chosen else _ZERO_F for j in range(n))
-
-
 def _add(x: dict[int, fmpq], y: dict[int, fmpq] | None) -> dict[int, fmpq]:
     if not y:
         return x
@@ -950,13 +943,13 @@ def _add(x: dict[int, fmpq], y: dict[int, fmpq] | None) -> dict[int, fmpq]:
 
 
 # ---------------------------------------------------------------------------------- the layer's arithmetic
-class _Sparse:
+class _Sparse(FractionOps):
     """The arithmetic of :mod:`turingformer.runtime.layer` on sparse fmpq vectors; hooks hold
-    Fraction tuples (built only when recorded)."""
+    the Fraction tuples of the plain runtime (built only when recorded)."""
 
     def __init__(self, d: int):
+        super().__init__(d)
         self.d = d
-        self.zero = (_ZERO_F,) * d
 
     @staticmethod
     def add(x, delta):
@@ -967,14 +960,6 @@ class _Sparse:
 
     def view_delta(self, delta) -> tuple:
         return self.zero if delta is None else _full(delta, self.d)
-
-    @staticmethod
-    def winners(att: Attended) -> tuple[int, ...]:
-        return att.winner_list()
-
-    @staticmethod
-    def pattern(att: Attended) -> tuple:
-        return _pattern(att.n, att.winners)
 
 
 class _SelfHead:
@@ -1205,7 +1190,7 @@ class _RowReader:
                 if kind == "winners":
                     acts[name] = tuple(range(n)) if winners is _ALL else winners
                 else:
-                    acts[name] = _pattern(n, winners)
+                    acts[name] = pattern_of(n, winners)
         return acts
 
     def _winners(self, cap, r: int, i: int):

@@ -301,7 +301,7 @@ def _add(x: Vector, y: Vector) -> Vector:
 
 
 # ---------------------------------------------------------------------------------- the arithmetic
-class _Exact:
+class FractionOps:
     """The Fraction arithmetic of :mod:`turingformer.runtime.layer`: vectors are full tuples."""
 
     def __init__(self, d: int):
@@ -401,7 +401,7 @@ def encoder_layer(
     if not decisions:
         hooks = hooks.select([n for n in hooks.names() if not n.endswith((".scores", ".winners"))])
     zero = (Fraction(0),) * (len(xs[0]) if xs else 0)
-    return shared.encoder_layer(_Exact(len(zero)), [_Head(h, score, zero) for h in heads], ffn, xs,
+    return shared.encoder_layer(FractionOps(len(zero)), [_Head(h, score, zero) for h in heads], ffn, xs,
                                 hooks.select(record.wanted), record.values)
 
 
@@ -465,7 +465,7 @@ def decode(
     ``max_steps`` steps were taken. Uses nothing but the weights and ``tokens``.
     """
     encoded = encode(model, tokens, capture)
-    ops = _Exact(model.d)
+    ops = FractionOps(model.d)
     layers = [Parts(None if layer.attn.is_trivial() else _CausalHead(layer.attn, model.score, ops.zero),
                      None if layer.cross is None or layer.cross.is_trivial() else
                      _Head(layer.cross, model.score, ops.zero, encoded.cross_keys[l], encoded.cross_values[l]),
