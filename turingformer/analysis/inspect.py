@@ -214,7 +214,10 @@ class _HookCache:
         raise NotImplementedError
 
     def __contains__(self, name: str) -> bool:
-        return name in set(self.names())
+        captured = self.__dict__.get("_captured")
+        if captured is None:            # the steps do not change: the set is built once
+            captured = self.__dict__["_captured"] = frozenset(self.names())
+        return name in captured
 
     def check(self, name: str) -> str:
         """``name`` if this run captured it, else the :class:`HookError` that says why not."""
