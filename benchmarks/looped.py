@@ -42,7 +42,7 @@ from turingformer.compiler.looped.construction import expected_card  # noqa: E40
 from turingformer.modelfile import save_model  # noqa: E402
 from turingformer.programs import SubleqH, SubleqInstruction, step  # noqa: E402
 from turingformer.programs.formats import loads_program  # noqa: E402
-from turingformer.runtime.looped import IntegerLoop  # noqa: E402
+from turingformer.runtime.looped import FloatLoop, IntegerLoop  # noqa: E402
 
 MUL6000 = """; 7 * 1000 with 16-bit words: 1,000 turns of a 6-instruction loop
 .bits 16
@@ -78,16 +78,17 @@ def per_loop(construction: str) -> dict[str, float]:
     out["Fraction runtime"] = (time.process_time() - start) / loops
     for name, fast, force_object in (("integer path (int64 under the bound)", IntegerLoop(t), False),
                                      ("integer path, Python ints only", IntegerLoop(t), True),
-                                     ("float64 (same weights)", IntegerLoop(t, dtype="float64"), False)):
+                                     ("float64 (same weights)", FloatLoop(t, "float64", single_winner=True), False)):
         A = fast.to_array(model.card)
         if force_object:
-            fast._largest = lambda *a: 2 ** 70          # noqa: SLF001 - measurement only: never int64
+            fast.bound = lambda *a: 2 ** 70              # measurement only: never proven, never int64
+            fast._whole_loop = lambda *a: False
         start, loops = time.process_time(), 0
         while time.process_time() - start < 1.0:
             A, _ = fast.step(A)
             loops += 1
         out[name] = (time.process_time() - start) / loops
-    exact, flt = IntegerLoop(t), IntegerLoop(t, dtype="float64")
+    exact, flt = IntegerLoop(t), FloatLoop(t, "float64", single_winner=True)
     A, F = exact.to_array(model.card), flt.to_array(model.card)
     for _ in range(1000):
         (A, _), (F, _) = exact.step(A), flt.step(F)
@@ -170,15 +171,20 @@ def main() -> None:
     text = report(results, run, stressed)
     print(text)
     if not args.no_write:
-        path = Path(args.output)
-        doc = path.read_text(encoding="utf-8")
-        start = doc.find("## Looped transformers")
-        if start >= 0:
-            end = doc.find("\n## ", start + 1)
-            doc = doc[:start] + text + ("\n" + doc[end + 1:] if end >= 0 else "\n")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-        path.write_text(doc, encoding="utf-8")
+        replace_section(Path(args.output), "## Looped transformers", text)
+
+
+def replace_section(path: Path, heading: str, text: str) -> None:
+    """Put ``text`` in place of the section of ``path`` that starts with ``heading`` (appended
+    when there is none); the other sections are kept."""
+    doc = path.read_text(encoding="utf-8")
+    start = doc.find(heading)
+    if start >= 0:
+        end = doc.find("\n## ", start + 1)
+        doc = doc[:start] + text.rstrip("\n") + "\n" + ("\n" + doc[end + 1:] if end >= 0 else "")
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    path.write_text(doc, encoding="utf-8")
 
 
 if __name__ == "__main__":

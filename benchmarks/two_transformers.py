@@ -14,7 +14,7 @@ teaching files busy_beaver_*.yaml) it compiles the machine both ways and measure
 * looped (compiler/bridge, SUBLEQ-U/3L on the tightest tape block of the run): layers, d,
   non-zero weights, punch-card columns, loops per machine step (mean and largest), the largest
   card entry over the whole run in bits and the certified bound on every integer a block forms
-  from such cards (analysis.bridge.looped_precision), the numerator/denominator bits of every
+  from such cards (analysis.precision.looped_precision), the numerator/denominator bits of every
   activation on the Fraction runtime over the first L loops (``--sample-loops``), whether the
   float32/float64 cards equal the exact card at every loop, wall and CPU time per machine step of
   run_machine_model (integer path);
@@ -24,7 +24,7 @@ teaching files busy_beaver_*.yaml) it compiles the machine both ways and measure
 then ``turingformer run MODEL --json`` in a fresh process against ``simulate --json`` (the outputs
 must be equal), for programs of at most ``--max-cells`` cells (each loop attends over all M + 1
 columns; larger programs are listed with their size and not run). ``--teaching`` does the same for
-every example of machines/*.yaml; ``--verify`` also runs ``turingformer verify FILE --target
+every example of machines/*.yaml; ``--verify`` also runs ``turingformer verify FILE --construction looped-machine
 looped`` on each (every machine step against the simulator, every loop against the interpreter).
 
 And, for BB(5), that the looped run on a block of 300 cells stops with ``tape bound``. Every run is

@@ -54,7 +54,7 @@ from turingformer.compiler.looped.construction import compile_program
 from turingformer.compiler.looped.decoding import CardState, read_array, read_state
 from turingformer.compiler.looped.model import run_looped
 from turingformer.compiler.looped.verify import card_table, trace_loop, verify_looped
-from turingformer.runtime.looped import IntegerLoop
+from turingformer.runtime.looped import FloatLoop, IntegerLoop
 from turingformer.views.looped import attention_map, memory_over_loops, punch_card
 
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "turingformer").is_dir())
@@ -358,7 +358,7 @@ for label, path, word in (("zig-zag walker", "benchmarks/machines/zigzag_walker.
               f"(of {saved['steps_compared']} steps compared; precision_tables.json)")
 
 # %% [markdown]
-# Now the looped weights. `IntegerLoop(transformer, dtype="float32")` runs the *same* weights with
+# Now the looped weights. `FloatLoop(transformer, "float32")` runs the *same* weights with
 # numpy in float32 (plain matmul, argmax; no exactness claim, a measurement). We take a program
 # that never halts — Fibonacci numbers forever, wrapping around at 8 bits — and run it for 20,000
 # loops three ways: the exact integer path (decoded and compared with the reference interpreter after
@@ -384,7 +384,7 @@ print("\n".join(fib_model.summary().lines()))
 LOOPS = 20_000
 fib_reference = run(fib_forever, max_steps=LOOPS)
 exact = IntegerLoop(fib_model.transformer)
-floats = {dtype: IntegerLoop(fib_model.transformer, dtype=dtype) for dtype in ("float32", "float64")}
+floats = {dtype: FloatLoop(fib_model.transformer, dtype, single_winner=True) for dtype in ("float32", "float64")}
 X = exact.to_array(fib_model.card)
 F = {dtype: runner.to_array(fib_model.card) for dtype, runner in floats.items()}
 wrong = {"exact vs interpreter": 0, "float32 vs exact": 0, "float64 vs exact": 0}
@@ -481,9 +481,9 @@ print(f"proven bound from the compile summary: {fib_model.summary().largest_inte
 # About a dozen bits, far inside float32's 24, and no more late in the run than early: the number
 # cannot grow with the loop count, because the card after every loop is again E(mem, pc) with N-bit
 # words. The compile summary's proven bound (on every integer the exact integer path forms, from the
-# weights and the range of the entries alone) is looser — it multiplies the worst cases of every
-# layer — but holds for *every* run of this program: float64 (53 bits) is certified however long
-# it runs; float32 is measured.
+# weights and the range of the entries alone, each σ unit scaled by its own cap) is looser — it
+# takes the worst case of every unit — but holds for *every* run of this program: 17 bits, so
+# float32 (24 bits) and float64 (53 bits) are both certified however long it runs.
 #
 # Where the bits *do* run out: `fact6` multiplies 12-bit words. `mul`'s σ-terms have pre-activations
 # of about (2ᴺ)² = 2²⁴ on a grid of 1: more than float32 holds. The first loop already goes wrong in
@@ -497,7 +497,7 @@ _, fact6_bits = loop_bits(fact6_model, fact6_model.card)
 
 def first_float_mismatch(looped, dtype, loops):
     """The first loop whose float punch card differs from the exact one (None: none within loops)."""
-    exact_run, float_run = IntegerLoop(looped.transformer), IntegerLoop(looped.transformer, dtype=dtype)
+    exact_run, float_run = IntegerLoop(looped.transformer), FloatLoop(looped.transformer, dtype, single_winner=True)
     Xe, Xd = exact_run.to_array(looped.card), float_run.to_array(looped.card)
     for t in range(1, loops + 1):
         Xe, _ = exact_run.step(Xe)
@@ -561,8 +561,8 @@ for (bits, size), (n, measured, bound) in growth.items():
 
 # %% [markdown]
 # Measured, each 4× more columns adds about two bits and each extra bit of word width one bit:
-# about N + log₂ n + O(1) bits; the proven bound grows the same way with n and like 3N with the
-# word width. Either way the budget is **O(log n + N)**, and the number of loops does not enter. This is the regime of Merrill et al.'s theory of transformers:
+# about N + log₂ n + O(1) bits; the proven bound grows like 2N with the word width and, slowly, with
+# n. Either way the budget is **O(log n + N)**, and the number of loops does not enter. This is the regime of Merrill et al.'s theory of transformers:
 #
 # * *Saturated* attention — the average-hard attention used here, uniform over the maximising
 #   positions — is the model of Merrill, Sabharwal, Smith, "Saturated Transformers are Constant-Depth
@@ -680,7 +680,7 @@ assert all((d == 23 + len(f) + ("mul" in f)) and (blocks == 4 + ("mul" in f)) fo
 assert perez[("zig-zag walker", "float32", "sum")] <= 110 and perez[("binary counter", "float32", "sum")] < 1000
 # the looped weights: 20,000 loops bit-exact in float32 and float64, and exact = interpreter
 assert wrong == {"exact vs interpreter": 0, "float32 vs exact": 0, "float64 vs exact": 0}
-assert max(fib_bits.values()) <= 24 < fib_model.summary().largest_integer.bit_length() <= 53
+assert max(fib_bits.values()) <= fib_model.summary().largest_integer.bit_length() <= 24
 assert largest_entry.bit_length() <= 8
 # where float32 runs out: 12-bit mul needs more than 24 bits; float64 is exact
 assert fact6_bits > 24 and fact6_float["float32"] is not None and fact6_float["float32"][0] == 1

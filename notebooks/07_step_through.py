@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -40,10 +40,13 @@ machine = load_machine(ROOT / "machines" / "binary_increment.yaml")
 machine
 
 # %% [markdown]
-# The cell above showed the machine itself: its state diagram and its rule table. Now the player.
+# The cell above showed the machine itself: its state diagram and its rule table. Now the player,
+# opened at step 5. Saved with the notebook, the cell also keeps a static snapshot of the player
+# at that step (HTML and SVG, no script): where widgets cannot run, as on GitHub or nbviewer, the
+# snapshot is shown instead of an empty cell.
 
 # %%
-widget = player(machine, "1011")
+widget = player(machine, "1011", step=5)
 widget
 
 # %% [markdown]
@@ -119,3 +122,5 @@ assert all(info["agree"])
 assert cache.slot("decoder.2.resid_post", i6, "x4") * (i6 + 1) == heads[7] + 1
 widget.step = 5
 assert widget.step == 5
+snapshot = widget._repr_mimebundle_()[0]["text/html"]
+assert "<script" not in snapshot and "step 5 of 8" in snapshot and 'class="state current" data-state="carry"' in snapshot

@@ -46,3 +46,22 @@ def bbchallenge(code: str) -> TuringMachine:
 
 
 BB4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA")
+
+
+#: A machine as a student types it (turingformer YAML): walks right over the x's and back, writing
+#: y's, so every input cell is read and layer 1 attends to each one. The browser tests use it.
+THERE_AND_BACK = """\
+name: there and back
+blank: '_'
+input alphabet: ['x']
+states: [right, left, done]
+start: right
+halt: [done]
+rules:
+  right:
+    'x': ['x', R, right]
+    '_': ['_', L, left]
+  left:
+    'x': ['y', L, left]
+    '_': ['_', R, done]
+"""

@@ -28,7 +28,8 @@ LAYERS: dict[str, int] = {
     "sources": 4,
     "analysis": 5,
     "views": 6,
-    "cli": 7,
+    "serve": 7,
+    "cli": 8,
 }
 #: What the generic runtime may import besides itself: it knows no machine and no program.
 RUNTIME_MAY_IMPORT = {"errors"}

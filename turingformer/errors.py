@@ -20,6 +20,7 @@ names the file, the line where known, and the fix.
     │   ├── DuplicateLabelError      a label defined twice
     │   ├── AddressError             a cell, jump target or start pc outside the program
     │   ├── WordRangeError           a value that does not fit in N-bit two's complement
+    │   ├── CellShapeError           a FLEQ-M matrix that does not fit a k×k cell, or of the wrong shape for its use
     │   └── ProgramSizeError         N, M or s outside what the machine model allows
     ├── InputError                   an input word uses a symbol outside the input alphabet
     ├── FormatError                  an unknown or undetectable file format
@@ -27,6 +28,7 @@ names the file, the line where known, and the fix.
     ├── OutputError                  an output that would overwrite an input
     ├── ConstructionError            an unknown construction, or one that does not take this source
     ├── SourceKindError              a call given the wrong kind of object (also a TypeError)
+    ├── OptionError                  an option value a function does not know (also a ValueError)
     ├── DecodingError                a network output that is not the encoding of a configuration
     ├── CensusError                  a census that cannot run or resume as asked
     └── LoopedRuntimeError           the looped runtime met a violated precondition
@@ -159,6 +161,10 @@ class WordRangeError(ProgramError):
     """A value outside the N-bit two's-complement range [-2^(N-1), 2^(N-1) - 1]."""
 
 
+class CellShapeError(ProgramError):
+    """A FLEQ-M literal larger than a k×k cell, or a matrix where a function reads a scalar."""
+
+
 class ProgramSizeError(ProgramError):
     """A word width, memory size or code length the machine model does not allow."""
 
@@ -192,6 +198,10 @@ class ConstructionError(TuringformerError):
 class SourceKindError(TuringformerError, TypeError):
     """A function given the wrong kind of object (a model where a machine is expected, …); the
     message names the call to use instead."""
+
+
+class OptionError(TuringformerError, ValueError):
+    """An option value a function does not know (a name outside its choices, a bad number)."""
 
 
 class DecodingError(TuringformerError):

@@ -126,7 +126,7 @@ def test_simulate_reports_morphett_step_counting(capsys, tmp_path):
     path = tmp_path / "stop.txt"
     path.write_text("0 1 1 r 0\n; $INITIAL_TAPE: 1x")
     code, out, _ = run_cli(capsys, "simulate", str(path), "--quiet")
-    assert "halted after 1 step in state 0 (no rule applies)" in out
+    assert "halted after 1 step in state 0 (no rule for state 0 reading 'x')" in out
     assert "morphett itself would report 2 steps and state halt" in out
 
 

@@ -70,9 +70,9 @@ def test_a_model_file_given_to_a_source_command_names_the_commands_for_models(mo
     assert "automata-lib" not in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", ["graph", "convert", "animate", "precision"])
+@pytest.mark.parametrize("command", ["graph", "convert", "precision"])
 def test_a_program_given_to_a_machine_command_names_the_commands_for_programs(command, tmp_path, capsys):
-    argv = [command, ADD] + (["-o", str(tmp_path / "x.html")] if command == "animate" else [])
+    argv = [command, ADD]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "is a program" in err and "simulate" in err and "compile" in err and "cannot tell" not in err

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from turingformer.runtime.looped import IntegerLoop
+from turingformer.runtime.looped import FloatLoop, IntegerLoop
 
 from paths import MACHINES, halting_corpus_cases
 from strategies import BB4
@@ -73,7 +73,7 @@ def test_corpus_case_runs_on_the_looped_transformer(root, case):
 def test_float_runs_of_the_same_weights_reproduce_busy_beaver_4(dtype):
     reference = simulator.run(BB4, "")
     model = round_trip(BB4, "", reference)
-    float_run = IntegerLoop(model.looped.transformer, dtype=dtype, single_winner=False)
+    float_run = FloatLoop(model.looped.transformer, dtype)
     assert run_machine_model(model, runner=float_run) == run_machine_model(model)
     assert run_machine_model(model)[0] == reference
 

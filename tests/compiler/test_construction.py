@@ -225,3 +225,13 @@ def test_compare_traces_names_the_first_differing_step_and_slot(t):
     moved = replace(reference, heads=reference.heads[:t + 1] + tuple(h + 1 for h in reference.heads[t + 1:]))
     found = compare_traces(reference, moved)
     assert (found.step, found.slot) == _first_difference(reference, moved) == (t + 1, "head")
+
+
+def test_a_machine_using_every_marker_character_gets_a_clear_error():
+    from turingformer.compiler.perez.normalize import MARK_CANDIDATES
+    from turingformer.errors import UnknownSymbolError
+    symbols = list(MARK_CANDIDATES)
+    rules = [Rule("a", s, s, "R", "a") for s in symbols]
+    machine = TuringMachine(states=["a"], start="a", blank="_", input_alphabet=symbols, rules=rules)
+    with pytest.raises(UnknownSymbolError, match="every character the construction could mark the blank with"):
+        compile_machine(machine)

@@ -15,7 +15,7 @@ from turingformer.compiler.looped.construction import compile_program
 from turingformer.errors import AttentionTieError, LoopedRuntimeError
 from turingformer.programs import SubleqH, SubleqInstruction
 from turingformer.programs.formats import load_program
-from turingformer.runtime.looped import HOOKS, INT64_LIMIT, IntegerLoop, LoopBlock, LoopedTransformer
+from turingformer.runtime.looped import HOOKS, INT64_LIMIT, FloatLoop, IntegerLoop, LoopBlock, LoopedTransformer
 from turingformer.runtime.space import Linear, Space
 from turingformer.runtime.transformer import MLP, Attention, head_names
 
@@ -78,7 +78,7 @@ def test_float64_path_stays_on_the_exact_card_for_the_random_suite():
     r = random.Random(3)
     for _ in range(30):
         model = compile_program(looped_random.subleq_h(r))
-        exact, flt = IntegerLoop(model.transformer), IntegerLoop(model.transformer, dtype="float64")
+        exact, flt = IntegerLoop(model.transformer), FloatLoop(model.transformer, "float64")
         A, F = exact.to_array(model.card), flt.to_array(model.card)
         for _ in range(30):
             (A, _), (F, _) = exact.step(A), flt.step(F)
@@ -141,7 +141,7 @@ def test_integer_path_refuses_non_integers_exactly():
 
 def float_run_leaves_the_card(model, dtype: str, loops: int) -> int | None:
     """The first loop whose float card differs from the exact one (None: stayed exact)."""
-    exact, flt = IntegerLoop(model.transformer), IntegerLoop(model.transformer, dtype=dtype, single_winner=False)
+    exact, flt = IntegerLoop(model.transformer), FloatLoop(model.transformer, dtype)
     A, F = exact.to_array(model.card), flt.to_array(model.card)
     for t in range(1, loops + 1):
         (A, _), (F, _) = exact.step(A), flt.step(F)
@@ -161,3 +161,50 @@ def test_float32_is_exact_for_small_words_and_breaks_for_24_bit_words():
     wide = SubleqH(bits=24, memory=tuple(r.randint(-B, B - 1) for _ in range(M)), code=code)
     assert float_run_leaves_the_card(compile_program(wide), "float32", 5) == 1
     assert float_run_leaves_the_card(compile_program(wide), "float64", 5) is None
+
+
+# ---------------------------------------------------------------------------- the fast paths' structure
+def test_folding_equals_the_plain_path_on_every_construction():
+    """Column folding (units that read only dimensions equal in every column run once) is exact:
+    the folded and the plain integer paths give the same cards and winners."""
+    for construction, generator in GENERATORS.items():
+        r = random.Random(55 + len(construction))
+        for _ in range(5):
+            model = compile_program(generator(r), construction)
+            folded, plain = IntegerLoop(model.transformer), IntegerLoop(model.transformer, fold=False)
+            A = P = folded.to_array(model.card)
+            for _ in range(15):
+                (A, wa), (P, wp) = folded.step(A), plain.step(P)
+                assert (A == P).all()
+                assert all((a == b).all() for x, y in zip(wa, wp) for a, b in zip(x, y))
+
+
+def test_attention_needs_memory_linear_in_the_columns():
+    """Issue 22: 10,000 instructions used to allocate an n × n array per head and loop (1.6 GB for
+    2 loops); the address heads are now a sort and a binary search per query."""
+    import tracemalloc
+    r = random.Random(22)
+    M, s = 8, 10_000
+    code = tuple(SubleqInstruction(r.randrange(M), r.randrange(M), r.randrange(s)) for _ in range(s))
+    model = compile_program(SubleqH(bits=8, memory=tuple(r.randint(-128, 127) for _ in range(M)), code=code))
+    fast = IntegerLoop(model.transformer)
+    X = fast.to_array(model.card)
+    tracemalloc.start()
+    for _ in range(2):
+        X, winners = fast.step(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 * 2 ** 20, f"{peak / 2 ** 20:.0f} MiB"          # n² int64 would be 760 MiB per head
+    assert winners[0][0].shape == (s + M + 1,)
+
+
+def test_a_loop_is_proven_int64_once_and_falls_back_per_block():
+    model = compile_program(looped_random.subleq_h(random.Random(9)))
+    fast = IntegerLoop(model.transformer)
+    A, _ = fast.step(fast.to_array(model.card))
+    assert A.dtype == np.int64 and fast._loop_envelope is not None
+    assert fast.largest_integer(model.labels.entry_bound) < INT64_LIMIT
+    with pytest.raises(TypeError):
+        IntegerLoop(model.transformer, dtype="float64")                 # floats have their own, honest name
+    F = FloatLoop(model.transformer, "float32")
+    assert F.to_array(model.card).dtype == np.float32

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import pytest
 
+from turingformer.tm.examples import check_examples
 from turingformer.tm.formats import load_machine
 from turingformer.tm.machine import Move, TuringMachine
 from turingformer.tm.simulator import run
@@ -77,19 +78,10 @@ def test_file_is_a_commented_teaching_machine(path):
 def test_examples_come_out_as_written(path):
     m = load_machine(path)
     assert m.examples, f"{path.name} has no examples"
+    checks = check_examples(m, max_steps=MAX_EXAMPLE_STEPS)      # the check every command runs
+    assert all(check.met for check in checks), [str(c) for c in checks if not c.met]
     for example in m.examples:
-        trace = run(m, example.input, max_steps=MAX_EXAMPLE_STEPS + 1)
-        got = trace.summary()
-        where = f"{path.name}, input {example.input!r}"
-        assert trace.halted and got["steps"] <= MAX_EXAMPLE_STEPS, f"{where}: too long"
-        if example.verdict is not None:
-            assert got["verdict"] == example.verdict, where
-        if example.tape is not None:
-            assert got["tape"] == example.tape, where
-        if example.steps is not None:
-            assert got["steps"] == example.steps, where
-        if example.final_state is not None:
-            assert got["final_state"] == example.final_state, where
+        assert run(m, example.input, max_steps=MAX_EXAMPLE_STEPS).halted, f"{path.name}: {example.input!r} too long"
     assert min(run(m, e.input).steps for e in m.examples) < SHORT_EXAMPLE_STEPS, path.name
 
 

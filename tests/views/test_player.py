@@ -106,3 +106,93 @@ def test_the_encoding_is_compact():
     assert data["steps"] == 2000 and data["ok"]
     size = len(json.dumps(data))
     assert size < 200 * data["steps"], size
+
+
+def test_the_page_allows_only_its_own_script_by_hash():
+    import base64
+    import hashlib
+
+    page = player_html(load_machine(INCREMENT), "1")
+    policy = re.search(r'Content-Security-Policy" content="([^"]*)"', page).group(1)
+    script = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert f"script-src 'sha256-{digest}';" in policy and "unsafe-inline" not in policy.split("style-src")[0]
+
+
+@pytest.mark.parametrize("name", ["<!--<script>", "</script><script>alert(1)</script>", "a<!--b-->c"])
+def test_markup_in_names_stays_inside_the_data_block(name, tmp_path):
+    from turingformer.tm.formats import dump_machine
+    machine = load_machine(INCREMENT).replace(name=name)
+    page = player_html(machine, "1")
+    block = re.search(r'<script type="application/json" id="turingformer-data">(.*?)</script>', page, re.S).group(1)
+    assert "<" not in block                                       # no </script>, no <!--: every < is \u003c
+    assert page_data(page)["machine"] == name
+    assert page.count("<script") == 2                              # the data block and the player, nothing else
+    assert dump_machine(machine)                                   # (the name is a legal machine name)
+
+
+def test_animate_refuses_a_page_too_big_before_any_work(tmp_path, capsys):
+    import time
+
+    begun = time.monotonic()
+    assert main(["animate", str(BB4), "--max-steps", "1000000", "-o", str(tmp_path / "big.html")]) == 2
+    assert "at most 50,000 decoder positions" in capsys.readouterr().err
+    long_input = tmp_path / "input.txt"
+    long_input.write_text("1" * 5_000_000)
+    assert main(["animate", str(INCREMENT), "--input-file", str(long_input), "-o", str(tmp_path / "big.html")]) == 2
+    assert "an input of 5,000,000 symbols" in capsys.readouterr().err
+    assert time.monotonic() - begun < 10 and not list(tmp_path.glob("*.html"))
+
+
+def test_a_programs_page_replays_to_the_interpreters_cards():
+    """The page's card (first card + changes, replayed as player.js does) is E(interpreter state)
+    after every loop, and block 0's address head read the instruction column of the pc."""
+    from turingformer.compiler.looped.construction import compile_program
+    from turingformer.compiler.looped.construction import expected_card
+    from turingformer.programs import run as interpret
+    from turingformer.programs.formats import load_program
+    from turingformer.views.player import program_player_data
+
+    program = load_program(ROOT / "machines" / "programs" / "fib.subleq")
+    data = program_player_data(program, max_loops=60)
+    reference = interpret(program, max_steps=60)
+    model = compile_program(program)
+    d, n = len(data["dims"]), len(data["columns"])
+    card = [[0] * n for _ in range(d)]
+
+    def apply(text: str) -> None:
+        for entry in filter(None, text.split(",")):
+            r, c, v = entry.split(":")
+            for j in (range(n) if c == "*" else [int(c)]):
+                card[int(r)][j] = int(v)
+
+    apply(data["card"])
+    assert data["steps"] == 60 and data["verdict"] == "running" and data["ok"] and all(data["agree"])
+    for t, state in enumerate(reference):
+        if t:
+            apply(data["changes"][t])
+            assert data["heads"][t][0] == reference[t - 1].pc + program.cells
+        want = expected_card(model, program, state.pc, state.memory)
+        assert card == [[int(col[r]) for col in want] for r in range(d)], t
+        assert (data["pc"][t], data["memory"][t]) == (state.pc, list(state.memory))
+
+
+def test_the_widget_carries_a_static_snapshot_for_viewers_without_widgets():
+    """In Jupyter the widget view wins; where widgets cannot run (GitHub, nbviewer) the saved
+    text/html shows the player at its step, without any script. Notebook 07 is saved with it."""
+    from turingformer.views.widget import player
+
+    machine = load_machine(INCREMENT)
+    widget = player(machine, "1011", step=5)
+    data, _ = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    snapshot = data["text/html"]
+    reference = run(machine, "1011")
+    assert "<script" not in snapshot and f"step 5 of {reference.steps}" in snapshot
+    assert f'class="state current" data-state="{reference.states[5]}"' in snapshot
+    assert f"head on cell {reference.heads[5]}" in snapshot
+    saved = json.loads((ROOT / "notebooks" / "07_step_through.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for c in saved["cells"] if c["cell_type"] == "code" and "player(machine" in "".join(c["source"])
+               for o in c["outputs"]]
+    assert any("A static snapshot of the player at step 5" in "".join(o.get("data", {}).get("text/html", ""))
+               for o in outputs)

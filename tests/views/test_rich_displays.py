@@ -91,3 +91,20 @@ def test_layered_self_loop_labels_clear_the_other_states():
         for s, (ox, oy) in g.nodes.items():
             if s != e.source and abs(ox - x) < g.radius[s] + 30:
                 assert not (oy - g.radius[s] <= y + half and y - half <= oy + g.radius[s]), (e, s)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "machines").glob("*.yaml")), ids=lambda p: p.stem)
+def test_layered_labels_cover_no_state_and_no_other_label(path):
+    """The built-in layout places every arrow's label clear of every state and of every other label."""
+    machine = load_machine(path)
+    g = diagram.layout(machine, engine="layered")
+    boxes = [(e, diagram._label_box(e.label_at, e.labels)) for e in g.edges]
+    for e, box in boxes:
+        for s, (x, y) in g.nodes.items():
+            r = g.radius[s]
+            assert diagram._overlap(box, (x - r, y - r, x + r, y + r)) == 0, (e.labels, s)
+        for other, box2 in boxes:
+            if other is not e:
+                assert diagram._overlap(box, box2) == 0, (e.labels, other.labels)
+        assert 0 <= box[0] and box[2] <= g.width and 0 <= box[1] and box[3] <= g.height
+    assert all("_" not in label for e in g.edges for label in e.labels) or machine.blank != "_"

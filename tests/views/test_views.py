@@ -39,7 +39,8 @@ def labelled(ax) -> bool:
 
 
 def has_legend(ax) -> bool:
-    return ax.get_legend() is not None
+    """A legend on the axes, or one figure legend inside the figure (constrained layout's "outside" places)."""
+    return ax.get_legend() is not None or bool(ax.figure.legends)
 
 
 def has_colorbar(fig) -> bool:
@@ -110,10 +111,13 @@ def test_state_diagram(tmp_path):
     fig = views.state_diagram(flip())
     ax = fig.axes[0]
     assert ax.get_title() and has_legend(ax)
-    normalised = views.state_diagram(flip(), normalised=True).axes[0]
-    labels = [t.get_text() for t in normalised.get_legend().get_texts()]
+    normalised = views.state_diagram(flip(), normalised=True)
+    labels = [t.get_text() for t in normalised.legends[0].get_texts()]
     assert "prelude (normalisation)" in labels and "stay move, 2nd half" in labels
+    assert "␣ on an arrow: the blank '_'" in labels                  # the blank '_' is drawn ␣ on the arrows
     written(fig, tmp_path / "diagram.png")
+    stepped = views.state_diagram(flip(), current="back", fired=("go", "_"), step=4)
+    assert stepped.axes[0].get_title().endswith("step 4: state back; the rule that fired: go reading '_'")
 
 
 def test_verification_table(tmp_path):
@@ -175,3 +179,68 @@ def test_trace_through_the_cli(tmp_path, capsys):
     assert out.stat().st_size > 1000
     assert cli.main(["trace", str(BB2), "--view", "residual", "--step", "999", "-o", str(out)]) == 2
     assert "not a decoder position" in capsys.readouterr().err
+
+
+def test_trace_text_spacetime_is_one_grid(capsys):
+    """Every row of the text space-time view shows the same cells: the columns line up."""
+    assert trace([str(ROOT / "machines" / "binary_increment.yaml"), "--input", "1"]) == 0
+    rows = [row.rsplit("  head", 1)[0] for row in capsys.readouterr().out.splitlines()[1:]]
+    assert [row[-7:] for row in rows] == [" _[1]_ ", " _ 1[_]", " _[1]_ ", "[_]0 _ ", "[1]0 _ "]
+    assert len({len(row) for row in rows}) == 1                       # cells -1, 0, 1 in every row
+
+
+def test_slide_legends_sit_inside_the_figure(cache, tmp_path):
+    fig = views.attention_patterns(cache, slide=True)
+    assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+    fig.canvas.draw()
+    box = fig.legends[0].get_window_extent()
+    assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+
+
+def test_trace_refuses_a_loop_past_the_halt_or_the_limit_at_once():
+    import time
+
+    program = str(ROOT / "machines" / "programs" / "countdown.subleq")
+    began = time.monotonic()
+    with pytest.raises(TuringformerError, match="past the loop limit of 500"):
+        trace([program, "--view", "card", "--step", "99999999999"])
+    with pytest.raises(TuringformerError, match="the program halts after 9 loops"):
+        trace([program, "--view", "card", "--step", "10", "--max-steps", "99999999999"])
+    assert time.monotonic() - began < 10
+
+
+def test_card_figures_are_titled_bounded_and_readable():
+    """A title naming the program and the loop, the width bound, and a value written in its cell
+    only when it fits there (mul16's 3-digit words do not fit a card squeezed into 4.5 inches)."""
+    from turingformer.compiler.looped.verify import trace_loop
+    from turingformer.compiler.looped.construction import compile_program
+    from turingformer.programs.formats import load_program
+    from turingformer.views.looped import CARD_FONT, punch_card
+
+    program = load_program(ROOT / "machines" / "programs" / "mul16.subleq")
+    fig = punch_card(trace_loop(compile_program(program), 3), max_width=4.5)
+    assert fig._suptitle.get_text().startswith(f"{program.name} (subleq-h3): the punch card of loop 3")
+    assert fig.get_figwidth() <= 4.5
+    panels = [ax for ax in fig.axes if ax.images]
+    written = {text.get_text() for ax in panels for text in ax.texts}
+    for ax in panels:
+        per_column = ax.get_window_extent().width / ax.images[0].get_array().shape[1] * 72 / fig.dpi   # points
+        for text in ax.texts:
+            assert len(text.get_text()) * CARD_FONT * 0.62 <= per_column * 1.05
+    values = {str(int(v)) for ax in panels for v in ax.images[0].get_array().ravel() if v}
+    assert written and any(len(v) >= 3 for v in values - written)          # the wide ones are left out
+
+
+def test_card_colours_saturate_on_large_values():
+    """A few large entries (add.subleq's 35 and 42 among 0s and 1s) do not wash the other colours
+    out: the scale stops at the 98th percentile of the magnitudes and the colour bar says so."""
+    from turingformer.compiler.looped.verify import trace_loop
+    from turingformer.compiler.looped.construction import compile_program
+    from turingformer.programs.formats import load_program
+    from turingformer.views.looped import punch_card
+
+    traced = trace_loop(compile_program(load_program(ROOT / "machines" / "programs" / "add.subleq")), 2)
+    fig = punch_card(traced)
+    largest = max(abs(int(v)) for card in (traced.card_in, *traced.cards) for col in card for v in col)
+    assert fig.axes[0].images[0].norm.vmax < largest == 42
+    assert "beyond ±7 saturated" in fig.axes[-1].get_ylabel()

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
+from turingformer.errors import OptionError
 from turingformer.compiler.perez.decoding import DecodingError, Reader, run_model
 from turingformer.runtime.floating import INEXACT_NOTE, decode_float, resolve_dtype
 from turingformer.compiler.perez.layout import S, X
@@ -79,7 +80,7 @@ def reference_decoder(reference: str = "auto") -> tuple[str, Callable[..., Itera
         else:
             return "exact (turingformer.runtime.fast.decode_fast)", decode_fast
     if reference not in ("auto", "fast", "exact"):
-        raise ValueError(f"reference must be auto, fast or exact, not {reference!r}")
+        raise OptionError(f"reference {reference!r} is not one of auto, fast, exact", hint="use auto (the default)")
     return "exact (turingformer.runtime.transformer.decode)", decode
 
 
@@ -740,11 +741,10 @@ def looped_precision(model: "LoopedMachineModel", loops: int,
     """Run ``loops`` loops exactly and in each float ``dtype`` side by side (see :class:`LoopedPrecision`);
     a float run stops being followed at the first loop it departs from the exact one."""
     from turingformer.compiler.looped.model import loop_cards
-    from turingformer.runtime.looped import IntegerLoop
+    from turingformer.runtime.looped import FloatLoop, IntegerLoop
     looped = model.looped
     exact = IntegerLoop(looped.transformer)
-    floats = {dtype: loop_cards(looped, IntegerLoop(looped.transformer, dtype=dtype, single_winner=False))
-              for dtype in dtypes}
+    floats = {dtype: loop_cards(looped, FloatLoop(looped.transformer, dtype)) for dtype in dtypes}
     departure: dict[str, int | None] = {dtype: None for dtype in dtypes}
     largest = 0
     for t, X in enumerate(loop_cards(looped, exact)):

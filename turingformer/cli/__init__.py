@@ -31,6 +31,7 @@ from turingformer.cli.common import (
     refuse_overwrite,
 )
 from turingformer.cli.precision import PRECISION_DESCRIPTION, PRECISION_HELP, precision_arguments, run_precision
+from turingformer.cli.serve import SERVE_DESCRIPTION, SERVE_HELP, cmd_serve, serve_arguments
 from turingformer.cli.trace import TRACE_DESCRIPTION, TRACE_HELP, run_trace, trace_arguments
 from turingformer.errors import TuringformerError, shorten
 from turingformer.sources import MACHINE, MODEL, PROGRAM
@@ -123,7 +124,9 @@ COMMANDS: dict[str, Command] = {
         model.cmd_inspect, parents=(), arguments=model.inspect_arguments, accepts=(MODEL,)),
     "trace": Command(TRACE_HELP, _trace_or_program, arguments=lambda p: (trace_arguments(p), construction_arguments(p)),
                      description=TRACE_DESCRIPTION, accepts=(MACHINE, PROGRAM)),
-    "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION),
+    "animate": Command(ANIMATE_HELP, cmd_animate, arguments=animate_arguments, description=ANIMATE_DESCRIPTION,
+                       accepts=(MACHINE, PROGRAM)),
+    "serve": Command(SERVE_HELP, cmd_serve, parents=(), arguments=serve_arguments, description=SERVE_DESCRIPTION),
     "precision": Command(PRECISION_HELP, run_precision, arguments=precision_arguments,
                          description=PRECISION_DESCRIPTION),
     "census": Command(CENSUS_HELP, cmd_census, parents=(), arguments=census_arguments,

@@ -43,6 +43,14 @@ def run_trace(args: argparse.Namespace) -> int:
     t = 1 if args.step is None else args.step
     if t < 1:
         raise TuringformerError(f"--step {t}: loops count from 1", hint="use --step 1 for the first loop")
+    if t > args.max_steps:
+        raise TuringformerError(f"--step {t:,} is past the loop limit of {args.max_steps:,}",
+                                hint="raise --max-steps to trace a later loop")
+    from turingformer.programs import run as interpret
+    loops = interpret(program, max_steps=t, record=False).steps
+    if t > loops:
+        raise TuringformerError(f"--step {t:,} is past the end of the run: the program halts after {loops:,} loops",
+                                hint=f"choose a loop from 1 to {loops:,}")
     traced = trace_loop(model, t)
     if args.output is None:
         if view == "card":

@@ -44,7 +44,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     header = input_header(word, FILE_DEFAULT if args.default_input else None)
     print_run(args, result, f"{machine.name or Path(args.file).stem} ({machine.source_format}), {header}",
               summary=result.summary_text() + tool_note(machine, result))
-    return end_of_run(result, args.max_steps)
+    status = end_of_run(result, args.max_steps)
+    failed = report_examples(machine, word, result, args.max_steps, to_stderr=True)
+    return status or failed
+
+
+def report_examples(machine, word: str, result, max_steps: int, *, to_stderr: bool = False) -> int:
+    """Check every example of ``machine`` whose input is ``word`` against ``result``, the
+    simulator's run of it just made (:func:`turingformer.tm.examples.check_example`), and print
+    each outcome (on stderr with ``to_stderr``, as ``simulate`` does: its stdout stays what ``run``
+    prints for the same input, table or JSON Lines). Returns 1 when an example is not met, else 0."""
+    from turingformer.tm.examples import check_example, examples_of_input
+    failed = 0
+    for number, example in examples_of_input(machine, word):
+        check = check_example(machine, example, number=number, max_steps=max_steps, result=result)
+        if to_stderr:
+            print(f"turingformer: {check}", file=sys.stderr)
+        else:
+            print(check)
+        failed |= check.failed
+    return int(failed)
 
 
 # ---------------------------------------------------------------------------- show

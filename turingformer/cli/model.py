@@ -13,7 +13,7 @@ from turingformer.cli.common import (
     input_arguments, input_header, load, max_steps_argument, non_negative, note, progress_bar, read_source,
     refuse_input_for_program, refuse_overwrite, run_option_arguments, run_options, runnable_input, step_limit_note,
 )
-from turingformer.cli.machines import simulate_arguments
+from turingformer.cli.machines import report_examples, simulate_arguments
 from turingformer.analysis.verify import KEEP_ROWS
 from turingformer.cli.tables import print_run
 from turingformer.compiler import construction as registered
@@ -55,17 +55,23 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace, source, model, chosen) -> int:
-    """``compile --check``: verify the fresh model on every example (a program: on its own run)."""
+    """``compile --check``: verify the fresh model on every example (a program: on its own run) and
+    check what each example claims (met / NOT MET)."""
     from turingformer.analysis.verify import verify
-    inputs = [e.input for e in source.examples] if chosen.takes_input else [None]
+    from turingformer.tm.examples import check_example, claims
+    examples = list(enumerate(source.examples, start=1)) if chosen.takes_input else [(None, None)]
     failed = 0
-    for word in inputs:
-        runnable, word = (runnable_input(args, source, word) if word is not None else (source, None))
+    for number, example in examples:
+        runnable, word = runnable_input(args, source, example.input) if example is not None else (source, None)
         result = verify(runnable, word, model=model, max_steps=args.max_steps, rows=0, **run_options(args, chosen))
         status = "agrees" if result.ok else f"DIVERGES: {result.divergence}"
         what = f"example {input_header(word)}" if word is not None else "the program's run"
         print(f"  {what}: {result.checked:,} {'loops' if word is None else 'network steps'} checked, {status}")
         failed += not result.ok
+        if example is not None and claims(example):
+            check = check_example(runnable, example, number=number, max_steps=args.max_steps, result=result.reference)
+            print(f"    {check}")
+            failed += check.failed
     return 1 if failed else 0
 
 
@@ -191,7 +197,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not reference.halted and getattr(reference, "reason", HaltReason.STEP_LIMIT) is HaltReason.STEP_LIMIT:
         step_limit_note(args.max_steps, unit)
     print(result.verdict())
-    return 0 if result.ok else 1
+    failed = report_examples(source, word, reference, args.max_steps) if chosen.takes_input else 0
+    return 0 if result.ok and not failed else 1
 
 
 # ---------------------------------------------------------------------------- inspect

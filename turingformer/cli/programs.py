@@ -9,40 +9,44 @@ import sys
 
 from turingformer.cli.common import end_of_run, load, progress_bar, refuse_input_for_program
 from turingformer.cli.tables import print_run
-from turingformer.programs import Program, ProgramTrace, SubleqU, aligned, cell_names, run, word_range
+from turingformer.programs import Program, ProgramTrace, SubleqU, aligned, cell_names, run
 
-MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H"}
+MODELS = {"subleq-h": "SUBLEQ-H", "subleq-u": "SUBLEQ-U", "fleq-h": "FLEQ-H", "fleq-m": "FLEQ-M"}
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """The interpreter's run, one row per loop; the file's ``.expect`` is checked, never echoed."""
+    """The interpreter's run, one row per loop; the file's ``.expect`` is checked, never echoed:
+    a claim not met is exit 1."""
     refuse_input_for_program(args)
     program = load(args)
     with progress_bar(args.max_steps, "loop", stoppable=True) as progress:
         trace = run(program, max_steps=args.max_steps, record=not args.quiet, progress=progress)
-    print_run(args, trace, heading(program, args.file), summary=trace.summary_text() + expect_report(program, trace),
-              unit="loop")
-    return end_of_run(trace, args.max_steps, "loop")
+    report = expect_report(program, trace)
+    print_run(args, trace, heading(program, args.file), summary=trace.summary_text() + report, unit="loop")
+    return end_of_run(trace, args.max_steps, "loop") or int("NOT MET" in report)
 
 
 def heading(program: Program, path: str) -> str:
     """``name (MODEL, N-bit words, M cells[, s instructions]), path``."""
     size = "" if isinstance(program, SubleqU) else f", {program.size} instructions"
-    return (f"{program.name} ({MODELS.get(program.kind.value, program.kind.value.upper())}, {program.bits}-bit words, "
-            f"{program.cells} cells{size}), {path}")
+    return (f"{program.name} ({MODELS.get(program.kind.value, program.kind.value.upper())}, "
+            f"{program.word_description}, {program.cells} cells{size}), {path}")
 
 
 def expect_report(program: Program, trace: ProgramTrace) -> str:
-    """The line that checks the file's ``.expect`` against the run ('' when it states nothing)."""
+    """The line that checks the file's ``.expect`` against the run ('' when it states nothing); a
+    run cut by its loop limit (or Ctrl-C) leaves the claim not checked."""
     if not program.expect:
         return ""
+    if not trace.halted:
+        return f"\nexpect: {expect_text(program)}: not checked (the run stopped after {trace.steps:,} loops)"
     failures = program.expect.failures(trace.steps, trace.halted, trace.final.memory)
     return f"\nexpect: {expect_text(program)}: " + ("met" if not failures else "NOT MET: " + "; ".join(failures))
 
 
 def expect_text(program: Program) -> str:
     expect = program.expect
-    parts = [f"{c.label} = {c.value}" for c in expect.cells]
+    parts = [c.describe() for c in expect.cells]
     if expect.steps is not None:
         parts.append(f"steps = {expect.steps}")
     return ", ".join(parts)
@@ -51,17 +55,16 @@ def expect_text(program: Program) -> str:
 def show(program: Program, path: str) -> int:
     """The memory map (cell, label, value) and the code listing with labels."""
     out = sys.stdout
-    words = word_range(program.bits)
     out.write(f"{heading(program, path)}\n")
     halt = "pc = -1" if isinstance(program, SubleqU) else f"pc = s = {program.size}"
-    out.write(f"words: {program.bits}-bit two's complement [{words.start}, {words.stop - 1}]; "
-              f"start pc {program.pc}; halted at {halt}\n")
+    out.write(f"words: {program.words_text}; start pc {program.pc}; halted at {halt}\n")
     labels: dict[int, list[str]] = {}
     for name, cell in program.labels.items():
         labels.setdefault(cell, []).append(name)
     out.write("memory:\n")
     _table(["cell", "label", "value"],
-           [[str(cell), ", ".join(labels.get(cell, [])), str(value)] for cell, value in enumerate(program.memory)])
+           [[str(cell), ", ".join(labels.get(cell, [])), program.cell_text(value)]
+            for cell, value in enumerate(program.memory)])
     names = cell_names(program.labels, program.cells)
     if isinstance(program, SubleqU):
         out.write("instructions as written (a b c at cells pc, pc+1, pc+2; the code may rewrite them):\n")

@@ -8,6 +8,7 @@ from turingformer.cli.common import (
     input_arguments, machine_and_input, max_steps_argument, step_limit_note,
 )
 from turingformer.errors import TuringformerError
+from turingformer.tm.trace import table_lines
 from turingformer.views.figures import (
     FIGURE_SUFFIXES, RESIDUAL_STAGES, attention_patterns, residual, save, spacetime, state_diagram,
     verification_figure, verification_table,
@@ -80,8 +81,8 @@ def run_trace(args) -> int:
             current = run_.states[args.step]
             if args.step:
                 fired = (run_.states[args.step - 1], run_[args.step - 1].symbol)
-        save(state_diagram(machine, normalised=args.normalised, current=current, fired=fired, slide=args.slide),
-             args.output)
+        save(state_diagram(machine, normalised=args.normalised, current=current, fired=fired, slide=args.slide,
+                           step=args.step), args.output)
         return _wrote(args.output)
     if args.view == "verification":
         checked = verify(machine, word, max_steps=args.max_steps, decoder=decode_fast)
@@ -98,8 +99,8 @@ def run_trace(args) -> int:
     if not cache.trace.halted:
         step_limit_note(args.max_steps)
     if args.view == "spacetime":
-        if args.output is None:
-            print(cache.trace_table(normalised=args.normalised))
+        if args.output is None:      # simulate's table: every row on one grid of cells
+            print("\n".join(table_lines(cache.normalised_trace() if args.normalised else cache.trace)))
             return 0
         fig = spacetime(cache, normalised=args.normalised, start=args.start, stop=args.stop, slide=args.slide)
     elif args.view == "attention":

@@ -14,6 +14,7 @@ name                 source           construction                              
 ``subleq-h2``        SUBLEQ-H         2 blocks (1 and 2 heads)                                    ``looped``
 ``subleq-u3``        SUBLEQ-U         self-modifying, 3 blocks                                    ``looped``
 ``fleq-h``           FLEQ-H           FLEQ with the integer function library                      ``looped``
+``fleq-m``           FLEQ-M           fixed-point matrix cells, exact (docs/linear-algebra.md)    ``fleq-m``
 ===================  ===============  ==========================================================  ==================
 
 The first construction registered for a source kind is its default. The registry holds light
@@ -133,8 +134,8 @@ def compile(source: Any, construction: str | None = None, **options: Any) -> Mod
 
 
 def _register_builtins() -> None:
-    from . import bridge, looped, perez
-    for package in (perez, bridge, looped):
+    from . import bridge, fixedpoint, looped, perez
+    for package in (perez, bridge, looped, fixedpoint):
         for entry in package.CONSTRUCTIONS:
             register(entry)
         register_model(package.MODEL_KIND, package.MODEL_CLASS)

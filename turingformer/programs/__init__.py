@@ -1,7 +1,8 @@
 """What a user's program for the looped computer is (looped spec §2, §9): the program types,
 the reference interpreters, the assemblers and the importer of the official CSV programs.
 
-    program.py      SubleqH, SubleqU, FleqH: frozen, validated (spec §2)
+    program.py      SubleqH, SubleqU, FleqH, FleqM: frozen, validated (spec §2; FLEQ-M: linear-algebra spec §1)
+    fixed.py        FLEQ-M's fixed-point words and k×k cells: rounding, saturation, literals, display
     interpreter.py  step / iterate / run: the reference semantics, one state per loop
     trace.py        ProgramTrace (it prints itself: JSON Lines, table, summary), shared with the decoder of looped weights
 
@@ -9,14 +10,16 @@ This layer sits beside ``tm/``: it imports only :mod:`turingformer.errors`.
 """
 
 from turingformer.programs.interpreter import FUNCTIONS, iterate, run, step
+from turingformer.programs.fixed import Fixed, Matrix
 from turingformer.programs.program import (
-    FLEQ_FUNCTIONS, Expectation, ExpectedCell, FleqH, FleqInstruction, Kind, Program, SubleqH,
-    SubleqInstruction, SubleqU, word_range, wrap,
+    FLEQ_FUNCTIONS, FLEQM_FUNCTIONS, FLEQM_LATE, Expectation, ExpectedCell, ExpectedMatrix, ExpectedNear, FleqH,
+    FleqInstruction, FleqM, Kind, Program, SubleqH, SubleqInstruction, SubleqU, function_family, word_range, wrap,
 )
 from turingformer.programs.trace import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace, aligned, cell_names
 
 __all__ = [
-    "FUNCTIONS", "iterate", "run", "step", "FLEQ_FUNCTIONS", "Expectation", "ExpectedCell", "FleqH",
-    "FleqInstruction", "Kind", "Program", "SubleqH", "SubleqInstruction", "SubleqU", "word_range", "wrap",
+    "FUNCTIONS", "iterate", "run", "step", "Fixed", "Matrix", "FLEQ_FUNCTIONS", "FLEQM_FUNCTIONS", "FLEQM_LATE",
+    "Expectation", "ExpectedCell", "ExpectedMatrix", "ExpectedNear", "FleqH", "FleqInstruction", "FleqM", "Kind",
+    "Program", "SubleqH", "SubleqInstruction", "SubleqU", "function_family", "word_range", "wrap",
     "DEFAULT_MAX_LOOPS", "LoopState", "ProgramTrace", "aligned", "cell_names",
 ]

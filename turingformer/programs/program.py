@@ -7,10 +7,11 @@ class          machine model                                                    
 ``SubleqH``    §2.1 Harvard SUBLEQ: s read-only instructions (a, b, c), M data cells   pc = s
 ``SubleqU``    §2.2 unified memory: code and data in the same M cells (self-modifying) pc = -1
 ``FleqH``      §2.3 FLEQ: (op, a, b, c, f, p), mem[c] = f_op(mem[a], mem[b])           pc = s
+``FleqM``      FLEQ-M (linear-algebra spec §1): FLEQ over k×k cells of fixed-point words  pc = s
 =============  =====================================================================  ==========
 
 Common to all: ``bits`` N ≥ 2, words are integers in [-2^(N-1), 2^(N-1) - 1] (two's complement),
-``memory`` holds the M initial words (signed ints), ``labels`` maps a data label to its cell,
+``memory`` holds the M initial words (signed ints; FLEQ-M: k×k matrices of raw words, :mod:`.fixed`), ``labels`` maps a data label to its cell,
 ``pc`` is the start pc, ``expect`` the expectations written in the source (``.expect``),
 ``source`` the file it came from. ``SubleqH`` and ``FleqH`` also carry ``code`` and
 ``code_labels`` (label -> instruction index). A ``SubleqU`` program's instructions are in its
@@ -27,13 +28,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field, is_dataclass
 from dataclasses import fields as dataclass_fields
 from enum import Enum
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
 from turingformer.errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError
+from turingformer.programs.fixed import (
+    Fixed, Matrix, decimal_text, matrix_lines, matrix_text, rational_text, rows_text, top_left,
+)
 
 #: The FLEQ function library of spec §2.3, in the order of its table (x = mem[a], y = mem[b]).
 FLEQ_FUNCTIONS: tuple[str, ...] = ("sub", "add", "mov", "neg", "min", "max", "lt", "eq", "shl", "shr", "mul")
+
+#: The FLEQ-M functions (linear-algebra spec §1.4), in the order the construction numbers them;
+#: ``shl`` is a family, written ``shl1``, ``shl2``, … (× 2^s).
+FLEQM_FUNCTIONS: tuple[str, ...] = ("mov", "add", "sub", "neg", "tr", "abs", "relu", "pos", "max", "min", "lt", "eq",
+                                    "shl", "recip", "nrm", "floor", "sigm", "mm", "had", "smul", "amax")
+#: The *late* functions (spec §2.3–2.4): products and amax, written in the loop's last block.
+FLEQM_LATE: tuple[str, ...] = ("mm", "had", "smul", "amax")
+#: Functions of one operand (the assembler sets b = a).
+FLEQM_UNARY: frozenset[str] = frozenset({"mov", "neg", "tr", "abs", "relu", "pos", "shl", "recip", "nrm", "floor",
+                                         "sigm", "amax"})
+#: Functions realised by a table over all 2^N words: only for N ≤ 16 (spec §1.4, §7.5).
+FLEQM_TABLE_BITS = {"recip": 16, "sigm": 16}
+#: Which operands (0 = X = mem[a], 1 = Y = mem[b]) a function reads only at entry (0, 0).
+FLEQM_SCALAR_OPERANDS = {"lt": (0, 1), "eq": (0, 1), "recip": (0,), "nrm": (0,), "floor": (0,), "smul": (0,)}
+#: Limits of the FLEQ-M machine model: word width, matrix size.
+FLEQM_MAX_BITS, FLEQM_MAX_K = 64, 16
+
+
+def function_family(op: str) -> tuple[str, int]:
+    """``("shl", 3)`` for ``shl3``, ``("mm", 0)`` for ``mm``; ``("", 0)`` when ``op`` is no FLEQ-M function."""
+    if op.startswith("shl") and op[3:].isascii() and op[3:].isdigit() and op[3] != "0":
+        return "shl", int(op[3:])
+    return (op, 0) if op in FLEQM_FUNCTIONS and op != "shl" else ("", 0)
 
 
 class Kind(str, Enum):
@@ -42,6 +70,7 @@ class Kind(str, Enum):
     SUBLEQ_H = "subleq-h"
     SUBLEQ_U = "subleq-u"
     FLEQ_H = "fleq-h"
+    FLEQ_M = "fleq-m"
 
 
 #: kind value -> the Program class of that kind (filled as the classes are defined).
@@ -49,9 +78,15 @@ _PROGRAM_TYPES: dict[str, type] = {}
 
 
 def _plain(value: Any) -> Any:
-    """JSON values of a program's field (dataclasses as objects without source locations)."""
+    """JSON values of a program's field (dataclasses as objects without source locations, an
+    expectation with its ``type``, exact rationals as ``"p/q"``)."""
     if is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclass_fields(value) if f.name != "location"}
+        out = {f.name: _plain(getattr(value, f.name)) for f in dataclass_fields(value) if f.name != "location"}
+        if isinstance(value, ExpectedCell) and type(value) is not ExpectedCell:
+            out["type"] = type(value).__name__
+        return out
+    if isinstance(value, Fraction):
+        return str(value)
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
@@ -107,6 +142,78 @@ class ExpectedCell:
     value: int
     location: Location | None = field(default=None, compare=False)
 
+    def describe(self) -> str:
+        """The expectation as the source states it: ``r = 63``."""
+        return f"{self.label} = {self.value}"
+
+    def failure(self, got) -> str | None:
+        """None when the final cell value ``got`` meets the expectation, else what went wrong."""
+        return None if got == self.value else f"{self.describe()} expected, got {got}"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ExpectedCell":
+        """The expectation a program's JSON records (:meth:`Program.to_json`)."""
+        return cls(**{k: v for k, v in data.items() if k != "type"})
+
+
+@dataclass(frozen=True)
+class ExpectedMatrix(ExpectedCell):
+    """FLEQ-M ``.expect x = lit`` / ``.expect raw x = [[…]]``: the cell equals the k×k raw ``value``
+    bit for bit. ``frac`` F and ``shape`` (the rows × columns the literal wrote) only shape the
+    messages, which show that block as values and raw words."""
+
+    frac: int = 0
+    shape: tuple[int, int] = (1, 1)
+
+    def _text(self, cell) -> str:
+        block = top_left(cell, self.shape)
+        return f"{rows_text(block, lambda q: decimal_text(q, self.frac))} (raw {rows_text(block)})"
+
+    def describe(self) -> str:
+        return f"{self.label} = {self._text(self.value)}"
+
+    def failure(self, got) -> str | None:
+        return None if got == self.value else f"{self.describe()} expected, got {self._got(got)}"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ExpectedMatrix":
+        return cls(**{**{k: v for k, v in data.items() if k != "type"}, "value": _tuples(data["value"]),
+                      "shape": tuple(data["shape"])})
+
+    def _got(self, cell) -> str:
+        """``cell`` as the block the expectation wrote, or whole when something lies outside it."""
+        r, c = self.shape
+        outside = any(q for i, row in enumerate(cell) for j, q in enumerate(row) if i >= r or j >= c)
+        return rows_text(cell if outside else top_left(cell, self.shape), lambda q: decimal_text(q, self.frac))
+
+
+@dataclass(frozen=True)
+class ExpectedNear(ExpectedMatrix):
+    """FLEQ-M ``.expect x ~ lit tol t``: |q_ij / 2^F − value_ij| ≤ ``tolerance`` for every entry of
+    the cell (``value`` is the k×k matrix of exact rationals the literal states, zero-padded)."""
+
+    tolerance: Fraction = Fraction(0)
+
+    def describe(self) -> str:
+        return (f"{self.label} ~ {rows_text(top_left(self.value, self.shape), rational_text)} "
+                f"tol {rational_text(self.tolerance)}")
+
+    def failure(self, got) -> str | None:
+        worst = max(abs(Fraction(q, 1 << self.frac) - v) for grow, vrow in zip(got, self.value)
+                    for q, v in zip(grow, vrow))
+        if worst <= self.tolerance:
+            return None
+        return f"{self.describe()} expected, got {self._got(got)} (off by {float(worst):.3g})"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ExpectedNear":
+        value = tuple(tuple(Fraction(v) for v in row) for row in data["value"])
+        return cls(**{**{k: v for k, v in data.items() if k != "type"}, "value": value, "shape": tuple(data["shape"]),
+                      "tolerance": Fraction(data["tolerance"])})
+
+
+_EXPECTATIONS = {c.__name__: c for c in (ExpectedCell, ExpectedMatrix, ExpectedNear)}
+
 
 @dataclass(frozen=True)
 class Expectation:
@@ -128,8 +235,9 @@ class Expectation:
             got = f"halted after {steps}" if halted else f"still running after {steps}"
             failed.append(f"steps = {self.steps} expected, {got}")
         for cell in self.cells:
-            if memory[cell.cell] != cell.value:
-                failed.append(f"{cell.label} = {cell.value} expected, got {memory[cell.cell]}")
+            failure = cell.failure(memory[cell.cell])
+            if failure is not None:
+                failed.append(failure)
         return tuple(failed)
 
 
@@ -179,7 +287,8 @@ class Program:
             if f.name == "code":
                 value = tuple(cls.instruction(**item) for item in value)
             elif f.name == "expect":
-                value = Expectation(tuple(ExpectedCell(**cell) for cell in value["cells"]), value["steps"])
+                value = Expectation(tuple(_EXPECTATIONS[cell.get("type", "ExpectedCell")].from_json(cell)
+                                          for cell in value["cells"]), value["steps"])
             elif isinstance(value, list):
                 value = _tuples(value)
             values[f.name] = value
@@ -194,15 +303,44 @@ class Program:
         if not self.memory:
             raise ProgramSizeError("the program has no memory cells", location=self._where(),
                                    hint="declare at least one data cell")
-        words = word_range(self.bits)
         for cell, value in enumerate(self.memory):
-            if value not in words:
-                raise WordRangeError(
-                    f"cell {cell}{self._label_of(cell)} holds {value}, which does not fit in {self.bits} bits "
-                    f"([{words.start}, {words.stop - 1}])", location=self._where(),
-                    hint=f"use a value in [{words.start}, {words.stop - 1}] or raise .bits")
+            self._check_value(cell, value)
         for name, cell in self.labels.items():
             self._check_cell(cell, f"label {name!r}", None)
+
+    def _check_value(self, cell: int, value) -> None:
+        """Refuse an initial cell value the machine cannot hold (here: a word outside N bits)."""
+        words = word_range(self.bits)
+        if value not in words:
+            raise WordRangeError(
+                f"cell {cell}{self._label_of(cell)} holds {value}, which does not fit in {self.bits} bits "
+                f"([{words.start}, {words.stop - 1}])", location=self._where(),
+                hint=f"use a value in [{words.start}, {words.stop - 1}] or raise .bits")
+
+    # ---------------------------------------------------------------- display
+    @property
+    def word_description(self) -> str:
+        """What a cell holds, for headings: ``8-bit words``."""
+        return f"{self.bits}-bit words"
+
+    @property
+    def fraction_bits(self) -> int | None:
+        """F when cells hold fixed-point matrices (FLEQ-M), None for integer words."""
+        return None
+
+    @property
+    def words_text(self) -> str:
+        """The word range, for listings: ``8-bit two's complement [-128, 127]``."""
+        words = word_range(self.bits)
+        return f"{self.bits}-bit two's complement [{words.start}, {words.stop - 1}]"
+
+    def cell_text(self, value) -> str:
+        """A cell value on one line (an integer word as itself)."""
+        return str(value)
+
+    def cell_lines(self, value) -> list[str]:
+        """A cell value as display lines (one, for an integer word)."""
+        return [self.cell_text(value)]
 
     # ---------------------------------------------------------------- sizes
     @property
@@ -338,3 +476,104 @@ class SubleqU(Program):
     @property
     def halt_pc(self) -> int:
         return -1
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleqM(_Harvard):
+    """FLEQ-M (linear-algebra spec §1): ``mem[c] = f_op(mem[a], mem[b]); if mem[f](0,0) ≤ 0 goto p``.
+
+    ``memory`` holds M cells, each a k×k matrix (a tuple of k rows of k raw words) of the format
+    (``bits`` N, ``frac`` F) (:class:`~turingformer.programs.fixed.Fixed`); ``code`` is a tuple of
+    :class:`FleqInstruction` whose ``op`` is one of :data:`FLEQM_FUNCTIONS` (``shl`` as ``shl<s>``,
+    1 ≤ s ≤ N). Invariant: 4 ≤ N ≤ 64, 1 ≤ F ≤ N − 2, 1 ≤ k ≤ 16, every entry a word, every
+    table function (``recip``, ``sigm``) only for N ≤ 16.
+    """
+
+    kind: ClassVar[Kind] = Kind.FLEQ_M
+    instruction: ClassVar[type] = FleqInstruction
+    fields: ClassVar[tuple[str, ...]] = ("op", "a", "b", "c", "f", "p")
+
+    frac: int
+    k: int = 1
+
+    def __post_init__(self) -> None:
+        if not 4 <= self.bits <= FLEQM_MAX_BITS:
+            raise ProgramSizeError(f"FLEQ-M words of {self.bits} bits: N must be in [4, {FLEQM_MAX_BITS}]",
+                                   location=self._where(), hint="use e.g. .bits 16 (Q16.8) or .bits 24 (Q24.16)")
+        if not 1 <= self.frac <= self.bits - 2:
+            raise ProgramSizeError(f"{self.frac} fraction bits in {self.bits}-bit words: F must be in "
+                                   f"[1, {self.bits - 2}] (so that 1.0 is a word)", location=self._where(),
+                                   hint=f"use .frac {min(max(1, self.bits // 2), self.bits - 2)} or widen .bits")
+        if not 1 <= self.k <= FLEQM_MAX_K:
+            raise ProgramSizeError(f"cells of {self.k}×{self.k}: k must be in [1, {FLEQM_MAX_K}]",
+                                   location=self._where(), hint="set .k to the largest matrix size the program needs")
+        object.__setattr__(self, "memory", tuple(tuple(tuple(row) for row in cell) for cell in self.memory))
+        super().__post_init__()
+
+    @property
+    def format(self) -> Fixed:
+        return Fixed(self.bits, self.frac)
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """The functions the code uses, in the order of :data:`FLEQM_FUNCTIONS` (``shl<s>`` by s)."""
+        used = {instruction.op for instruction in self.code}
+        order = {name: i for i, name in enumerate(FLEQM_FUNCTIONS)}
+        return tuple(sorted(used, key=lambda op: (order[function_family(op)[0]], function_family(op)[1])))
+
+    @property
+    def word_description(self) -> str:
+        return f"{self.format.name} words, {self.k}×{self.k} cells"
+
+    @property
+    def fraction_bits(self) -> int | None:
+        return self.frac
+
+    @property
+    def words_text(self) -> str:
+        fmt = self.format
+        return (f"{fmt.name} fixed point: raw words [{-fmt.B}, {fmt.B - 1}] meaning q / 2^{self.frac} in "
+                f"[{decimal_text(-fmt.B, self.frac)}, {decimal_text(fmt.B - 1, self.frac)}]; "
+                f"cells are {self.k}×{self.k} matrices")
+
+    def cell_text(self, value: Matrix) -> str:
+        return matrix_text(value, self.frac)
+
+    def cell_lines(self, value: Matrix) -> list[str]:
+        return matrix_lines(value, self.frac)
+
+    def _check_value(self, cell: int, value) -> None:
+        k, B = self.k, 1 << (self.bits - 1)
+        if len(value) != k or any(len(row) != k for row in value):
+            raise ProgramSizeError(f"cell {cell}{self._label_of(cell)} is not a {k}×{k} matrix",
+                                   location=self._where(), hint=f"every FLEQ-M cell holds k×k = {k}×{k} words")
+        for i, row in enumerate(value):
+            for j, q in enumerate(row):
+                if not (isinstance(q, int) and -B <= q < B):
+                    raise WordRangeError(
+                        f"cell {cell}{self._label_of(cell)} entry ({i}, {j}) holds {q}, which is not a "
+                        f"{self.format.name} word (raw [{-B}, {B - 1}] = [{decimal_text(-B, self.frac)}, "
+                        f"{decimal_text(B - 1, self.frac)}])", location=self._where(),
+                        hint="use a smaller value, fewer fraction bits (.frac) or more bits (.bits)")
+
+    def _check_instruction(self, index: int, instruction: FleqInstruction, line: int | None) -> None:
+        family, s = function_family(instruction.op)
+        if not family:
+            hint = ("shl takes its shift in the name: shl1 doubles, shl3 multiplies by 8"
+                    if instruction.op.startswith("shl") else f"the functions are: {', '.join(FLEQM_FUNCTIONS)}")
+            raise UnknownFunctionError(f"instruction {index}: unknown FLEQ-M function {instruction.op!r}",
+                                       location=self._where(line), hint=hint)
+        if family == "shl" and s > self.bits:
+            raise UnknownFunctionError(f"instruction {index}: {instruction.op} shifts by more than N = {self.bits} bits",
+                                       location=self._where(line),
+                                       hint=f"shl{self.bits} already saturates every non-zero word")
+        limit = FLEQM_TABLE_BITS.get(family)
+        if limit is not None and self.bits > limit:
+            raise UnknownFunctionError(
+                f"instruction {index}: {family} is a table over all 2^N words and exists only for N <= {limit} "
+                f"(this program has N = {self.bits})", location=self._where(line),
+                hint="compute it by Newton's iteration (the RECIP macro of docs/linear-algebra.md)" if family == "recip"
+                else f"use N <= {limit} (e.g. Q16.8) for {family}")
+        for name in ("a", "b", "c", "f"):
+            self._check_cell(getattr(instruction, name), f"instruction {index}: {name}", line)
+        self._check_target(instruction.p, f"instruction {index}: p", line)

@@ -9,6 +9,10 @@ is the ONE place that shapes the JSON Lines output (``turingformer simulate PROG
 * then the summary: ``{"summary": true, "program", "kind", "bits", "steps", "halted", "pc",
   "memory", "labels": {label: final value}}``.
 
+A FLEQ-M run (``frac`` F set) holds k×k matrices of raw words in its cells; the JSON gives each
+cell as ``{"value": [[decimal strings]], "raw": [[ints]]}`` and the summary adds ``"frac"``; the
+table shows the cells each loop changed, the summary text the labelled cells as matrices.
+
 The module knows only integers: nothing about programs' code or about weights.
 """
 
@@ -17,7 +21,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
+
+from turingformer.programs.fixed import matrix_json, matrix_lines, matrix_text
 
 #: The loop limit of a run when none is given (the same figure as a Turing machine's step limit).
 DEFAULT_MAX_LOOPS = 100_000
@@ -31,8 +37,9 @@ class LoopState:
     pc: int
     memory: tuple[int, ...]
 
-    def to_json(self) -> dict:
-        return {"step": self.step, "pc": self.pc, "memory": list(self.memory)}
+    def to_json(self, cell: Callable[[object], object] = lambda value: value) -> dict:
+        """The loop's JSON object; ``cell`` shapes each memory cell (identity for integer words)."""
+        return {"step": self.step, "pc": self.pc, "memory": [cell(value) for value in self.memory]}
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,8 @@ class ProgramTrace:
 
     ``halted`` is true when the final pc is ``halt_pc`` (s for SUBLEQ-H / FLEQ-H, -1 for SUBLEQ-U);
     ``interrupted`` when the run was asked to stop (Ctrl-C) before it halted or reached its
-    limit; ``labels`` maps data labels to cells (the summary reports their final values).
+    limit; ``labels`` maps data labels to cells (the summary reports their final values); ``frac``
+    is FLEQ-M's F (cells are matrices of fixed-point words), None for integer words.
     A trace prints itself (:meth:`json_lines`, :meth:`table_lines`, :meth:`summary_text`), so the
     interpreter's run and a network's run print the same way.
     """
@@ -53,6 +61,7 @@ class ProgramTrace:
     bits: int = 8
     labels: Mapping[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    frac: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "states", tuple(self.states))
@@ -94,12 +103,18 @@ class ProgramTrace:
         """The final value of the cell ``label`` names."""
         return self.final.memory[self.labels[label]]
 
+    def cell_json(self, value) -> object:
+        """One cell for JSON: the word itself, or a FLEQ-M matrix as decimal strings and raw words."""
+        return value if self.frac is None else matrix_json(value, self.frac)
+
     def summary(self) -> dict:
         """The summary object of :meth:`json_lines` (``"interrupted": true`` only after Ctrl-C)."""
         final = self.final
-        out = {"summary": True, "program": self.name, "kind": self.kind, "bits": self.bits,
-               "steps": self.steps, "halted": self.halted, "pc": final.pc, "memory": list(final.memory),
-               "labels": {name: final.memory[cell] for name, cell in self.labels.items()}}
+        fixed = {} if self.frac is None else {"frac": self.frac}
+        out = {"summary": True, "program": self.name, "kind": self.kind, "bits": self.bits, **fixed,
+               "steps": self.steps, "halted": self.halted, "pc": final.pc,
+               "memory": [self.cell_json(value) for value in final.memory],
+               "labels": {name: self.cell_json(final.memory[cell]) for name, cell in self.labels.items()}}
         if self.interrupted:
             out["interrupted"] = True
         return out
@@ -114,20 +129,31 @@ class ProgramTrace:
             previous = None
             for state in self.states:
                 if previous is None:
-                    yield json.dumps(state.to_json())
+                    yield json.dumps(state.to_json(self.cell_json))
                 else:
-                    changed = {str(c): v for c, (v, old) in enumerate(zip(state.memory, previous.memory)) if v != old}
+                    changed = {str(c): self.cell_json(v)
+                               for c, (v, old) in enumerate(zip(state.memory, previous.memory)) if v != old}
                     yield json.dumps({"step": state.step, "pc": state.pc, "write": changed})
                 previous = state
         elif steps:
             for state in self.states:
-                yield json.dumps(state.to_json())
+                yield json.dumps(state.to_json(self.cell_json))
         yield json.dumps({**self.summary(), **(extra or {})}, ensure_ascii=False)
 
     def table_lines(self) -> Iterator[str]:
-        """One row per recorded loop: the step, the pc and every memory cell (headed by its label)."""
-        rows = [[str(s.step), str(s.pc), *map(str, s.memory)] for s in self.states]
-        return aligned(["step", "pc", *cell_names(self.labels, len(self.final.memory))], rows, right=True)
+        """One row per recorded loop: the step, the pc and every memory cell (headed by its label);
+        for matrix cells (FLEQ-M) the step, the pc and the cells the loop changed, with their values."""
+        names = cell_names(self.labels, len(self.final.memory))
+        if self.frac is None:
+            rows = [[str(s.step), str(s.pc), *map(str, s.memory)] for s in self.states]
+            return aligned(["step", "pc", *names], rows, right=True)
+        rows, previous = [], None
+        for s in self.states:
+            changed = [i for i, value in enumerate(s.memory) if previous is not None and value != previous[i]]
+            rows.append([str(s.step), str(s.pc),
+                         "; ".join(f"{names[i]} = {matrix_text(s.memory[i], self.frac)}" for i in changed)])
+            previous = s.memory
+        return aligned(["step", "pc", "written"], rows)
 
     def summary_text(self) -> str:
         """``halted after 4 loops (pc = s = 4); x = 7, y = 42``, or where a run that did not halt stopped."""
@@ -140,8 +166,20 @@ class ProgramTrace:
             state = f"interrupted after {loops} at pc {final.pc}"
         else:
             state = f"still running after {loops} at pc {final.pc} (loop limit)"
+        if self.frac is not None:
+            return "\n".join([state + ":", *self.cell_listing()])
         values = ", ".join(f"{name} = {final.memory[cell]}" for name, cell in self.labels.items())
         return state + (f"; {values}" if values else "")
+
+    def cell_listing(self) -> list[str]:
+        """The labelled cells (not the ``#`` literals or ``__Z``) as matrices, values and raw words."""
+        names = [name for name in self.labels if not name.startswith("#") and name != "__Z"]
+        width = max((len(name) for name in names), default=0)
+        out = []
+        for name in names:
+            for i, line in enumerate(matrix_lines(self.final.memory[self.labels[name]], self.frac)):
+                out.append(f"  {(name + ' =') if i == 0 else '':<{width + 2}} {line}")
+        return out
 
 
 def cell_names(labels: Mapping[str, int], cells: int) -> list[str]:

@@ -2,7 +2,7 @@
 
 Everything reads the machine's networkx graph (:attr:`TuringMachine.graph`). Parallel rules
 between the same two states share one arrow whose label lists them, one ``read→write,move`` per
-line, as turingmachine.io draws them; the blank ``' '`` is shown as ``␣``. The start state gets an
+line, as turingmachine.io draws them; the space and a blank ``_`` are shown as ``␣``. The start state gets an
 arrow from nowhere; accept states are double circles, reject states drawn red, halt states
 dashed.
 
@@ -22,6 +22,8 @@ the two never form an import cycle.
 
 from __future__ import annotations
 
+from turingformer.errors import OptionError
+
 import html
 import math
 import shlex
@@ -33,9 +35,15 @@ from typing import Sequence
 Point = tuple[float, float]
 
 
-def visible(symbol: str) -> str:
-    """A symbol as diagrams and tables show it (the space as ``␣``)."""
-    return "␣" if symbol == " " else symbol
+#: How diagrams write the blank: an underscore on an arrow's label merges with the arrow's line.
+BLANK_SHOWN = "␣"
+
+
+def visible(symbol: str, blank: str | None = None) -> str:
+    """A symbol as diagrams and tables show it: the space as ``␣``, and on diagrams (``blank``
+    given) the blank ``_`` as ``␣`` too, since an underscore on an arrow's label merges with the
+    line (the diagram's caption says so; a blank that is a digit or a letter stays itself)."""
+    return BLANK_SHOWN if symbol == " " or (blank == "_" and symbol == "_") else symbol
 
 
 def edge_labels(machine: TuringMachine) -> dict[tuple[str, str], list[str]]:
@@ -48,7 +56,8 @@ def edge_rules(machine: TuringMachine) -> dict[tuple[str, str], list[tuple[str, 
     out: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for u, v, data in machine.graph.edges(data=True):
         out.setdefault((u, v), []).append(
-            (data["read"], f"{visible(data['read'])}→{visible(data['write'])},{data['move']}"))
+            (data["read"], f"{visible(data['read'], machine.blank)}→{visible(data['write'], machine.blank)},"
+                           f"{data['move']}"))
     return out
 
 
@@ -123,7 +132,7 @@ def layout(machine: TuringMachine, *, engine: str = "auto") -> DiagramLayout:
     """The layered layout: ``engine`` is ``"dot"`` (Graphviz, must be installed), ``"layered"``
     (the built-in fallback) or ``"auto"`` (dot when it is on the PATH)."""
     if engine not in ("auto", "dot", "layered"):
-        raise ValueError(f"unknown layout engine {engine!r}: use auto, dot or layered")
+        raise OptionError(f"unknown layout engine {engine!r}", hint="use auto, dot or layered")
     if engine == "dot" or (engine == "auto" and shutil.which("dot")):
         return _dot_layout(machine)
     return _layered_layout(machine)
@@ -230,7 +239,8 @@ def _layered_layout(machine: TuringMachine) -> DiagramLayout:
         for s in layer:
             y += room[s] + radius[s]
             ys.append(y)
-            y += radius[s] + 28.0
+            y += radius[s] + 28.0 + LINE * max((len(rs) for (u, v), rs in rules.items() if s in (u, v) and u != v),
+                                                default=0) / 2
         columns.append((ys, y))
     tallest = max(h for _, h in columns)
     nodes: dict[str, Point] = {}
@@ -238,33 +248,142 @@ def _layered_layout(machine: TuringMachine) -> DiagramLayout:
         shift = (tallest - h) / 2
         for s, y in zip(layer, ys):
             nodes[s] = (MARGIN * 2 + r_max + k * gap_x, MARGIN + shift + y)
-    edges = []
-    for (u, v), rs in rules.items():
-        labels = tuple(t for _, t in rs)
-        reads = tuple(r for r, _ in rs)
-        (x0, y0), (x1, y1) = nodes[u], nodes[v]
-        if u == v:
-            r = radius[u]
-            a, b = (x0 - r * 0.6, y0 - r * 0.8), (x0 + r * 0.6, y0 - r * 0.8)
-            pts = (a, (x0 - r * 1.1, y0 - r - 30.0), (x0 + r * 1.1, y0 - r - 30.0), b)
-            top = y0 - r - 26.0
-            edges.append(EdgeGeometry(u, v, reads, labels, pts, (x0, top - LINE * len(labels) / 2 - 2)))
-            continue
-        dx, dy = x1 - x0, y1 - y0
-        dist = math.hypot(dx, dy) or 1.0
-        nx_, ny_ = -dy / dist, dx / dist              # the left normal of u -> v
-        bend = 0.0
-        if (v, u) in rules or abs(dx) < 1e-6 or abs(dx) > 1.5 * gap_x:
-            bend = 0.18 * dist + 12.0                 # two-way pairs, same-layer and long edges curve
+    curves: dict[tuple[str, str], tuple[Point, ...]] = {}
+    for (u, v) in rules:
+        curves[(u, v)] = _loop_curve(nodes[u], radius[u]) if u == v else \
+            _route(u, v, nodes, radius, two_way=(v, u) in rules, gap_x=gap_x)
+    labels = _place_labels(rules, curves, nodes, radius)
+    edges = tuple(EdgeGeometry(u, v, tuple(r for r, _ in rs), tuple(t for _, t in rs), curves[(u, v)], labels[(u, v)])
+                  for (u, v), rs in rules.items())
+    return _fit(DiagramLayout(nodes, radius, edges, machine.start, 0.0, 0.0, "layered"), rules)
+
+
+#: The layered layout optimises label places and arrow bends up to this many states (beyond, the
+#: first candidate is taken: the search is quadratic in the number of arrows).
+PLACE_LIMIT = 80
+
+
+def _loop_curve(centre: Point, r: float) -> tuple[Point, ...]:
+    x0, y0 = centre
+    a, b = (x0 - r * 0.6, y0 - r * 0.8), (x0 + r * 0.6, y0 - r * 0.8)
+    return (a, (x0 - r * 1.1, y0 - r - 30.0), (x0 + r * 1.1, y0 - r - 30.0), b)
+
+
+def _samples(points: Sequence[Point], count: int = 16) -> list[Point]:
+    """Points along a one-segment Bézier curve (its ends excluded)."""
+    return [_bezier(*points[:4], k / (count + 1)) for k in range(1, count + 1)]  # type: ignore[arg-type]
+
+
+def _route(u: str, v: str, nodes: dict[str, Point], radius: dict[str, float], *, two_way: bool,
+           gap_x: float) -> tuple[Point, ...]:
+    """The arrow u -> v: straight when it passes clear of every other state, else bent (a two-way
+    pair always bends, each arrow to its own left, so the two never overlap)."""
+    (x0, y0), (x1, y1) = nodes[u], nodes[v]
+    dx, dy = x1 - x0, y1 - y0
+    dist = math.hypot(dx, dy) or 1.0
+    nx_, ny_ = -dy / dist, dx / dist                  # the left normal of u -> v
+    small, large = 0.18 * dist + 12.0, 0.32 * dist + 24.0
+    bends = [small, large, 0.5 * dist + 30.0] if two_way else [0.0, small, -small, large, -large]
+    if not two_way and (abs(dx) < 1e-6 or abs(dx) > 1.5 * gap_x):
+        bends = [small, -small, large, -large, 0.0]   # same-layer and long arrows curve by default
+    best, best_hits = None, None
+    for bend in bends if len(nodes) <= PLACE_LIMIT else bends[:1]:
         c1 = (x0 + dx / 3 + nx_ * bend, y0 + dy / 3 + ny_ * bend)
         c2 = (x0 + 2 * dx / 3 + nx_ * bend, y0 + 2 * dy / 3 + ny_ * bend)
-        p0 = _on_circle((x0, y0), radius[u], c1)
-        p1 = _on_circle((x1, y1), radius[v], c2)
-        mid = _bezier(p0, c1, c2, p1, 0.5)
-        away = 6.0 + LINE * len(labels) / 2          # the label sits beside the arrow, on its bulging side
-        edges.append(EdgeGeometry(u, v, reads, labels, (p0, c1, c2, p1), (mid[0] + nx_ * away, mid[1] + ny_ * away)))
-    width = MARGIN * 3 + 2 * r_max + (len(layers) - 1) * gap_x + label_width / 2
-    return DiagramLayout(nodes, radius, tuple(edges), machine.start, width, tallest + 2 * MARGIN, "layered")
+        curve = (_on_circle((x0, y0), radius[u], c1), c1, c2, _on_circle((x1, y1), radius[v], c2))
+        hits = sum(math.hypot(px - ox, py - oy) < radius[w] + 6.0 for w, (ox, oy) in nodes.items() if w not in (u, v)
+                   for px, py in _samples(curve))
+        if best_hits is None or hits < best_hits:
+            best, best_hits = curve, hits
+        if not hits:
+            break
+    return best  # type: ignore[return-value]
+
+
+Box = tuple[float, float, float, float]
+
+
+def _label_box(at: Point, labels: Sequence[str]) -> Box:
+    """The box a label of these lines takes when centred on ``at``."""
+    w = max(len(t) for t in labels) * FONT * 0.62 + 4.0
+    h = LINE * len(labels) + 2.0
+    return (at[0] - w / 2, at[1] - h / 2, at[0] + w / 2, at[1] + h / 2)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _place_labels(rules, curves, nodes: dict[str, Point], radius: dict[str, float]) -> dict[tuple[str, str], Point]:
+    """Where each arrow's label goes: beside its arrow, on the first candidate place (middle first,
+    then along the arrow, on either side) that covers no state, no arrow and no label placed before
+    it; when none is free, the one that covers least. Self-loop labels sit above their loop."""
+    node_boxes = [(x - r - 3, y - r - 3, x + r + 3, y + r + 3) for (x, y), r in
+                  ((nodes[s], radius[s]) for s in nodes)]
+    points = [p for curve in curves.values() for p in _samples(curve, 24)]
+    placed: list[Box] = []
+    out: dict[tuple[str, str], Point] = {}
+    order = sorted(rules, key=lambda e: (e[0] != e[1], -len(rules[e])))
+    for edge in order:
+        texts = [t for _, t in rules[edge]]
+        curve = curves[edge]
+        candidates = []
+        if edge[0] == edge[1]:
+            (x0, y0), r = nodes[edge[0]], radius[edge[0]]
+            h = LINE * len(texts) / 2
+            half_w = (_label_box((0, 0), texts)[2])
+            candidates = [(x0, y0 - r - 28.0 - h - 2), (x0 - r * 1.1 - half_w - 2, y0 - r - 18.0),
+                          (x0 + r * 1.1 + half_w + 2, y0 - r - 18.0)]
+        else:
+            (ax, ay), (bx, by) = curve[0], curve[-1]
+            dist = math.hypot(bx - ax, by - ay) or 1.0
+            nx_, ny_ = -(by - ay) / dist, (bx - ax) / dist
+            box = _label_box((0, 0), texts)
+            reach = 4.0 + box[2] * abs(nx_) + box[3] * abs(ny_)
+            bulge = 1.0 if (curve[1][0] - ax) * nx_ + (curve[1][1] - ay) * ny_ >= 0 else -1.0
+            for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78):
+                mx, my = _bezier(*curve[:4], t)  # type: ignore[misc]
+                for side in (bulge, -bulge):
+                    for extra in (0.0, LINE):
+                        candidates.append((mx + nx_ * side * (reach + extra), my + ny_ * side * (reach + extra)))
+        if len(nodes) > PLACE_LIMIT:
+            candidates = candidates[:1]
+        best, best_cost = candidates[0], None
+        for rank, at in enumerate(candidates):
+            box = _label_box(at, texts)
+            cost = (sum(_overlap(box, b) for b in node_boxes) * 10 + sum(_overlap(box, b) for b in placed) * 10
+                    + 40 * sum(box[0] <= px <= box[2] and box[1] <= py <= box[3] for px, py in points) + rank * 0.5)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = at, cost
+            if cost < 1.0:
+                break
+        out[edge] = best
+        placed.append(_label_box(best, texts))
+    return out
+
+
+def _fit(g: DiagramLayout, rules) -> DiagramLayout:
+    """``g`` moved so that every state, arrow, label and the start arrow lies inside the canvas
+    with a margin, and the canvas sized to hold them."""
+    xs, ys = [], []
+    for s, (x, y) in g.nodes.items():
+        r = g.radius[s]
+        xs += [x - r, x + r]
+        ys += [y - r, y + r]
+    sx, sy = g.nodes[g.start]
+    xs.append(sx - g.radius[g.start] - 30.0)
+    for e in g.edges:
+        xs += [p[0] for p in e.points]
+        ys += [p[1] for p in e.points]
+        box = _label_box(e.label_at, e.labels)
+        xs += [box[0], box[2]]
+        ys += [box[1], box[3]]
+    dx, dy = MARGIN - min(xs), MARGIN - min(ys)
+    move = lambda p: (p[0] + dx, p[1] + dy)  # noqa: E731
+    nodes = {s: move(p) for s, p in g.nodes.items()}
+    edges = tuple(EdgeGeometry(e.source, e.target, e.reads, e.labels, tuple(map(move, e.points)), move(e.label_at))
+                  for e in g.edges)
+    return DiagramLayout(nodes, g.radius, edges, g.start, max(xs) + dx + MARGIN, max(ys) + dy + MARGIN, g.engine)
 
 
 def _bezier(p0: Point, c1: Point, c2: Point, p1: Point, t: float) -> Point:

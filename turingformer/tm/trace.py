@@ -281,7 +281,11 @@ def summary_text(summary: dict) -> str:
     the sentence ``simulate`` and ``run`` print, so the JSON and the text say the same thing."""
     steps = steps_text(summary["steps"])
     if summary["halted"]:
-        why = "entered a halting state" if summary["reason"] == HaltReason.HALTING_STATE.value else "no rule applies"
+        if summary["reason"] == HaltReason.HALTING_STATE.value:
+            why = "entered a halting state"
+        else:
+            read = summary["tape"][summary["head"] - summary["tape_offset"]]
+            why = f"no rule for state {summary['final_state']} reading {read!r}"
         text = f"halted after {steps} in state {summary['final_state']} ({why}); verdict: {summary['verdict']}"
     elif summary["reason"] == HaltReason.TAPE_BOUND.value:
         text = (f"stopped after {steps} in state {summary['final_state']}: the head left the tape block "

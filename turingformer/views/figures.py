@@ -17,7 +17,7 @@ function                   what it draws
                            built-in layered layout), optionally with the current state and
                            the rule that fired lit
 :func:`verification_figure` a verification table (:func:`verification_table`, from
-                           :mod:`turingformer.analysis.verify`: HTML in a notebook, text with
+                           :mod:`turingformer.compiler.perez.verify`: HTML in a notebook, text with
                            ``print``) drawn as a figure
 =========================  ===============================================================
 
@@ -212,15 +212,16 @@ _ATTENTION_TITLES = {
 
 
 def attention(cache: ActivationCache, which: str = "decoder.3.attn", *, ax=None, colorbar: bool = True,
-              title: str | None = None):
+              title: str | None = None, legend: bool = True):
     """One attention over the whole run: row i (decoder position) holds the weights it gives to
     position j. ``which`` is ``decoder.l.attn`` (j = 0..i, causal) or ``decoder.l.cross``
     (the encoder positions j = 1..n). Weights are drawn on a log scale (layer 2's 1/(i+1) would
     fade out otherwise); a single winner is also marked with a dot so it shows on long runs.
+    The legend goes below the axes, inside the figure (``legend=False``: none, for a caller that
+    draws one legend for several panels from the labelled artists).
     """
     import numpy as np
     from matplotlib.colors import LogNorm
-    from matplotlib.lines import Line2D
 
     matplotlib, _ = _mpl()
     cross = ".cross" in which
@@ -247,24 +248,17 @@ def attention(cache: ActivationCache, which: str = "decoder.3.attn", *, ax=None,
             bar = fig.colorbar(image, ax=ax, shrink=0.85)
             bar.set_label("attention weight (log scale; white = 0)")
         single = [(i, w[0]) for i, w in enumerate(winners) if len(w) == 1]
-        handles = []
         if single and len(single) == steps:
             ax.scatter([j + first for _, j in single], [i for i, _ in single], s=max(1.5, min(16.0, 900.0 / steps)),
-                       color="crimson", marker="s", edgecolors="none", zorder=3)
-            handles.append(Line2D([], [], color="crimson", marker="s", linestyle="none",
-                                  label="the single winner (weight 1)"))
+                       color="crimson", marker="s", edgecolors="none", zorder=3, label="the single winner (weight 1)")
         if not cross:
-            ax.plot([-0.5, steps - 0.5], [-0.5, steps - 0.5], color="#999999", lw=0.6)
-            handles.append(Line2D([], [], color="#999999", lw=0.6, label="causal mask: j ≤ i"))
+            ax.plot([-0.5, steps - 0.5], [-0.5, steps - 0.5], color="#999999", lw=0.6, label="causal mask: j ≤ i")
         if cache.tokens and cache.n < steps:
-            ax.axhline(cache.n - 0.5, color="darkorange", lw=0.9, ls="--")
-            handles.append(Line2D([], [], color="darkorange", ls="--", label="i+1 > n: past the input"))
+            ax.axhline(cache.n - 0.5, color="darkorange", lw=0.9, ls="--", label="i+1 > n: past the input")
         if cache.prelude < steps:
-            ax.axhline(cache.prelude - 0.5, color="black", lw=0.9, ls=":")
-            handles.append(Line2D([], [], color="black", ls=":", label="i = 2n+3: the machine starts"))
-        # Below the axes, never over the data.
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7,
-                  frameon=False)
+            ax.axhline(cache.prelude - 0.5, color="black", lw=0.9, ls=":", label="i = 2n+3: the machine starts")
+        if legend:
+            _legend_below(fig, [ax])
     from matplotlib.ticker import MaxNLocator
 
     if width:
@@ -283,10 +277,23 @@ def attention_patterns(cache: ActivationCache, *, which: Sequence[str] = ("decod
     fig = Figure(figsize=SLIDE if slide else (5.2 * len(which), 5.8), layout="constrained")
     axes = fig.subplots(1, len(which), squeeze=False)[0]
     for ax, name in zip(axes, which):
-        attention(cache, name, ax=ax)
+        attention(cache, name, ax=ax, legend=False)
+    _legend_below(fig, axes)
     fig.suptitle(f"Attention patterns of {cache.model.labels.machine_name or 'the machine'} on "
                  f"{cache.word!r}: {len(cache)} decoder steps", fontsize=11)
     return fig
+
+
+def _legend_below(fig, axes) -> None:
+    """One legend of the labelled artists of ``axes`` (each label once), below the panels and
+    inside the figure: constrained layout makes room for it, so nothing is clipped."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=min(4, len(seen)), fontsize=8,
+                   frameon=False)
 
 
 # ---------------------------------------------------------------------------------- residual
@@ -354,12 +361,13 @@ def residual(cache: ActivationCache, i: int, *, ax=None, stages: Sequence[tuple[
 # ---------------------------------------------------------------------------------- state diagram
 def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, engine: str = "auto",
                   current: str | None = None, fired: tuple[str, str] | None = None, title: str | None = None,
-                  slide: bool = False, geometry: DiagramLayout | None = None):
+                  slide: bool = False, geometry: DiagramLayout | None = None, step: int | None = None):
     """The state diagram in layers from left to right (Graphviz ``dot`` when installed, the
     built-in layered layout otherwise: :func:`turingformer.tm.diagram.layout`), one arrow per
     (state, next state) labelled ``read→write,move``, self-loops above their state with their
     label above the loop. ``current`` outlines a state in red (``trace --view diagram --step t``),
-    ``fired`` = (state, read symbol) draws that rule's arrow and label in red.
+    ``fired`` = (state, read symbol) draws that rule's arrow and label in red; ``step`` (the
+    machine step they belong to) goes into the title.
     ``normalised=True`` draws the machine M' the transformer runs (prelude and stay states)."""
     from matplotlib.patches import Circle, FancyArrowPatch, Patch
     from matplotlib.path import Path as MPath
@@ -396,6 +404,11 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
             hot = lit and read == fired[1]
             _text_in_data(ax, x, y + LINE * (k - (len(e.labels) - 1) / 2), text, FONT,
                           red if hot else "#222222", bold=hot, halo=True)
+    # State names are real text (searchable in SVG and PDF) at the SVG's 11 points, scaled as the
+    # diagram is (roughly: the axes' size over the layout's, before the layout engine runs).
+    box = ax.get_position()
+    name_size = 11.0 * max(0.5, min(box.width * fig.get_figwidth() / (g.width / 72),
+                                    box.height * fig.get_figheight() / (g.height / 72)))
     for s, (x, y) in g.nodes.items():
         r = g.radius[s]
         edge = red if s == current else "#333333"
@@ -404,7 +417,7 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
         if machine.role(s):
             ax.add_patch(Circle((x, y), r - 4, facecolor="none", edgecolor="#333333", lw=0.8, zorder=2,
                                 ls="--" if machine.role(s) == "halt" else "-"))
-        ax.text(x, y, s, ha="center", va="center", fontsize=9, zorder=3)   # real text: searchable in SVG/PDF
+        ax.text(x, y, s, ha="center", va="center", fontsize=name_size, zorder=3)   # real text: searchable
     sx, sy = g.nodes[g.start]
     ax.annotate("", xy=(sx - g.radius[g.start], sy), xytext=(sx - g.radius[g.start] - 26, sy),
                 arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1.0))
@@ -422,10 +435,20 @@ def state_diagram(machine: TuringMachine, *, normalised: bool = False, ax=None, 
         handles.append(Patch(facecolor="white", edgecolor=red, linewidth=3.0, label=f"current state ({current})"))
     if fired is not None:
         handles.append(Patch(facecolor=red, edgecolor=red, label="the rule that just fired"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="states",
-              title_fontsize=8, frameon=False)
-    ax.set_title(title or f"State diagram: {machine.name or 'machine'} ({len(g.nodes)} states, "
-                          f"{len(machine.rules)} rules; edges read→write,move; layout: {g.engine})", fontsize=10)
+    if machine.blank == "_" and any("␣" in label for e in g.edges for label in e.labels):
+        handles.append(Patch(facecolor="none", edgecolor="none", label="␣ on an arrow: the blank '_'"))
+    if ax is fig.axes[0] and len(fig.axes) == 1:      # our own figure: the legend beside, inside the frame
+        fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="states", title_fontsize=8,
+                   frameon=False)
+    else:
+        ax.legend(handles=handles, loc="upper right", fontsize=7, title="states", title_fontsize=7, framealpha=0.8)
+    if title is None:
+        title = (f"State diagram: {machine.name or 'machine'} ({len(g.nodes)} states, {len(machine.rules)} rules; "
+                 f"edges read→write,move; layout: {g.engine})")
+        if step is not None:
+            rule = f"; the rule that fired: {fired[0]} reading {visible(fired[1])!r}" if fired else " (the start)"
+            title += f"\nstep {step}: state {current}{rule}"
+    ax.set_title(title, fontsize=10)
     ax.set_axis_off()
     return fig
 
@@ -451,7 +474,7 @@ def _text_in_data(ax, x: float, y: float, text: str, size: float, colour: str, *
 
 # ---------------------------------------------------------------------------------- verification
 def verification_figure(table: VerificationTable, *, max_rows: int = 40, slide: bool = False):
-    """A verification table (:func:`turingformer.analysis.verify.verification_table`, possibly a
+    """A verification table (:func:`turingformer.compiler.perez.verify.verification_table`, possibly a
     window of it) as a matplotlib figure; grey rows are M'-only positions, red rows disagree."""
     rows = table.rows[:max_rows]
     _, Figure = _mpl()

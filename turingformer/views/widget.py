@@ -6,6 +6,11 @@ mounts the same script and data as the HTML page (:mod:`turingformer.views.playe
 
 The widget's state is the data dict (as JSON text) and ``step``, kept in sync both ways: moving
 the slider updates ``w.step``, and ``w.step = 12`` moves the player.
+
+Displayed, the widget also carries a static snapshot of the player at its current step as
+``text/html`` (:func:`~turingformer.views.player.snapshot_html`: no script, the diagram as SVG):
+Jupyter shows the live widget, and a saved notebook opened where widgets cannot run (GitHub,
+nbviewer) shows the snapshot instead of nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import json
 from turingformer.compiler.perez.model import PerezModel
 from turingformer.errors import TuringformerError
 from turingformer.tm.machine import TuringMachine
-from turingformer.views.player import asset, diagram_svg, player_data
+from turingformer.views.player import asset, diagram_svg, player_data, snapshot_html
 
 _GLUE = """
 export default {
@@ -52,6 +57,13 @@ def _widget_class():
             info = json.loads(self.data)
             return f"Player(machine={info.get('machine')!r}, input={info.get('input')!r}, steps={info.get('steps')}, step={self.step})"
 
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+            if getattr(self, "machine", None) is not None:
+                data = {**data, "text/html": snapshot_html(self.machine, self.info, self.step)}
+            return data, metadata
+
     return Player
 
 
@@ -63,4 +75,5 @@ def player(machine: TuringMachine, word: str = "", *, max_steps: int = 2_000, mo
     data["diagram"] = diagram_svg(machine)
     widget = _widget_class()(data=json.dumps(data, ensure_ascii=False), step=max(0, min(step, data["steps"])))
     widget.info = data
+    widget.machine = machine
     return widget

@@ -26,7 +26,7 @@ from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace, trace_fr
 
 def _fail(loop: int, what: str) -> TapeDecodingError:
     return TapeDecodingError(f"loop {loop}: {what}: the memory does not encode a machine configuration",
-                               hint="verify the model with 'turingformer verify FILE --target looped'")
+                               hint="verify the model with 'turingformer verify FILE --construction looped-machine'")
 
 
 def _tape(layout: TapeLayout, memory: Sequence[int], loop: int) -> tuple[int, ...]:

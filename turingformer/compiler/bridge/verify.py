@@ -5,7 +5,7 @@ against the reference simulator and, inside it, every loop against the SUBLEQ-U 
 and its SUBLEQ-U/3L model, then
 
 1. runs the program on the reference interpreter to learn how many loops the run takes;
-2. runs the network for those loops with :func:`turingformer.analysis.looped.verify_looped`: after
+2. runs the network for those loops with :func:`turingformer.compiler.looped.verify.verify_looped`: after
    every loop the punch card must equal E(interpreter state) entry for entry, one attention winner
    per head and column;
 3. decodes the machine's configurations from the network's cards (memory + layout only) and

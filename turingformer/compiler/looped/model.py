@@ -93,8 +93,7 @@ class LoopedModel(Model):
     def to_json(self) -> dict:
         t, lab = self.transformer, self.labels
         w = WeightWriter(self.space)
-        blocks = [{"heads": [w.attention(h, f"loop.{l}.attn.{k}") for k, h in enumerate(b.heads)],
-                   "ffn": w.mlp(b.ffn, f"loop.{l}.ffn")} for l, b in enumerate(t.blocks)]
+        blocks = write_blocks(t, w)
         return {"score": t.score, "spaces": w.spaces(), "blocks": blocks,
                 "card": [sparse_vector(self.space, col) for col in self.card],
                 "labels": {"construction": lab.construction, "machine": lab.machine, "bits": lab.bits,
@@ -106,18 +105,7 @@ class LoopedModel(Model):
         r.obj(data, "the document", (*ENVELOPE_KEYS, *_KEYS, *extra_keys))
         score = r.string(data["score"], "score", SCORES)
         maps = WeightReader(r, data["spaces"])
-        blocks = []
-        for l, value in enumerate(r.list(data["blocks"], "blocks")):
-            where = f"blocks[{l}]"
-            b = r.obj(value, where, ("heads", "ffn"))
-            heads = tuple(maps.attention(h, f"{where}.heads[{k}]")
-                          for k, h in enumerate(r.list(b["heads"], f"{where}.heads")))
-            ffn = None if b["ffn"] is None else maps.mlp(b["ffn"], f"{where}.ffn")
-            if not heads and ffn is None:
-                raise r.fail(where, "a block with neither attention heads nor a feed-forward net")
-            blocks.append(LoopBlock(heads, ffn))
-        if not blocks:
-            raise r.fail("blocks", "a looped model needs at least one block")
+        blocks = read_blocks(r, maps, data["blocks"])
         labels = _read_card_labels(r, data["labels"])
         card = r.list(data["card"], "card")
         columns = labels.cells + 1 if labels.machine == "subleq-u" else labels.cells + labels.instructions + 1
@@ -126,7 +114,29 @@ class LoopedModel(Model):
                                  + ("" if labels.machine == "subleq-u" else f", s = {labels.instructions}")
                                  + f") make {columns}")
         X = tuple(maps.residual.vector(r.sparse(col, f"card[{k}]", maps.residual)) for k, col in enumerate(card))
-        return cls(LoopedTransformer(maps.residual, tuple(blocks), score=score), X, labels)
+        return cls(LoopedTransformer(maps.residual, blocks, score=score), X, labels)
+
+
+def write_blocks(transformer: LoopedTransformer, w: WeightWriter) -> list[dict]:
+    """The blocks of a looped model file: ``[{"heads": [ATTN, ...], "ffn": [LINEAR, ...] | null}]``."""
+    return [{"heads": [w.attention(h, f"loop.{l}.attn.{k}") for k, h in enumerate(b.heads)],
+             "ffn": w.mlp(b.ffn, f"loop.{l}.ffn")} for l, b in enumerate(transformer.blocks)]
+
+
+def read_blocks(r: JsonReader, maps: WeightReader, value) -> tuple[LoopBlock, ...]:
+    """The blocks :func:`write_blocks` wrote, validated (each has heads or a feed-forward net)."""
+    blocks = []
+    for l, item in enumerate(r.list(value, "blocks")):
+        where = f"blocks[{l}]"
+        b = r.obj(item, where, ("heads", "ffn"))
+        heads = tuple(maps.attention(h, f"{where}.heads[{k}]") for k, h in enumerate(r.list(b["heads"], f"{where}.heads")))
+        ffn = None if b["ffn"] is None else maps.mlp(b["ffn"], f"{where}.ffn")
+        if not heads and ffn is None:
+            raise r.fail(where, "a block with neither attention heads nor a feed-forward net")
+        blocks.append(LoopBlock(heads, ffn))
+    if not blocks:
+        raise r.fail("blocks", "a looped model needs at least one block")
+    return tuple(blocks)
 
 
 _KEYS = ("score", "spaces", "blocks", "card", "labels")

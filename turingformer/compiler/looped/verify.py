@@ -180,9 +180,9 @@ def card_table(names, card) -> str:
 def trace_loop(model: LoopedModel, t: int) -> TracedLoop:
     """Run ``t − 1`` loops on the integer path, then loop ``t`` on the Fraction runtime with hooks.
     Refuses a loop past the halt: the card of a halted program no longer changes."""
-    labels, space = model.labels, model.space
+    labels, pc = model.labels, model.space.index("reg:pc")          # replicated in every looped construction
     for done, X in enumerate(islice(loop_cards(model), t)):
-        if read_array(labels, space, X).pc == labels.halt_pc:
+        if int(X[pc, 0]) == labels.halt_pc:
             raise TuringformerError(f"loop {t}: the program halts after {done} loops",
                                     hint=f"choose a loop from 1 to {done}" if done else "the program is halted before its first loop")
     card_in = IntegerLoop.to_columns(X)

@@ -23,6 +23,8 @@ which are stay states, the roles, the blank and its mark. The decoder never sees
 
 from __future__ import annotations
 
+from turingformer.errors import UnknownSymbolError
+
 from dataclasses import dataclass
 
 from turingformer.compiler.perez.layout import Labels
@@ -57,8 +59,10 @@ def normalize(machine: TuringMachine) -> NormalizedMachine:
     q_init, q_read, q_back = (_fresh(n, taken) for n in ("⟨init⟩", "⟨read⟩", "⟨back⟩"))
     blank = machine.blank
     mark = next((c for c in MARK_CANDIDATES if c not in machine.tape_alphabet), None)
-    if mark is None:  # pragma: no cover - needs a machine using all five candidates
-        raise ValueError("no free character for the marked blank")
+    if mark is None:
+        raise UnknownSymbolError(f"the machine's tape alphabet uses every character the construction could mark the "
+                                 f"blank with ({''.join(MARK_CANDIDATES)})",
+                                 hint="free one of them: rename a symbol of the machine")
     symbols = (*machine.tape_alphabet, mark)
     others = [a for a in symbols if a != blank]
 

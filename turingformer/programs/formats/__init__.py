@@ -6,6 +6,7 @@ format name        what                                                        f
 ``subleq``         SUBLEQ-H assembly (§9.1)                                    ``.subleq``
 ``usubleq``        SUBLEQ-U assembly: unified, self-modifying memory (§9.3)    ``.usubleq``
 ``fleq``           FLEQ-H assembly (§9.4)                                      ``.fleq``
+``fleqm``          FLEQ-M assembly: fixed-point matrix cells (linear-algebra §4.1)  ``.fleqm``
 ``official-csv``   the official code's program pair (§2.1)                     ``X_cmds.csv`` + ``X_init_mem.csv``
 =================  ==========================================================  ===========================
 
@@ -18,14 +19,14 @@ from pathlib import Path
 
 from turingformer.programs.program import Program
 from turingformer.errors import AssemblySyntaxError, FormatError, Location, did_you_mean
-from turingformer.programs.formats import fleq, official, subleq, usubleq
+from turingformer.programs.formats import fleq, fleqm, official, subleq, usubleq
 
 __all__ = ["PROGRAM_FORMATS", "load_program", "loads_program", "detect_program_format", "is_program_file"]
 
-_ASSEMBLERS = {"subleq": subleq.loads, "usubleq": usubleq.loads, "fleq": fleq.loads}
+_ASSEMBLERS = {"subleq": subleq.loads, "usubleq": usubleq.loads, "fleq": fleq.loads, "fleqm": fleqm.loads}
 PROGRAM_FORMATS: tuple[str, ...] = (*_ASSEMBLERS, "official-csv")
-_SUFFIXES = {".subleq": "subleq", ".usubleq": "usubleq", ".fleq": "fleq"}
-_ALIASES = {"subleq-h": "subleq", "subleq-u": "usubleq", "fleq-h": "fleq", "csv": "official-csv",
+_SUFFIXES = {".subleq": "subleq", ".usubleq": "usubleq", ".fleq": "fleq", ".fleqm": "fleqm"}
+_ALIASES = {"subleq-h": "subleq", "subleq-u": "usubleq", "fleq-h": "fleq", "fleq-m": "fleqm", "csv": "official-csv",
             "official": "official-csv"}
 
 
@@ -55,7 +56,7 @@ def _normalize(name: str) -> str:
 
 
 def loads_program(text: str, format: str, filename: str | None = None, bits: int | None = None) -> Program:
-    """The program of an assembly ``text`` in ``format`` (``subleq``, ``usubleq`` or ``fleq``)."""
+    """The program of an assembly ``text`` in ``format`` (``subleq``, ``usubleq``, ``fleq`` or ``fleqm``)."""
     name = _normalize(format)
     if name == "official-csv":
         raise FormatError("an official CSV program is two files", hint="use load_program on either file")
@@ -74,7 +75,7 @@ def load_program(path: str | Path, format: str | None = None, bits: int | None =
     name = _normalize(format) if format else detect_program_format(path)
     if name is None:
         raise FormatError(f"cannot tell the program format of {path}", location=Location(str(path)),
-                          hint="use .subleq, .usubleq, .fleq or an X_cmds.csv/X_init_mem.csv pair, or --format")
+                          hint="use .subleq, .usubleq, .fleq, .fleqm or an X_cmds.csv/X_init_mem.csv pair, or --format")
     if name == "official-csv":
         return official.load(path, bits)
     data = path.read_bytes()

@@ -51,6 +51,20 @@ class Line:
     words: tuple[Token, ...]
 
 
+def split_labels(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
+    """The leading ``name:`` tokens of a line as labels (without the colon), and the other words."""
+    tokens, labels = list(tokens), []
+    while tokens:
+        match = _LABEL.fullmatch(tokens[0].text)
+        if not match:
+            break
+        first = tokens.pop(0)
+        labels.append(Token(match.group(1), first.line, first.column))
+        if match.group(2):
+            tokens.insert(0, Token(match.group(2), first.line, first.column + len(match.group(1)) + 1))
+    return labels, tokens
+
+
 class Source:
     """The text of one program file and the helpers that raise located errors."""
 
@@ -66,16 +80,7 @@ class Source:
     def lines(self) -> Iterator[Line]:
         for number, raw in enumerate(self.text.splitlines(), start=1):
             code = raw.split(";", 1)[0]
-            tokens = [Token(m.group(), number, m.start() + 1) for m in _TOKEN.finditer(code)]
-            labels = []
-            while tokens:
-                match = _LABEL.fullmatch(tokens[0].text)
-                if not match:
-                    break
-                first = tokens.pop(0)
-                labels.append(Token(match.group(1), number, first.column))
-                if match.group(2):
-                    tokens.insert(0, Token(match.group(2), number, first.column + len(match.group(1)) + 1))
+            labels, tokens = split_labels([Token(m.group(), number, m.start() + 1) for m in _TOKEN.finditer(code)])
             if labels or tokens:
                 yield Line(number, tuple(labels), tuple(tokens))
 
@@ -145,14 +150,24 @@ class Cells:
 
     ``base`` is the number of declared cells; literals follow in order of first use, then ``__Z``.
     Cell numbers are checked against the final size in :meth:`check` (the size is only known then).
+    ``literal(token)`` reads a ``#…`` operand as ``(cell value, label)``; by default a whole number
+    that fits in ``bits`` bits, labelled ``#value`` (a dialect with other cells passes its own, and
+    the value ``zero`` of ``__Z``).
     """
 
-    def __init__(self, source: Source, labels: Labels, base: int, bits: int):
-        self.source, self.labels, self.base, self.bits = source, labels, base, bits
-        self.literals: dict[int, int] = {}
+    def __init__(self, source: Source, labels: Labels, base: int, bits: int,
+                 literal: Callable[[Token], tuple[object, str]] | None = None, zero: object = 0):
+        self.source, self.labels, self.base, self.bits, self.zero = source, labels, base, bits, zero
+        self.literals: dict[object, int] = {}
+        self.literal_names: dict[object, str] = {}
         self.zero_used = False
         self._pending: list[tuple[int, Token]] = []
-        self._literal_cells: list[tuple[str, int]] = []
+        self._literal = literal or self._word_literal
+
+    def _word_literal(self, token: Token) -> tuple[int, str]:
+        value = self.source.word(token, self.source.number(Token(token.text[1:], token.line, token.column + 1),
+                                                          "the literal"), self.bits, "the literal")
+        return value, f"#{value}"
 
     def cell(self, token: Token) -> int:
         """The cell an operand names: ``label``, ``label+k``, ``label-k``, a number, ``#k`` or ``__Z``."""
@@ -161,8 +176,8 @@ class Cells:
             self.zero_used = True
             return -1           # placed by :meth:`finish`
         if text.startswith("#"):
-            value = self.source.word(token, self.source.number(Token(text[1:], token.line, token.column + 1),
-                                                              "the literal"), self.bits, "the literal")
+            value, name = self._literal(token)
+            self.literal_names.setdefault(value, name)
             return -2 - self.literals.setdefault(value, len(self.literals))
         if re.fullmatch(r"[+-]?\d+|0[xXbBoO][0-9a-fA-F]+", text):
             cell = self.source.number(token, "the cell")
@@ -205,10 +220,10 @@ class Cells:
 
     def initial(self) -> tuple[int, ...]:
         """The initial values of the literal cells and ``__Z``, in layout order."""
-        return tuple(self.literals) + ((0,) if self.zero_used else ())
+        return tuple(self.literals) + ((self.zero,) if self.zero_used else ())
 
     def extra_labels(self) -> dict[str, int]:
-        names = {f"#{value}": self.base + index for value, index in self.literals.items()}
+        names = {self.literal_names[value]: self.base + index for value, index in self.literals.items()}
         if self.zero_used:
             names[ZERO] = self.base + len(self.literals)
         return names
