@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test lab bench corpus clean
 
-$(STAMP): setup.cfg setup.py pyproject.toml
+# The compiled step of the fast decoder (turingformer/runtime/_kernel.c) is built by the install:
+# a changed C source reinstalls too.
+$(STAMP): setup.cfg setup.py pyproject.toml turingformer/runtime/_kernel.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks,census]'
 	touch $(STAMP)
@@ -27,7 +29,8 @@ lab: $(STAMP)
 
 # The benchmarks of docs/benchmarks.md (about 15 minutes on 2 cores). The long campaigns are
 # separate commands: benchmarks/fuzz.py (issue 9), census.py (docs/census.md),
-# two_transformers.py (docs/two-transformers.md), precision_tables.py (docs/precision.md).
+# two_transformers.py (docs/two-transformers.md), precision_tables.py (docs/precision.md),
+# bb5.py (BB(5) to its halt through the transformer, docs/benchmarks.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simulator.py
 	$(BIN)/python benchmarks/run.py

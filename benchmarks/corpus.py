@@ -163,6 +163,8 @@ def write_section(table: list[str], summary: str, total: float) -> None:
     old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks: exact fast decoding\n"
     marker = "\n## Corpus verification"
     head = old[:old.index(marker)] if marker in old else old
+    rest = old[old.index(marker) + len(marker):] if marker in old else ""
+    tail = rest[rest.index("\n## "):] if "\n## " in rest else ""     # the sections after this one stay
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown")
     section = [
@@ -176,7 +178,7 @@ def write_section(table: list[str], summary: str, total: float) -> None:
         "output back into a configuration (`decoding.Reader`).", "",
         f"**{summary}.**", "", *table, "",
     ]
-    doc.write_text(head.rstrip() + "\n" + "\n".join(section), encoding="utf-8")
+    doc.write_text(head.rstrip() + "\n" + "\n".join(section) + tail, encoding="utf-8")
     print(f"wrote {doc}")
 
 

@@ -7,7 +7,9 @@ with a 17-symbol alphabet, and Morphett's universal machine, d = 289, when the c
 loaders are present) it decodes T = 100, 1,000 and 10,000 decoder steps (``--quick``: 100 and
 1,000) and reports, per decoder:
 
-* ``fast``: :func:`turingformer.runtime.fast.decode_fast`, exact;
+* ``fast``: :func:`turingformer.runtime.fast.decode_fast`, exact (the compiled kernel, yielding one
+  Step of Fractions per position);
+* ``fast-python``: the same with ``compiled=False`` (the certified Python path);
 * ``float64``: :func:`turingformer.runtime.floating.decode_float` (inexact; skipped if the module is absent);
 * ``plain``: :func:`turingformer.runtime.transformer.decode`, exact, cached, T ≤ 1,000 only;
 * ``naive``: :func:`turingformer.runtime.transformer.decode_naive`, T ≤ 200 only.
@@ -110,7 +112,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
     t = model.transformer
     if decoder == "naive":
         from turingformer.runtime.transformer import decode_naive
-    elif decoder == "fast":
+    elif decoder in ("fast", "fast-python"):
         from collections import Counter
 
         from turingformer.runtime.fast import decode_fast
@@ -118,7 +120,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
         counts = Counter()
 
         def run_decoder(model, tokens, **kw):
-            return decode_fast(model, tokens, stats=counts, **kw)
+            return decode_fast(model, tokens, stats=counts, compiled=decoder == "fast", **kw)
     elif decoder == "plain":
         from turingformer.runtime.transformer import decode as run_decoder
     else:
@@ -128,7 +130,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
             return decode_float(model, tokens, dtype="float64", **kw)
     before = _rss_kb()
     stamps = []
-    clock = time.perf_counter
+    clock = time.process_time          # CPU seconds: on a shared machine wall time measures the neighbours
     start = clock()
     if decoder == "naive":
         decode_naive(t, tokens, steps)
@@ -146,7 +148,7 @@ def measure(name: str, decoder: str, steps: int) -> dict:
     sim = clock() - sim_start
     return {"name": name, "decoder": decoder, "steps": steps, "decoded": len(stamps) if decoder != "naive" else steps,
             "total": total, "last": last, "rss_kb": peak, "rss_growth_kb": peak - before, "simulator": sim,
-            "d": t.d, "decisions": dict(counts) if decoder == "fast" else None}
+            "d": t.d, "decisions": dict(counts) if decoder.startswith("fast") else None}
 
 
 def _qualify(filename: str, line: int, function: str) -> str:
@@ -174,11 +176,13 @@ def profile(name: str, steps: int, decoder: str = "fast", top: int = 10) -> dict
     import cProfile
     import pstats
 
+    from functools import partial
+
     from turingformer.compiler.perez.construction import compile_machine
     from turingformer.runtime.fast import decode_fast
     from turingformer.runtime.transformer import decode
 
-    run_decoder = decode_fast if decoder == "fast" else decode
+    run_decoder = partial(decode_fast, compiled=False) if decoder == "fast-python" else decode
 
     m, word, _ = machine(name)
     model = compile_machine(m)
@@ -207,6 +211,29 @@ def run_worker(name: str, decoder: str, steps: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def per_position(mode: str, steps: int) -> dict:
+    """Runs in a fresh process: the BB(5) champion through ``decode_chunks`` (``chunks``: the
+    compiled kernel's arrays), ``decode_fast`` (``steps``: one Step of Fractions per position) or
+    ``decode_fast(compiled=False)`` (``python``), no hooks: CPU µs and bytes of peak RSS growth per
+    decoder position (the caches: keys, values, index)."""
+    from turingformer.compiler.perez.construction import compile_machine
+    from turingformer.runtime.fast import decode_chunks, decode_fast
+
+    model = compile_machine(machine("bb5")[0]).transformer
+    before = _rss_kb()
+    start = time.process_time()
+    if mode == "chunks":
+        n = sum(len(c) for c in decode_chunks(model, [], max_steps=steps))
+    else:
+        n = sum(1 for _ in decode_fast(model, [], max_steps=steps, compiled=mode == "steps"))
+    cpu = time.process_time() - start
+    return {"mode": mode, "steps": n, "us": 1e6 * cpu / n, "bytes": (_rss_kb() - before) * 1024 / n,
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+PER_POSITION = (("chunks", 10 ** 6), ("steps", 10 ** 6), ("python", 10 ** 5))
+
+
 def end_to_end_bb4() -> dict:
     """BB(4): compile, decode via run_model with decode_fast, compare with the simulator."""
     from turingformer.compiler.perez.construction import compile_machine
@@ -216,11 +243,11 @@ def end_to_end_bb4() -> dict:
     from turingformer.compiler.perez.verify import compare_traces
 
     bb4 = bbchallenge("1RB1LB_1LA0LC_1RZ1LD_1RD0RA", "BB(4)")
-    start = time.perf_counter()
+    start = time.process_time()
     model = compile_machine(bb4)
     result = run_model(model, "", decoder=decode_fast, keep_steps=False)
     ok = compare_traces(run(bb4, ""), result.trace) is None and result.steps == 107
-    return {"seconds": time.perf_counter() - start, "ok": ok, "decoder_steps": result.positions}
+    return {"seconds": time.process_time() - start, "ok": ok, "decoder_steps": result.positions}
 
 
 # ---------------------------------------------------------------------------------- report
@@ -285,12 +312,13 @@ def targets(rows: list[dict], bb4: dict, names: list[str]) -> list[str]:
 def render_profile(profiles: list[dict]) -> list[str]:
     lines = ["## Where the time goes", ""]
     for prof in profiles:
-        what = "`decode_fast`" if prof["decoder"] == "fast" else "the plain `transformer.decode`"
+        what = ("the Python path of `decode_fast` (`compiled=False`; the compiled kernel is C, out of cProfile's sight)"
+                if prof["decoder"] == "fast-python" else "the plain `transformer.decode`")
         lines += [f"cProfile of {what} on the binary counter, T = {prof['steps']:,} "
                   f"({prof['total']:.2f} s under the profiler, which inflates Python-level calls). "
                   "Top functions by own time:", "",
                   "| function | calls | own time (s) | share | cumulative (s) |", "|---|---:|---:|---:|---:|"]
-        for r in prof["rows"][:10 if prof["decoder"] == "fast" else 6]:
+        for r in prof["rows"][:10 if prof["decoder"] == "fast-python" else 6]:
             lines.append(f"| `{r['where']}` | {r['calls']:,} | {r['tottime']:.3f} | "
                          f"{100 * r['tottime'] / prof['total']:.0f} % | {r['cumtime']:.3f} |")
         for r in prof.get("focus", []):
@@ -310,9 +338,13 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
         f"load average at the end {info['load']} (other work was running on the machine).",
         "",
         "Decoders: **fast** = `turingformer.runtime.fast.decode_fast` (exact, bit-for-bit the plain decoder's "
-        "outputs); **float64** = `turingformer.runtime.floating.decode_float(dtype='float64')` (inexact); "
+        "outputs; the compiled kernel, one `Step` of Fractions per position); **fast-python** = the same with "
+        "`compiled=False` (the certified Python path); "
+        "**float64** = `turingformer.runtime.floating.decode_float(dtype='float64')` (inexact); "
         "**plain** = `transformer.decode` (exact, cached; T ≤ 1,000); **naive** = `decode_naive` "
-        "(T ≤ 200). T counts decoder steps; no hooks captured. *last/step* = mean time per step "
+        "(T ≤ 200). T counts decoder steps; no hooks captured. Times are CPU seconds of the measuring "
+        "process (on a quiet machine they equal wall seconds; on a shared one wall time measures the "
+        "neighbours too). *last/step* = mean time per step "
         "over the last 10 % of the steps; *RSS* = peak resident memory of the measuring process "
         "(fresh per row) and its growth while decoding; *×sim* = time ÷ the reference simulator "
         "running the same normalised machine for T steps; *slope* = log-log slope of total time "
@@ -323,6 +355,18 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
               f"+ compare with the simulator, {bb4['decoder_steps']} decoder steps): "
               f"**{bb4['seconds']:.3f} s**, {'ok' if bb4['ok'] else 'MISMATCH'}.", "",
               "## Targets (issue 4)", "", *targets(rows, bb4, names), ""]
+    if bb4.get("per_position"):
+        what = {"chunks": "`decode_chunks` (the compiled kernel's integer arrays)",
+                "steps": "`decode_fast` (the compiled kernel, one `Step` of Fractions per position)",
+                "python": "`decode_fast(compiled=False)` (the certified Python path)"}
+        lines += ["## The compiled step (issue 23)", "",
+                  "The BB(5) champion, no hooks, a fresh process per row: CPU time and peak-RSS growth per decoder "
+                  "position (the growth is the caches: keys, values and the index's member lists). Targets: "
+                  "≤ 5 µs and ≤ 100 B per position at 10⁶.", "",
+                  "| decoder | T | µs per position (CPU) | bytes per position | load |", "|---|---:|---:|---:|---|"]
+        lines += [f"| {what[c['mode']]} | {c['steps']:,} | {c['us']:.2f} | {c['bytes']:.0f} | {c['load']} |"
+                  for c in bb4["per_position"]]
+        lines.append("")
     for name in names:
         _, _, description = machine(name)
         sub = [r for r in rows if r["name"] == name]
@@ -338,7 +382,7 @@ def render(rows: list[dict], info: dict, bb4: dict, names: list[str], quick: boo
                 f"{ratio:,.0f} | {slope(rows, r['decoder'], name) if r['steps'] == 10000 else ''} |")
         fast = {r["steps"]: r["total"] for r in sub if r["decoder"] == "fast"}
         others = []
-        for other in ("plain", "naive"):
+        for other in ("fast-python", "plain", "naive"):
             for r in sub:
                 if r["decoder"] == other and r["steps"] in fast:
                     others.append(f"{other} ÷ fast at T = {r['steps']:,}: {r['total'] / fast[r['steps']]:,.0f}×")
@@ -363,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--profile-worker":
         print(json.dumps(profile(argv[1], int(argv[2]), argv[3])))
         return 0
+    if argv and argv[0] == "--per-position-worker":
+        print(json.dumps(per_position(argv[1], int(argv[2]))))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="T = 100 and 1,000 only")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -373,9 +420,16 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [100, 1000] if args.quick else [100, 1000, 10000]
     bb4 = end_to_end_bb4()
     print(f"BB(4) end to end: {bb4['seconds']:.3f} s ({'ok' if bb4['ok'] else 'MISMATCH'})")
+    costs = []
+    for mode, T in PER_POSITION:
+        out = subprocess.run([sys.executable, __file__, "--per-position-worker", mode, str(T)],
+                             capture_output=True, text=True, check=True)
+        costs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"BB(5) {mode:7} T={T:,}: {costs[-1]['us']:.2f} µs and {costs[-1]['bytes']:.0f} B per position", flush=True)
+    bb4["per_position"] = costs
     rows = []
     for name in names:
-        plan = [("fast", T) for T in sizes] + [("float64", T) for T in sizes]
+        plan = [("fast", T) for T in sizes] + [("fast-python", T) for T in sizes] + [("float64", T) for T in sizes]
         plan += [("plain", T) for T in sizes if T <= (100 if args.quick else 1000)]
         # the naive oracle is O(T³): at d = 289 its 100 steps take ~40 s, so --quick leaves it out there
         plan += [("naive", T) for T in sizes if T <= 200 and not (args.quick and name == "universal")]
@@ -385,12 +439,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:10} {decoder:8} T={T:>6}: {r['total']:8.3f} s  {r['decoded'] / r['total']:9,.0f} steps/s  "
                   f"last {_ms(r)} ms/step  RSS {r['rss_kb'] / 1024:.0f} MB  "
                   f"×sim {r['total'] / max(r['simulator'], 1e-9):,.0f}", flush=True)
-        for decoder in ("fast", "float64"):
+        for decoder in ("fast", "fast-python", "float64"):
             s = slope(rows, decoder, name)
             if s != "–":
                 print(f"{name:10} {decoder:8} slope of total time between T = 1,000 and 10,000: {s}")
     prof = []
-    for decoder, prof_steps in (("fast", 1000 if args.quick else 10000), ("plain", 300)):
+    for decoder, prof_steps in (("fast-python", 1000 if args.quick else 10000), ("plain", 300)):
         out = subprocess.run([sys.executable, __file__, "--profile-worker", "counter2", str(prof_steps), decoder],
                              capture_output=True, text=True, check=True)
         prof.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
+import numpy as np
 import pytest
 import sympy
 
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import run_model
 from turingformer.analysis.inspect import (
-    ActivationCache, Latex, Text, dimension_latex, hook_order, linear, run_with_cache, weights_latex,
-    weights_matrix, weights_table,
+    ActivationCache, DimensionError, ExactArray, Latex, LoopedActivationCache, Text, dimension_latex, hook_order,
+    linear, run_with_cache, weights_latex, weights_matrix, weights_table,
 )
+from turingformer.compiler.looped.construction import compile_program
+from turingformer.errors import TuringformerError
+from turingformer.programs import run as interpret
+from turingformer.programs.formats import load_program
+from turingformer.runtime.hooks import HookError, LayerNameError, PositionError
+from paths import MACHINES
 from turingformer.tm.machine import Rule, TuringMachine
 from turingformer.compiler.perez.normalize import normalize
 from turingformer.tm.simulator import run
@@ -69,13 +76,61 @@ def test_names_cover_every_layer_in_order(flip_cache):
 def test_indexing_both_ways(flip_cache):
     assert len(flip_cache) == 14
     stacked = flip_cache["decoder.3.resid_post"]
-    assert len(stacked) == len(flip_cache)
+    assert isinstance(stacked, ExactArray) and stacked.shape == (14, len(flip_cache.space)) and stacked.dtype == object
     for i in (0, 7, 13):
-        assert flip_cache["decoder.3.resid_post", i] == stacked[i] == flip_cache.steps[i].activations[
+        assert flip_cache["decoder.3.resid_post", i] == tuple(stacked[i]) == flip_cache.steps[i].activations[
             "decoder.3.resid_post"]
-    assert len(flip_cache["encoder.0.out"]) == 2           # one vector per input position
-    with pytest.raises(KeyError, match="never computed"):
+    assert all(type(v) is F for v in stacked.ravel())
+    floats = stacked.float()
+    assert floats.dtype == np.float64 and floats[7].tolist() == [float(v) for v in stacked[7]]
+    assert flip_cache["encoder.0.out"].shape == (2, len(flip_cache.space))   # one vector per input position
+    with pytest.raises(HookError, match="never computed"):
         flip_cache["decoder.1.attn.scores", 3]
+
+
+def test_stacked_attention_is_one_array_per_layer(flip_cache, reference):
+    n = len(flip_cache)
+    pattern = flip_cache.pattern("decoder.2")
+    assert pattern.shape == (n, n)
+    assert all(pattern[i, j] == (F(1, i + 1) if j <= i else 0) for i in range(n) for j in range(n))
+    winners = flip_cache["decoder.3.attn.winners"]
+    assert winners.dtype == bool and winners.shape == (n, n)
+    assert [tuple(np.flatnonzero(row)) for row in winners] == [flip_cache["decoder.3.attn.winners", i] for i in range(n)]
+    assert (flip_cache.pattern("decoder.3") == np.where(winners, F(1), F(0))).all()
+    scores = flip_cache["decoder.3.attn.scores"]
+    assert scores[3, 3] == flip_cache["decoder.3.attn.scores", 3][3] and scores[3, 4] is None   # masked
+    assert scores.float()[3, 4] == -np.inf and scores.float()[3, 0] == float(scores[3, 0])
+    cross = flip_cache.pattern("decoder.1.cross")
+    assert cross.shape == (n, 2) and cross.float().sum(axis=1).tolist() == [1.0] * n
+
+
+def test_mistakes_get_one_clear_error(flip_cache):
+    with pytest.raises(HookError, match="no hook named 'decoder.3.resid_psot'") as caught:
+        flip_cache["decoder.3.resid_psot"]
+    assert isinstance(caught.value, TuringformerError) and not isinstance(caught.value, KeyError)
+    assert "did you mean 'decoder.3.resid_post'" in caught.value.hint
+    with pytest.raises(PositionError, match="decoder position 14 is out of range: this run has 14 decoder "
+                                            r"positions \(0..13\)"):
+        flip_cache["decoder.3.resid_post", 14]
+    assert flip_cache["decoder.3.resid_post", -1] == flip_cache["decoder.3.resid_post", 13]
+    with pytest.raises(PositionError, match="input position 2"):
+        flip_cache["encoder.0.out", 2]
+    with pytest.raises(PositionError, match="machine step 99"):
+        flip_cache.position(99)
+    with pytest.raises(DimensionError, match="no dimension or block 'x44'") as caught:
+        flip_cache.slot("decoder.2.resid_post", 3, "x44")
+    assert "did you mean 'x4'" in caught.value.hint
+    with pytest.raises(HookError, match="no hook named 'decoder.9.attn.winners'"):
+        run_with_cache(flip(), "ab", names=["decoder.9.attn.winners"])
+    with pytest.raises(LayerNameError, match="no component 'decoder.4'"):
+        flip_cache.model.transformer.layer("decoder.4")
+
+
+def test_layer_names_follow_the_hook_names(flip_cache):
+    t = flip_cache.model.transformer
+    assert t.layer("decoder.3") is t.decoder[2] and t.layer("decoder.1.cross") is t.decoder[0].cross
+    assert t.layer("encoder.0") is t.encoder[0] and t.layer("output") is t.output
+    assert t.layer("decoder.3.attn") is t.decoder[2].attn
 
 
 def test_layer2_is_the_head_position_from_the_simulator(flip_cache, reference):
@@ -172,14 +227,14 @@ def test_stay_states_and_empty_input():
     stay = [i for i in range(len(cache)) if cache.decoded(i).state.startswith("⟨stay")]
     assert stay and all(cache.machine_step(i) is None for i in stay)
     empty = run_with_cache(increment(), "")
-    assert empty.prelude == 3 and empty["encoder.0.out"] == ()
+    assert empty.prelude == 3 and empty.stack("encoder.0.out") == () and empty["encoder.0.out"].shape == (0,)
     assert empty["decoder.1.cross.pattern", 0] == () and empty.dot_products("decoder.1.cross", 0) == ()
 
 
 def test_only_some_hooks():
     cache = run_with_cache(flip(), "ab", names=["decoder.3.attn.winners"])
     assert set(cache.names()) == {"decoder.3.attn.winners", "decoder.1.resid_post"}
-    with pytest.raises(KeyError, match="captured"):
+    with pytest.raises(HookError, match="'decoder.2.resid_post' was not captured"):
         cache["decoder.2.resid_post", 0]
 
 
@@ -200,5 +255,29 @@ def test_weight_matrices():
     assert first.has_bias and list(first.bias) == [-1]
     assert "(bias)" in weights_table(model, "decoder.1.ffn.0", cols="pair:(go,a)")
     assert weights_matrix(linear(model, "decoder.2.attn.value")).rows == ("x2:m(i)", "x3:m(i-1)")
-    with pytest.raises(KeyError, match="no map named"):
+    with pytest.raises(LayerNameError, match="no map named") as caught:
         linear(model, "decoder.4.attn.query")
+    assert "did you mean 'decoder.3.attn.query'" in caught.value.hint
+
+
+def test_the_looped_cache_holds_every_block_of_every_loop():
+    """add.subleq on the looped computer: one step per loop, each block's hooks as arrays over the
+    card's columns; the cards chain (a loop's input is the previous loop's output) and end at the
+    interpreter's final state."""
+    program = load_program(MACHINES / "programs" / "add.subleq")
+    model = compile_program(program)
+    cache = run_with_cache(model)
+    reference = interpret(program)
+    assert isinstance(cache, LoopedActivationCache) and len(cache) == reference.steps == 4
+    n, d = model.n, len(model.space)
+    assert cache["loop.0.resid_pre"].shape == (4, n, d) and cache["loop.2.out"].shape == (4, n, d)
+    for k in range(1, 4):
+        assert cache.card(k) == cache["loop.0.resid_pre", k] == cache.loops[k - 1].X_out
+    pattern, winners = cache.pattern("loop.1"), cache["loop.1.attn.winners"]
+    assert pattern.shape == winners.shape == (4, n, n)
+    assert (pattern.float().sum(axis=2) == 1).all() and (winners.sum(axis=2) == 1).all()   # one winner per column
+    assert (pattern == np.where(winners, F(1), F(0))).all()
+    with pytest.raises(HookError, match="did you mean 'loop.2.out'"):
+        cache["loop.3.out"]
+    with pytest.raises(PositionError, match="loop step 4 is out of range: this run has 4 loop steps"):
+        cache["loop.0.out", 4]

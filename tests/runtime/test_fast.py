@@ -3,7 +3,9 @@
 * :func:`turingformer.runtime.fast.decode_fast` yields the same steps as :func:`transformer.decode`
   (``y_in``, ``y_out`` and every captured activation, all Fractions) on the teaching machines,
   BB(4), a zig-zag binary counter, stay moves, left moves, random machines, under both
-  cross-attention options and both scores; and the same outputs as the naive oracle.
+  cross-attention options and both scores — on both of its paths, the compiled kernel
+  (``compiled=True``, the default; tests/runtime/test_compiled.py checks that it is built and
+  that it ran) and the Python path (``compiled=False``); and the same outputs as the naive oracle.
 * A hand-made transformer whose keys differ (or tie) below float resolution, where the float
   filter cannot decide and exact arithmetic must, plus keys outside the filter's safe range;
   its self-attention keys go through the exact key index (tests/runtime/test_key_index.py).
@@ -72,6 +74,13 @@ def _case(name: str):
     return machine, word
 
 
+def assert_both_paths(plain, model, tokens, **options) -> None:
+    """The compiled kernel and the Python path both yield exactly the plain decoder's steps."""
+    plain = list(plain)
+    for compiled in (True, False):
+        assert_same_steps(plain, decode_fast(model, tokens, compiled=compiled, **options))
+
+
 def assert_same_steps(plain, quick) -> None:
     plain, quick = list(plain), list(quick)
     assert len(plain) == len(quick)
@@ -99,8 +108,7 @@ def test_every_hook_equals_the_plain_decoder(name, cross_attention, score):
     model = compile_machine(machine, cross_attention=cross_attention, score=score)
     tokens = model.labels.encoder_input(word)
     t = model.transformer
-    assert_same_steps(decode(t, tokens, max_steps=70, capture=None),
-                      decode_fast(t, tokens, max_steps=70, capture=None))
+    assert_both_paths(decode(t, tokens, max_steps=70, capture=None), t, tokens, max_steps=70, capture=None)
 
 
 @pytest.mark.parametrize("cross_attention, score", OPTIONS)
@@ -112,8 +120,10 @@ def test_long_runs_equal_the_plain_decoder(name, cross_attention, score):
     t = model.transformer
     hooks = {WRITE_HOOK, "decoder.1.cross.winners", "decoder.3.attn.winners", "decoder.3.resid_post",
              "output.hidden.0", "output.y"}
-    assert_same_steps(decode(t, tokens, max_steps=300, capture=hooks),
-                      decode_fast(t, tokens, max_steps=300, capture=hooks))
+    plain = list(decode(t, tokens, max_steps=300, capture=hooks))
+    assert_same_steps(plain, decode_fast(t, tokens, max_steps=300, capture=hooks))
+    if cross_attention == "per-layer":      # the Python path too (every option is compared above, at 70 steps)
+        assert_same_steps(plain, decode_fast(t, tokens, max_steps=300, capture=hooks, compiled=False))
 
 
 def test_stop_and_max_steps_behave_as_in_the_plain_decoder():
@@ -146,6 +156,8 @@ def test_random_machines_equal_the_plain_decoder(case, cross_attention, score, s
     model = compile_machine(machine, cross_attention=cross_attention, score=score)
     tokens = model.labels.encoder_input(word)
     t = model.transformer
+    # the default path (the compiled kernel where it is built); the Python path's random-machine
+    # coverage is the hook-by-hook comparison above and tests/runtime/test_key_index.py
     assert_same_steps(decode(t, tokens, max_steps=steps, capture=None),
                       decode_fast(t, tokens, max_steps=steps, capture=None))
 
@@ -166,7 +178,7 @@ def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3():
     decides every layer-3 query itself, scoring a few keys each, and the trace is the simulator's."""
     model = compile_machine(BB5)
     stats = Counter()
-    decoder = functools.partial(decode_fast, stats=stats)
+    decoder = functools.partial(decode_fast, stats=stats, compiled=False)
     result = run_model(model, "", max_steps=12_000, decoder=decoder, keep_steps=False)
     assert compare_traces(run(BB5, "", max_steps=12_000), result.trace) is None
     assert stats["index: exact"] == result.positions
@@ -174,6 +186,7 @@ def test_bb5_for_12000_steps_where_float_scores_no_longer_separate_layer_3():
 
 
 # ------------------------------------------------------------------ where the float filter fails
+POSITIONS = PositionalEncoding((("one", 0), ("k", 1), ("inv", -1), ("inv2", -2)))   # 1, k, 1/k, 1/k²
 TINY = 2 ** -60          # far below float resolution next to 1: 1 + TINY rounds to 1.0
 TOKENS = {"z": 8 * TINY, "a": 2 * TINY, "b": TINY, "c": -TINY, "d": Fraction(3, 2) * TINY}
 
@@ -217,7 +230,7 @@ def tiny_transformer(score: str, unsafe: Fraction | None = None) -> Transformer:
     return Transformer(
         space=space,
         embedding={t: {"e": Fraction(v)} for t, v in TOKENS.items()},
-        positional=PositionalEncoding("one", "k", "inv", "inv2"),
+        positional=POSITIONS,
         encoder=(EncoderLayer(Attention(zero, zero, zero)),),
         decoder=tuple(layers),
         output=MLP((Linear.build(space, Space(("o",)), {("h1", "o"): 1}),
@@ -250,7 +263,7 @@ def test_the_integer_filter_sends_only_the_true_tie_to_exact_arithmetic(score, m
     model = tiny_transformer(score)
     stats = Counter()
     plain = list(decode(model, word, max_steps=10, capture=None))
-    quick = list(decode_fast(model, word, max_steps=10, capture=None, stats=stats))
+    quick = list(decode_fast(model, word, max_steps=10, capture=None, stats=stats, compiled=False))
     assert_same_steps(plain, quick)
     assert stats["integer filter: exact among candidates"] == 10 and not stats["float filter: exact among candidates"]
     assert {c for n, c in seen if n == len(word)} == {2}
@@ -266,7 +279,7 @@ def test_exact_arithmetic_decides_where_the_float_filter_cannot(score, monkeypat
     steps = 40
     plain = list(decode(model, word, max_steps=steps, capture=None))
     stats = Counter()
-    quick = list(decode_fast(model, word, max_steps=steps, capture=None, stats=stats))
+    quick = list(decode_fast(model, word, max_steps=steps, capture=None, stats=stats, compiled=False))
     assert_same_steps(plain, quick)
     # the cross-attention filter saw every encoder key as a candidate; the decoder's own keys,
     # apart below float resolution, were told apart by the exact index (2 layers, every step)
@@ -300,7 +313,7 @@ def rounding_transformer() -> Transformer:
                       Linear.build(space, space, {("k", "val"): 1}))
     return Transformer(
         space=space, embedding={t: {"e": x[t], "f": -y[t]} for t in x},
-        positional=PositionalEncoding("one", "k", "inv", "inv2"),
+        positional=POSITIONS,
         encoder=(EncoderLayer(Attention(zero, zero, zero)),),
         decoder=(DecoderLayer(Attention(zero, zero, zero), cross),),
         output=MLP((Linear.build(space, space, {}),)), seed=tuple(space.zeros()),
@@ -313,12 +326,12 @@ def test_the_error_bound_keeps_a_winner_that_float64_ranks_second(monkeypatch):
     model = rounding_transformer()
     hooks = {"decoder.1.cross.winners", "decoder.1.cross.scores"}
     plain = list(decode(model, word, max_steps=3, capture=hooks))
-    quick = list(decode_fast(model, word, max_steps=3, capture=hooks))
+    quick = list(decode_fast(model, word, max_steps=3, capture=hooks, compiled=False))
     assert_same_steps(plain, quick)
     assert quick[0].activations["decoder.1.cross.winners"] == (word.index("p"),)
     # without the error bound the filter would keep only the float favourite and get it wrong
     monkeypatch.setattr(fast._Attention, "__init__", _zero_bound(fast._Attention.__init__))
-    wrong = list(decode_fast(model, word, max_steps=1, capture=hooks))
+    wrong = list(decode_fast(model, word, max_steps=1, capture=hooks, compiled=False))
     assert wrong[0].activations["decoder.1.cross.winners"] == (word.index("r"),)
 
 
@@ -334,8 +347,8 @@ def test_keys_outside_the_safe_float_range_are_decided_exactly(unsafe):
     model = tiny_transformer("abs", unsafe=unsafe)
     word = list("zab")
     plain = list(decode(model, word, max_steps=20, capture=None))
+    assert_both_paths(plain, model, word, max_steps=20, capture=None)
     quick = list(decode_fast(model, word, max_steps=20, capture=None))
-    assert_same_steps(plain, quick)
     # |⟨q, k_j⟩| = unsafe/(j+1)² is smallest at the latest position
     assert all(s.activations["decoder.3.attn.winners"] == (s.i,) for s in quick)
 

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turingformer.runtime.fast import _IndexCache
+from turingformer.runtime.layer import ALL
 
 VALUES = [fmpq(0), fmpq(1), fmpq(-1), fmpq(2), fmpq(1, 3), fmpq(-2, 7), fmpq(5, 2), fmpq(1, 2 ** 450),
           fmpq(-(2 ** 450)), fmpq(3, 1_000_003)]
@@ -128,7 +129,7 @@ def brute_scores(keys, q, clip: bool):
         mags = [min(m, fmpq(1)) for m in mags]
     best = min(mags)
     winners = tuple(j for j, m in enumerate(mags) if m == best)
-    return None if len(winners) == len(keys) else winners
+    return ALL if len(winners) == len(keys) else winners
 
 
 SCAN_VALUES = [fmpq(0), fmpq(1), fmpq(-1), fmpq(1, 3), fmpq(2, 3), fmpq(1, 2 ** 60), fmpq(-1, 2 ** 60),

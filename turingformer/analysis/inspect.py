@@ -2,11 +2,14 @@
 
 :func:`run_with_cache` decodes a word with every hook captured at every step (a thin layer over
 :func:`turingformer.compiler.perez.decoding.run_model` with ``capture=None``) and returns an
-:class:`ActivationCache`::
+:class:`ActivationCache`; given a looped model it runs the loops on the Fraction runtime and
+returns a :class:`LoopedActivationCache` (hooks ``loop.{b}.*``, one step per loop)::
 
     cache = run_with_cache(model, "1011")
     cache["decoder.2.attn.pattern", 7]        # the layer-2 attention weights at position i = 7
-    cache["decoder.3.resid_post"][7]          # the residual after layer 3 at position 7
+    cache["decoder.3.resid_post"]             # every position: an ExactArray [positions, d] of Fractions
+    cache["decoder.3.resid_post"].float()     # the same in float64
+    cache.pattern("decoder.3")                # layer 3's weights at every position, [positions, positions]
     cache.names()                             # every hook name that was captured
     print(cache.table("decoder.1.resid_post", 7))   # named dimensions, non-zero entries
     cache.latex("decoder.2.resid_post", 7)    # the same as LaTeX (exact fractions, via sympy)
@@ -15,8 +18,11 @@
 
 Decoder hooks are indexed by the decoder position i = 0, 1, … (step i reads y_i and writes
 y_{i+1}); encoder hooks (``encoder.0.*``) hold one vector per input position, indexed from 0
-(the paper's encoder position j is index j − 1). Every number is an exact
-:class:`fractions.Fraction`. ``docs/hooks.md`` lists the hooks, their shapes and their lemmas.
+(the paper's encoder position j is index j − 1); looped hooks by the loop step k = 0, 1, …
+(step k reads the card X_k). Every number is an exact :class:`fractions.Fraction`. A mistyped
+hook name is a :class:`~turingformer.runtime.hooks.HookError` with a did-you-mean, a step out of
+range a :class:`~turingformer.runtime.hooks.PositionError`. ``docs/hooks.md`` lists the hooks,
+their shapes and their lemmas.
 
 The helpers :func:`weights_table` / :func:`weights_latex` / :func:`weights_matrix` show one named
 affine map of the model (``decoder.3.attn.query``, ``decoder.1.ffn.0``, ``output.1``, … as
@@ -28,22 +34,38 @@ Tables are returned as :class:`Text` (a ``str`` that a notebook shows as it prin
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Collection, Iterable, Sequence
 
+import numpy as np
+
+from turingformer.compiler.bridge.model import LoopedMachineModel, with_input
+from turingformer.compiler.looped.decoding import read_state
+from turingformer.compiler.looped.model import LoopedModel
 from turingformer.compiler.perez.decoding import DecodedStep, Reader, run_model
 from turingformer.compiler.perez.model import PerezModel
-from turingformer.tm.machine import TuringMachine
+from turingformer.errors import InputError, TuringformerError, did_you_mean, shorten
+from turingformer.runtime.hooks import (
+    HookError, LayerNameError, PositionError, check_step, hook_points, looped_hook_points, unknown_hook,
+)
+from turingformer.runtime.looped import Loop
 from turingformer.runtime.space import Linear, Space
-from turingformer.tm.trace import DEFAULT_MAX_STEPS, Trace, trace_from_events
 from turingformer.runtime.transformer import HOOKS, Step, Transformer
+from turingformer.tm.machine import TuringMachine
+from turingformer.tm.trace import DEFAULT_MAX_STEPS, Trace, trace_from_events
 
 __all__ = [
-    "ActivationCache", "Latex", "NamedMatrix", "Text", "hook_order", "linear", "run_with_cache",
-    "weights_latex", "weights_matrix", "weights_table",
+    "ActivationCache", "DimensionError", "ExactArray", "HookError", "Latex", "LoopedActivationCache", "NamedMatrix",
+    "PositionError", "Text", "hook_order", "linear", "run_with_cache", "weights_latex", "weights_matrix",
+    "weights_table",
 ]
+
+
+class DimensionError(TuringformerError, LookupError):
+    """A named dimension or block that a hook's space does not have."""
 
 
 # ---------------------------------------------------------------------------------- display
@@ -130,9 +152,115 @@ def hook_order(name: str) -> tuple:
     return section, layer, len(_HOOK_RANK), (name,)
 
 
+# ---------------------------------------------------------------------------------- arrays
+class ExactArray(np.ndarray):
+    """A numpy array of exact numbers (object dtype: :class:`~fractions.Fraction` or int; ``None``
+    where a causal mask leaves no value). :meth:`float` gives the float64 array."""
+
+    def __new__(cls, values) -> "ExactArray":
+        return np.asarray(values, dtype=object).view(cls)
+
+    def float(self) -> np.ndarray:
+        """The float64 array: each rational correctly rounded, ``None`` (masked) as −inf, as
+        TransformerLens masks attention scores."""
+        flat = [(-math.inf if v is None else float(v)) for v in self.ravel().tolist()]
+        return np.array(flat, dtype=np.float64).reshape(self.shape)
+
+
+def _stack_rows(rows: Sequence, width: int, fill) -> ExactArray:
+    """Rows of different lengths (causal patterns, scores) as one [len(rows), width] array."""
+    out = np.empty((len(rows), width), dtype=object)
+    out[...] = fill
+    for r, row in enumerate(rows):
+        if row is not None:
+            out[r, :len(row)] = list(row)
+    return out.view(ExactArray)
+
+
+def _stack_winners(rows: Sequence, width: int) -> ExactArray:
+    """Winner tuples as a boolean [len(rows), width] array: True at the tied maximisers."""
+    out = np.zeros((len(rows), width), dtype=bool)
+    for r, winners in enumerate(rows):
+        out[r, list(winners)] = True
+    return out.view(ExactArray)
+
+
+class _HookCache:
+    """What both activation caches share: hook names checked against the model's own (with a
+    did-you-mean), steps checked against the run, and the stacked arrays.
+
+    ``cache[name]`` is the activation at every step as an :class:`ExactArray` (first axis: the
+    step; vectors ``[steps, d]``, attention patterns and scores ``[steps, keys]`` — causal ones
+    ``[steps, steps]``, weight 0 and score ``None`` past the diagonal — winners a boolean mask of
+    the same shape); ``cache[name, i]`` is step i's activation as the runtime recorded it.
+    """
+
+    step_name = "step"
+
+    def names(self) -> list[str]:
+        """Every captured hook name, in firing order."""
+        raise NotImplementedError
+
+    def _all_names(self) -> tuple[str, ...]:
+        """Every hook name the model has (:mod:`turingformer.runtime.hooks`)."""
+        raise NotImplementedError
+
+    def _width(self, name: str) -> int | None:
+        """The number of keys of an attention hook (None for other hooks)."""
+        raise NotImplementedError
+
+    def stack(self, name: str) -> tuple:
+        """``name`` at every step, as recorded."""
+        raise NotImplementedError
+
+    def __contains__(self, name: str) -> bool:
+        captured = self.__dict__.get("_captured")
+        if captured is None:            # the steps do not change: the set is built once
+            captured = self.__dict__["_captured"] = frozenset(self.names())
+        return name in captured
+
+    def check(self, name: str) -> str:
+        """``name`` if this run captured it, else the :class:`HookError` that says why not."""
+        if name in self:
+            return name
+        known = self._all_names()
+        if name in known:
+            raise HookError(f"hook {name!r} was not captured in this run",
+                            hint="run_with_cache(..., names=None) captures every hook; this run captured: "
+                                 + ", ".join(self.names()))
+        raise unknown_hook(name, list(known), extra=self._why_absent(name))
+
+    def _why_absent(self, name: str) -> str:
+        return ""
+
+    def __getitem__(self, key):
+        """``cache[name, i]``: one activation; ``cache[name]``: every step as an :class:`ExactArray`."""
+        if isinstance(key, tuple):
+            name, i = key
+            return self.get(name, i)
+        return self.array(key)
+
+    def array(self, name: str) -> ExactArray:
+        """``name`` at every step, stacked (see the class docstring)."""
+        rows = self.stack(name)
+        width = self._width(name)
+        if name.endswith(".winners"):
+            return _stack_winners(rows, width)
+        if width is not None:
+            return _stack_rows(rows, width, None if name.endswith(".scores") else Fraction(0))
+        out = np.empty((len(rows), *np.shape(rows[0])), dtype=object) if rows else np.empty((0,), dtype=object)
+        for r, row in enumerate(rows):
+            out[r] = row
+        return out.view(ExactArray)
+
+    def float(self, name: str) -> np.ndarray:
+        """``cache[name].float()``: the stacked activation in float64."""
+        return self.array(name).float()
+
+
 # ---------------------------------------------------------------------------------- the cache
 @dataclass
-class ActivationCache:
+class ActivationCache(_HookCache):
     """Every activation of one run, exactly, by hook name and decoder position.
 
     ``trace`` is the user machine's trace read back from the outputs, ``steps`` the raw decoder
@@ -146,13 +274,15 @@ class ActivationCache:
     encoder: dict[str, tuple] = field(default_factory=dict)
     _decoded: list[DecodedStep] | None = field(default=None, repr=False)
 
+    step_name = "decoder position"
+
     def __post_init__(self) -> None:
         self.steps = tuple(self.steps)
         if self.steps and not self.encoder:
             self.encoder = {k: v for k, v in self.steps[0].activations.items() if k.startswith("encoder.")}
 
     def __repr__(self) -> str:
-        return (f"ActivationCache(machine={self.model.labels.machine_name!r}, word={self.word!r}, "
+        return (f"ActivationCache(machine={self.model.labels.machine_name!r}, word={shorten(self.word)}, "
                 f"decoder_steps={len(self.steps)}, machine_steps={self.trace.steps}, hooks={len(self.names())})")
 
     # -- sizes and positions
@@ -201,10 +331,7 @@ class ActivationCache:
     def position(self, machine_step: int) -> int:
         """The decoder position i that reads M's configuration at ``machine_step``."""
         positions = self.positions()
-        if not 0 <= machine_step < len(positions):
-            raise IndexError(f"machine step {machine_step} is not in this run "
-                             f"(it has {self.trace.steps} steps)")
-        return positions[machine_step]
+        return positions[check_step(machine_step, len(positions), "machine step")]
 
     def positions(self) -> tuple[int, ...]:
         """``positions()[k]``: the decoder position that reads M's configuration at step k."""
@@ -227,46 +354,53 @@ class ActivationCache:
             seen.update(k for k in step.activations if not k.startswith("encoder."))
         return sorted(seen, key=hook_order)
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.encoder or any(name in s.activations for s in self.steps)
-
-    def __getitem__(self, key):
-        """``cache[name, i]``: one activation; ``cache[name]``: the tuple over all positions."""
-        if isinstance(key, tuple):
-            name, i = key
-            return self.get(name, i)
-        return self.stack(key)
+    def _all_names(self) -> tuple[str, ...]:
+        return hook_points(self.model.transformer)
 
     def get(self, name: str, i: int):
+        """The activation of ``name`` at decoder position ``i`` (input position for encoder hooks),
+        as recorded; a position out of range is a :class:`PositionError`."""
+        self.check(name)
         if name in self.encoder:
-            return self.encoder[name][i]
-        step = self.steps[i]
-        if name not in step.activations:
-            raise KeyError(self._missing(name))
-        return step.activations[name]
+            rows = self.encoder[name]
+            return rows[check_step(i, len(rows), "input position")]
+        return self.steps[check_step(i, len(self.steps), self.step_name)].activations[name]
 
     def stack(self, name: str) -> tuple:
         """The activation of ``name`` at every decoder position (for encoder hooks: every input
-        position)."""
+        position), as recorded."""
+        self.check(name)
         if name in self.encoder:
             return tuple(self.encoder[name])
-        if not any(name in s.activations for s in self.steps):
-            raise KeyError(self._missing(name))
         return tuple(s.activations.get(name) for s in self.steps)
 
-    def _missing(self, name: str) -> str:
-        hint = ""
-        if name.endswith(("attn.scores",)) and name.startswith("decoder."):
-            hint = (" (a self-attention with a zero value map returns 0 without scoring: the "
-                    "scores of decoder layer 1 are never computed, spec §5)")
-        elif ".cross." in name:
-            hint = " (only decoder layer 1 reads the encoder under cross_attention='per-layer')"
-        return f"no hook named {name!r} was captured{hint}; captured: {', '.join(self.names())}"
+    def _width(self, name: str) -> int | None:
+        if not name.endswith((".pattern", ".scores", ".winners")):
+            return None
+        if name.startswith("encoder.") or ".cross." in name:
+            return len(self.tokens)
+        return len(self.steps)
+
+    def pattern(self, layer: str) -> ExactArray:
+        """One layer's attention weights at every position: ``pattern("decoder.3")`` (its
+        self-attention, [positions, positions], zero above the diagonal) or
+        ``pattern("decoder.1.cross")`` ([positions, n])."""
+        name = layer if layer.endswith((".attn", ".cross")) else f"{layer}.attn"
+        return self.array(f"{name}.pattern")
+
+    def _why_absent(self, name: str) -> str:
+        if name.endswith("attn.scores") and name.startswith("decoder."):
+            return (" (a self-attention with a zero value map returns 0 without scoring: the scores of that layer "
+                    "are never computed, spec §5)")
+        if ".cross." in name:
+            return " (only decoder layer 1 reads the encoder under cross_attention='per-layer')"
+        return ""
 
     # -- named dimensions
     def space_of(self, name: str, i: int = 0) -> Space:
         """The named space of a hook's vector (positions ``j=…`` for patterns and scores)."""
         t = self.model.transformer
+        self.check(name)
         parts = name.split(".")
         if name.endswith(("attn.pattern", "attn.scores")) and parts[0] == "decoder":
             return Space(tuple(f"j={j}" for j in range(i + 1)))
@@ -274,14 +408,12 @@ class ActivationCache:
             return Space(tuple(f"j={j}" for j in range(1, len(self.tokens) + 1)))
         if parts[0] == "encoder" and name.endswith("attn.pattern"):
             return Space(tuple(f"j={j}" for j in range(1, len(self.tokens) + 1)))
-        if name.endswith("ffn.hidden"):
-            layers = t.encoder if parts[0] == "encoder" else t.decoder
-            index = int(parts[1]) - (0 if parts[0] == "encoder" else 1)
-            return layers[index].ffn.layers[0].target
-        if name.startswith("output.hidden."):
-            return t.output.layers[int(parts[2])].target
+        if ".hidden" in name:                       # ffn.hidden[.k], output.hidden.k
+            net = t.layer(name.split(".hidden")[0])
+            k = int(name.rsplit(".", 1)[1]) if name.rsplit(".", 1)[1].isdigit() else 0
+            return net.layers[k].target
         if name.endswith("winners"):
-            raise TypeError(f"{name} holds positions, not a vector")
+            raise HookError(f"{name} holds positions, not a vector", hint="read it with cache[name, i]")
         return t.space
 
     def vector(self, name: str, i: int, *, nonzero: bool = True) -> dict[str, object]:
@@ -301,7 +433,10 @@ class ActivationCache:
             return value[space.index(names[0])]
         if names:
             return space.read_block(value, dim)
-        raise KeyError(f"{name} has no dimension or block {dim!r}")
+        blocks = sorted({n.split(":", 1)[0] for n in space.names})
+        close = did_you_mean(dim, [*blocks, *space.names])
+        raise DimensionError(f"{name} has no dimension or block {dim!r}",
+                             hint=(close + " " if close else "") + f"its blocks are {', '.join(blocks)}")
 
     def read(self, name: str, i: int, block: str) -> str | None:
         """The label of a one-hot block (``cache.read("output.y", i, "q1")`` -> the state)."""
@@ -343,20 +478,16 @@ class ActivationCache:
         ``attention`` is ``decoder.l.attn`` (j = 0..i) or ``decoder.l.cross`` (encoder positions
         j = 1..n). For ``decoder.3.attn`` these are the χ_j of Lemma 10: ε_iε_j D_j + ε_i²ε_j²/3.
         """
-        parts = attention.split(".")
-        layer = self.model.transformer.decoder[int(parts[1]) - 1]
-        if parts[2] == "attn":
-            attn = layer.attn
-            query = attn.project_query(self.get(f"decoder.{parts[1]}.resid_pre", i))
-            keys = [attn.project_key(self.get(f"decoder.{parts[1]}.resid_pre", j)) for j in range(i + 1)]
-        elif parts[2] == "cross":
-            attn = layer.cross
-            if attn is None:
-                raise KeyError(f"decoder layer {parts[1]} has no cross-attention")
-            query = attn.project_query(self.get(f"decoder.{parts[1]}.resid_mid", i))
-            keys = [attn.project_key(x) for x in self.encoder["encoder.0.out"]] if self.tokens else []
+        layer, _, which = attention.rpartition(".")
+        if which not in ("attn", "cross") or not layer.startswith("decoder."):
+            raise LayerNameError(f"not an attention: {attention!r}", hint="use decoder.l.attn or decoder.l.cross")
+        attn = self.model.transformer.layer(attention)
+        if which == "attn":
+            query = attn.project_query(self.get(f"{layer}.resid_pre", i))
+            keys = [attn.project_key(self.get(f"{layer}.resid_pre", j)) for j in range(i + 1)]
         else:
-            raise KeyError(f"not an attention: {attention!r} (use decoder.l.attn or decoder.l.cross)")
+            query = attn.project_query(self.get(f"{layer}.resid_mid", i))
+            keys = [attn.project_key(x) for x in self.encoder["encoder.0.out"]] if self.tokens else []
         return tuple(sum((a * b for a, b in zip(query, key)), Fraction(0)) for key in keys)
 
     # -- traces
@@ -409,21 +540,112 @@ def _trace_rows(trace: Trace, limit: int | None) -> list[tuple[str, str, str, st
     return rows
 
 
+@dataclass
+class LoopedActivationCache(_HookCache):
+    """Every activation of a looped run, exactly, by hook name (``loop.{b}.*``, b the block) and
+    loop step k = 0, 1, …: step k is the loop that reads the card X_k (the driver's loop
+    t = k + 1). A hook holds one row per card column: ``cache["loop.1.out"]`` is an
+    :class:`ExactArray` [loops, n, d], ``cache["loop.1.attn.pattern"]`` [loops, n, n] (winners:
+    the boolean mask of the same shape)."""
+
+    model: LoopedModel
+    loops: tuple[Loop, ...]
+
+    step_name = "loop step"
+
+    def __post_init__(self) -> None:
+        self.loops = tuple(self.loops)
+
+    def __repr__(self) -> str:
+        return (f"LoopedActivationCache(program={self.model.labels.name!r}, loops={len(self.loops)}, "
+                f"columns={self.model.n}, hooks={len(self.names())})")
+
+    def __len__(self) -> int:
+        """The number of loops (steps k = 0 .. len − 1)."""
+        return len(self.loops)
+
+    def names(self) -> list[str]:
+        seen = set()
+        for loop in self.loops:
+            seen.update(loop.activations)
+        order = {name: k for k, name in enumerate(self._all_names())}
+        return sorted(seen, key=lambda n: order.get(n, len(order)))
+
+    def _all_names(self) -> tuple[str, ...]:
+        return looped_hook_points(self.model.transformer)
+
+    def get(self, name: str, k: int):
+        """The activation of ``name`` in loop step ``k``, as recorded (one entry per column)."""
+        self.check(name)
+        return self.loops[check_step(k, len(self.loops), self.step_name)].activations[name]
+
+    def stack(self, name: str) -> tuple:
+        self.check(name)
+        return tuple(loop.activations.get(name) for loop in self.loops)
+
+    def _width(self, name: str) -> int | None:
+        return None
+
+    def array(self, name: str) -> ExactArray:
+        if name.endswith(".winners"):
+            n = self.model.n
+            out = np.zeros((len(self.loops), n, n), dtype=bool)
+            for k, per_column in enumerate(self.stack(name)):
+                for j, winners in enumerate(per_column):
+                    out[k, j, list(winners)] = True
+            return out.view(ExactArray)
+        return super().array(name)
+
+    def card(self, k: int) -> tuple:
+        """The punch card X_k (k = 0 … len): the input of loop step k, the output of step k − 1."""
+        k = check_step(k, len(self.loops) + 1, "card")
+        return self.loops[0].X_in if k == 0 and self.loops else self.loops[k - 1].X_out if k else self.model.card
+
+    def pattern(self, block: str) -> ExactArray:
+        """One block's attention weights at every loop: ``pattern("loop.1")`` (its head, or
+        ``"loop.1.attn.0"`` for one of several), [loops, n, n]."""
+        name = block if ".attn" in block else f"{block}.attn"
+        return self.array(f"{name}.pattern")
+
+
 def run_with_cache(
-    model: PerezModel | TuringMachine, word: str = "", *, max_steps: int = DEFAULT_MAX_STEPS,
-    names: Collection[str] | None = None, **compile_options,
-) -> ActivationCache:
+    model: PerezModel | TuringMachine | LoopedModel | LoopedMachineModel, word: str = "", *,
+    max_steps: int = DEFAULT_MAX_STEPS, names: Collection[str] | None = None, **compile_options,
+) -> ActivationCache | LoopedActivationCache:
     """Decode ``word`` capturing every hook (or only ``names``) at every step.
 
     ``model`` is a compiled model, or a machine to compile first (``compile_options`` go to
-    :func:`turingformer.compiler.perez.construction.compile_machine`). ``max_steps`` bounds M's steps.
+    :func:`turingformer.compiler.perez.construction.compile_machine`); ``max_steps`` bounds M's
+    steps. A looped model (a program's, or a machine's compiled for the looped computer, which
+    takes ``word``) runs on the Fraction runtime until its card halts or for ``max_steps`` loops,
+    into a :class:`LoopedActivationCache`. A mistyped name in ``names`` is a :class:`HookError`.
     """
+    if isinstance(model, LoopedMachineModel):
+        model = (with_input(model, word) if word else model).looped
+    elif isinstance(model, LoopedModel):
+        if word:
+            raise InputError("a program's looped model holds its input in the punch card",
+                             hint="run_with_cache(model) without a word, or recompile the program")
+    if isinstance(model, LoopedModel):
+        known = looped_hook_points(model.transformer)
+        _check_names(names, known)
+        labels, space = model.labels, model.space
+        loops = model.transformer.run(model.card, max_loops=max_steps, capture=names,
+                                      stop=lambda X: read_state(labels, space, X).halted(labels))
+        return LoopedActivationCache(model, tuple(loops))
     if isinstance(model, TuringMachine):
         from turingformer.compiler.perez.construction import compile_machine
 
         model = compile_machine(model, **compile_options)
+    _check_names(names, hook_points(model.transformer))
     result = run_model(model, word, max_steps=max_steps, capture=names)
     return ActivationCache(model, word, result.trace, result.decoder_steps)
+
+
+def _check_names(names: Collection[str] | None, known: Sequence[str]) -> None:
+    for name in names or ():
+        if name not in known:
+            raise unknown_hook(name, list(known))
 
 
 # ---------------------------------------------------------------------------------- weights
@@ -432,7 +654,9 @@ def linear(model: PerezModel | Transformer, name: str) -> Linear:
     t = model.transformer if isinstance(model, PerezModel) else model
     maps = dict(t.linears())
     if name not in maps:
-        raise KeyError(f"no map named {name!r}; the maps are: {', '.join(maps)}")
+        close = did_you_mean(name, maps)
+        raise LayerNameError(f"no map named {name!r}",
+                             hint=(close + " " if close else "") + f"the maps are: {', '.join(maps)}")
     return maps[name]
 
 

@@ -16,7 +16,7 @@ it is **checked** at run time, never assumed:
 
 * an affine map ``x W + b`` is computed as ``Z = X·(L W) + S_i·(L b)`` with L the lcm of the
   map's denominators (all models), then ``Z / L`` is taken only when every entry divides exactly;
-* σ is ``clip(Z, 0, S_i)`` (exact); pos(k) needs k² | S_i (checked, else ``ValueError``);
+* σ is ``clip(Z, 0, S_i)`` (exact); pos(k) needs k^d | S_i (d the deepest negative exponent of the encoding, 2 for Pérez) (checked, else ``ValueError``);
 * before every product a bound on the partial sums (row maximum of |X| times the largest column
   sum of |L W|, plus S_i·|L b|) is checked against 2⁶²: int64 never wraps;
 * attention keys and values are stored reduced, as integer rows K'_j over their own denominator
@@ -324,7 +324,8 @@ class _Batch:
         self.d = self.template.d
         pe = self.template.positional
         space = self.template.space
-        self.pos = [space.index(n) for n in (pe.one, pe.k, pe.inverse, pe.inverse_square)]
+        self.pos = [(space.index(name), e) for name, e in pe.powers]   # pos(k)[index] = k**e
+        self.pos_depth = max([0] + [-e for _, e in pe.powers])           # S must divide by k**depth
         self._rows = np.arange(len(models))            # the computed rows' places in the batch
         self._alive = np.ones(len(models), dtype=bool)
         self.i = 0
@@ -450,9 +451,9 @@ class ExactBatch(_Batch):
     def _step(self) -> BatchStep:
         i, k = self.i, self.i + 1
         S = int(self.scale(i))
-        if S < 1 or S % (k * k):
-            raise ValueError(f"scale({i}) = {S} is not a positive multiple of (i+1)² = {k * k}: pos(i+1) "
-                             "would not be an integer over it")
+        if S < 1 or S % k ** self.pos_depth:
+            raise ValueError(f"scale({i}) = {S} is not a positive multiple of (i+1)^{self.pos_depth}: "
+                             "pos(i+1) would not be an integer over it")
         n = len(self._rows)
         bad = np.zeros(n, dtype=bool)
         acts: dict = {}
@@ -465,10 +466,8 @@ class ExactBatch(_Batch):
         bad |= (num % self.y_scale != 0).any(axis=1)
         y_in = num // self.y_scale
         H = y_in.copy()
-        H[:, self.pos[0]] += S
-        H[:, self.pos[1]] += k * S
-        H[:, self.pos[2]] += S // k
-        H[:, self.pos[3]] += S // (k * k)
+        for c, e in self.pos:
+            H[:, c] += S * k ** e if e >= 0 else S // k ** -e
         H = self._decoder(H, acts, lambda head, X: head(X, S, k, bad), lambda ffn, X: _exact_mlp(ffn, X, S, bad))
         y_out = _exact_mlp(self.output, H, S, bad)
         self._record(acts, "output.y", y_out)

@@ -5,7 +5,15 @@ Same contract, same outputs, bit for bit: every :class:`~turingformer.runtime.tr
 decoder yields, and every number in it is a :class:`fractions.Fraction` (winner lists are tuples
 of ints, as in the plain path). Like the plain runtime it is **generic**: it runs any
 :class:`~turingformer.runtime.transformer.Transformer` and knows nothing about Turing machines or about
-which layer does what. It is fast for seven reasons, each exact for the reason given.
+which layer does what. Its layers are :mod:`turingformer.runtime.layer`'s, the plain runtime's own.
+
+It has two paths with the same results. The **compiled kernel**
+(:mod:`turingformer.runtime.compiled`, ``_kernel.c``) decodes whole chunks of positions in checked
+int64 rationals with exact 128-bit attention scores and the index of 6. in typed arrays, and hands
+the decoding to the **Python path** below at the first position whose numbers it cannot prove
+(and runs nowhere when it is not built, or ``compiled=False``). :func:`decode_chunks` streams either
+as integer arrays, for long runs that only read their outputs. The Python path is fast for seven
+reasons, each exact for the reason given.
 
 1. **Exact arithmetic in FLINT, Fractions only at the edges.** Internally an activation is a
    *sparse* vector ``{index: fmpq}`` (python-flint rationals, about 8x faster than ``Fraction``)
@@ -115,8 +123,10 @@ which layer does what. It is fast for seven reasons, each exact for the reason g
 
 Per step the work is O(1) exact operations for a single-winner or uniform attention plus an
 O(n_enc·m) float filter over the encoder keys, and nothing allocates an array as long as the
-cache. Memory per position is the exact key (a tuple of m rationals), the value dict when the
-attention is not uniform-only, and one entry of the index. Captured hooks that are O(i) by
+cache. **Memory per position** is compact on both paths: the key and the value (when the attention
+is not uniform-only) as int64 rows with a per-row, or shared, denominator
+(:class:`~turingformer.runtime.rows.Rows`; a row beyond 2⁶² is kept exactly as fmpq, decided per
+row) and the key's place in the index (a typed member array). Captured hooks that are O(i) by
 nature (``*.attn.scores``, ``*.attn.pattern``, ``*.attn.winners`` of a uniform attention) are
 built, exactly, only when asked for. Encoding reuses :func:`turingformer.runtime.transformer.encode`
 (it runs once per input), so its hooks are the plain path's own.
@@ -125,8 +135,10 @@ built, exactly, only when asked for. Encoding reuses :func:`turingformer.runtime
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left
 from collections import Counter
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Sequence
 
@@ -134,10 +146,17 @@ import numpy as np
 from flint import fmpq
 from threadpoolctl import threadpool_limits
 
+from turingformer.runtime import compiled as compiled_kernel
+from turingformer.runtime.hooks import decoder_hooks, output_hooks
+from turingformer.runtime.layer import ALL as _ALL
+from turingformer.runtime.layer import Attended, Parts, decoder_forward
+from turingformer.runtime.rows import Rows, common_denominator
 from turingformer.runtime.space import Linear
-from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress, encode, scores_of
+from turingformer.runtime.transformer import (
+    MLP, Attention, FractionOps, Step, Transformer, autoregress, encode, pattern_of, scores_of,
+)
 
-__all__ = ["decode_fast", "SMALL"]
+__all__ = ["Chunk", "decode_chunks", "decode_fast", "SMALL"]
 
 #: Caches with at most this many keys are decided exactly, without the float filter.
 SMALL = 8
@@ -367,95 +386,131 @@ class _SigmaMap:
 
 
 class _MLP:
-    """A σ-net on sparse vectors, recording ``{prefix}.hidden[.k]`` exactly as :class:`MLP`.
+    """A σ-net on sparse vectors, recording its hidden layers exactly as :class:`MLP` does.
 
-    A σ-net is a pure function of the input entries its first layer reads, so while no hidden
-    activation is recorded its outputs are **memoised** on those entries (each as index,
-    numerator, denominator in lowest terms: equal keys are equal rationals; hashing fmpz is fast,
-    hashing an fmpq is not). The memo holds at most :data:`MEMO` entries and is dropped
-    for good once fewer than half of the first ``MEMO`` calls hit (a net whose input differs at
-    every step, such as one reading positions). Outputs are shared: callers only read them.
+    A σ-net is a pure function of the entries its first layer reads, and — one level deeper —
+    of its first σ layer's output. While no hidden activation is recorded its outputs are
+    **memoised** twice (each rational as index, numerator, denominator in lowest terms: equal
+    keys are equal rationals; hashing fmpz is fast, hashing an fmpq is not):
+
+    * on the entries the first layer reads (no arithmetic at all on a hit);
+    * on the first σ layer's output, when the net has one: σ clips, so inputs that differ (a
+      positional coordinate i+1, say) often give the same σ output — the Pérez output net's
+      first layer reads x9 = i+1 but its σ units are 0 or 1 — and the later layers are skipped.
+
+    Each memo holds at most :data:`MEMO` entries and is dropped for good once fewer than half of
+    its first ``MEMO`` calls hit. Outputs are shared: callers only read them.
     """
 
     def __init__(self, mlp: MLP):
         n = len(mlp.layers)
         self.layers = [(_SigmaMap(layer) if k < n - 1 else _Map(layer)) for k, layer in enumerate(mlp.layers)]
         self.hidden_sizes = [len(layer.target) for layer in mlp.layers[:-1]]
-        self.suffixes = [("hidden" if n == 2 else f"hidden.{k}") for k in range(n - 1)]
         self.reads = frozenset(mlp.layers[0].used_inputs())
-        self.memo: dict | None = {}
-        self.calls = self.hits = 0
+        self.memo = _Memo()
+        self.memo_hidden = _Memo() if n > 1 else None
 
-    def __call__(self, x, record, prefix: str):
+    def __call__(self, x, hidden=(), acts=None):
+        if any(hidden):
+            return self._run(x, 0, hidden, acts)
         memo = self.memo
-        if record is None and memo is not None:
+        if memo.on:
             reads = self.reads
             key = tuple([(i, v.p, v.q) for i, v in x.items() if i in reads])
             out = memo.get(key)
-            self.calls += 1
-            if out is not None:
-                self.hits += 1
-                return out
-            out = self._run(x, None, prefix)
-            if len(memo) < MEMO:
-                memo[key] = out
-            elif 2 * self.hits < self.calls:
-                self.memo = None
+            if out is None:
+                out = memo.put(key, self._from_first(x))
             return out
-        return self._run(x, record, prefix)
+        return self._from_first(x)
 
-    def _run(self, x, record, prefix: str):
+    def _from_first(self, x):
+        memo = self.memo_hidden
+        if memo is None or not memo.on:
+            return self._run(x, 0, (), None)
+        h = self.layers[0](x)
+        key = tuple([(u, v.p, v.q) for u, v in h.items()])
+        out = memo.get(key)
+        if out is None:
+            out = memo.put(key, self._run(h, 1, (), None))
+        return out
+
+    def _run(self, x, start: int, hidden, acts):
         last = len(self.layers) - 1
-        for k, layer in enumerate(self.layers):
-            x = layer(x)
-            if k < last and record is not None:
-                name = f"{prefix}.{self.suffixes[k]}"
-                if record.wants(name):
-                    record.values[name] = _full(x, self.hidden_sizes[k])
+        for k in range(start, len(self.layers)):
+            x = self.layers[k](x)
+            if k < last and hidden and hidden[k]:
+                acts[hidden[k]] = _full(x, self.hidden_sizes[k])
         return x
 
 
+class _Memo:
+    """A bounded memo that turns itself off when it does not pay (see :class:`_MLP`)."""
+
+    __slots__ = ("table", "calls", "hits", "on")
+
+    def __init__(self):
+        self.table: dict = {}
+        self.calls = self.hits = 0
+        self.on = True
+
+    def get(self, key):
+        self.calls += 1
+        out = self.table.get(key)
+        if out is not None:
+            self.hits += 1
+        return out
+
+    def put(self, key, out):
+        if len(self.table) < MEMO:
+            self.table[key] = out
+        elif 2 * self.hits < self.calls:
+            self.on, self.table = False, {}
+        return out
+
+
 # ---------------------------------------------------------------------------------- attention
-_ALL = None  # "every cached key wins"
-
-
 class _Cache:
-    """Values of one attention's cache and a lazy exact running sum of them.
+    """The values of one attention's cache and a lazy exact running sum of them.
 
-    With an empty support (``m == 0``) every decision is uniform, so the values are not kept:
-    each is added to the running sum as it arrives (O(1) memory per position).
+    Values are rows over the attention's value support (``coords``), kept in :class:`Rows`
+    (compact, exact). With an empty support (``m == 0``) every decision is uniform, so the values
+    are not kept: each is added to the running sum as it arrives (O(1) memory per position).
     """
 
-    def __init__(self, m: int):
+    def __init__(self, m: int, coords: Sequence[int]):
         self.m = m
         self.n = 0
-        self.keys: list[tuple] = []
-        self.values: list[dict[int, fmpq]] = []
-        self.keep_values = m > 0
+        self.coords = tuple(coords)
+        self.values = Rows(len(self.coords)) if m > 0 else None
         self.total: dict[int, fmpq] = {}
         self.total_n = 0
 
-    def _append_value(self, value: dict[int, fmpq]) -> None:
-        if self.keep_values:
+    def _append_value(self, value: Sequence[fmpq]) -> None:
+        if self.values is not None:
             self.values.append(value)
         else:
-            _accumulate(self.total, value)
+            _accumulate(self.total, self.coords, value)
             self.total_n += 1
         self.n += 1
+
+    def value(self, j: int) -> dict[int, fmpq]:
+        """Value j as a sparse residual vector."""
+        return {c: v for c, v in zip(self.coords, self.values[j]) if v}
 
     def sum_all(self) -> dict[int, fmpq]:
         """Σ_j v_j over the whole cache (exact), bringing the running sum up to date."""
         total = self.total
-        for value in self.values[self.total_n:self.n]:
-            _accumulate(total, value)
+        for j in range(self.total_n, self.n):
+            _accumulate(total, self.coords, self.values[j])
         self.total_n = self.n
         return total
 
 
-def _accumulate(total: dict[int, fmpq], value: dict[int, fmpq]) -> None:
-    for k, v in value.items():
-        prev = total.get(k)
-        total[k] = v if prev is None else prev + v
+def _accumulate(total: dict[int, fmpq], coords: Sequence[int], value: Sequence[fmpq]) -> None:
+    for k, v in zip(coords, value):
+        if v:
+            prev = total.get(k)
+            total[k] = v if prev is None else prev + v
 
 
 class _ScanCache(_Cache):
@@ -465,8 +520,9 @@ class _ScanCache(_Cache):
     with work buffers of the same capacity, so a decision allocates nothing of size O(i).
     """
 
-    def __init__(self, m: int, capacity: int = 64):
-        super().__init__(m)
+    def __init__(self, m: int, coords: Sequence[int] = (), capacity: int = 64):
+        super().__init__(m, coords)
+        self.keys: list[tuple] = []
         self.unsafe: list[int] = []
         self.integral = True            # every key so far is N_j / D_j in int64 (5'.)
         self.colmax = [0] * m           # max |N_je| per coordinate
@@ -487,7 +543,7 @@ class _ScanCache(_Cache):
         self.hi = np.empty(capacity)
         self.mask = np.empty(capacity, dtype=bool)
 
-    def append(self, key: Sequence[fmpq], value: dict[int, fmpq]) -> None:
+    def append(self, key: Sequence[fmpq], value: Sequence[fmpq]) -> None:
         n = self.n
         if n == len(self.floats):
             self._allocate(2 * n)
@@ -500,7 +556,7 @@ class _ScanCache(_Cache):
             self.floats[n] = row
             self.absolute[n] = [abs(r) for r in row]
         if self.integral:
-            D, N = _integers(key)
+            D, N = common_denominator(key)
             if all(abs(v) < _INT_LIMIT for v in N) and D < _FLOAT_LIMIT:
                 self.numerators[n], self.denominators[n] = N, float(D)
                 self.colmax = [max(c, abs(v)) for c, v in zip(self.colmax, N)]
@@ -513,7 +569,7 @@ class _ScanCache(_Cache):
         or None when the keys or the query do not fit the proved int64 range."""
         if not self.integral:
             return None
-        Dq, Nq = _integers(q)
+        Dq, Nq = common_denominator(q)
         if Dq >= _EXACT_FLOAT or sum(abs(v) * c for v, c in zip(Nq, self.colmax)) >= _INT64:
             return None
         n = self.n
@@ -530,38 +586,32 @@ class _ScanCache(_Cache):
         return lo, hi, one
 
 
-def _integers(v: Sequence[fmpq]) -> tuple[int, list[int]]:
-    """(D, N) with v = N / D: D the lcm of the denominators, N integers (exact)."""
-    D = 1
-    for x in v:
-        q = x.q
-        if q != 1:
-            D = math.lcm(D, int(q))
-    return D, [int(x.p) * (D // int(x.q)) for x in v]
-
-
 class _Group:
     """The keys of one exact direction of the projection P k (see :class:`_IndexCache`).
 
-    ``members`` holds key ids in order of decreasing |λ| (so the smallest |λ| is last);
-    ``rmax[e]`` = max |R k_e| over the members; with a one-dimensional rest, ``rmin`` = min |R k|
-    and ``rmin_keys`` the members that reach it.
+    ``members`` holds key ids in order of decreasing |λ| (so the smallest |λ| is last), in a
+    typed array; ``rmax[e]`` = max |R k_e| over the members; with a one-dimensional rest,
+    ``rmin`` = min |R k| and ``rmin_keys`` the members that reach it.
     """
 
     __slots__ = ("members", "rmax", "rmin", "rmin_keys")
 
     def __init__(self, rest: int):
-        self.members: list[int] = []
+        self.members = array("i")
         self.rmax = [_ZERO_Q] * rest
         self.rmin = None
-        self.rmin_keys: list[int] = []
+        self.rmin_keys = array("i")
 
 
 class _IndexCache(_Cache):
-    """A self-attention cache decided by an exact index over the key vectors alone (6.)."""
+    """A self-attention cache decided by an exact index over the key vectors alone (6.).
 
-    def __init__(self, m: int):
-        super().__init__(m)
+    The keys live in :class:`Rows` (compact, exact), the groups' members in typed arrays.
+    """
+
+    def __init__(self, m: int, coords: Sequence[int] = ()):
+        super().__init__(m, coords)
+        self.keys = Rows(m)
         self.p = 2 if m >= 2 else 0            # the projection P: the first two support coordinates
         self.rest = m - self.p                 # R: the others
         self.zero: _Group | None = None        # P k = 0
@@ -580,13 +630,14 @@ class _IndexCache(_Cache):
         x = k[0]
         return abs(x) if x else abs(k[1])
 
-    def append(self, key: Sequence[fmpq], value: dict[int, fmpq]) -> None:
-        j = self.n
-        key = tuple(key)
-        self.keys.append(key)
+    def append(self, key: Sequence[fmpq], value: Sequence[fmpq]) -> None:
         self._append_value(value)
         if not self.m:          # every decision is uniform: nothing to index
             return
+        self.insert(self.keys.append(key), tuple(key))
+
+    def insert(self, j: int, key: tuple) -> None:
+        """Index the stored key ``j`` (= ``key``)."""
         rest = key[self.p:]
         if self.p == 0 or not (key[0] or key[1]):
             if self.zero is None:
@@ -633,7 +684,7 @@ class _IndexCache(_Cache):
         if self.rest == 1:
             r = abs(rest[0])
             if group.rmin is None or r < group.rmin:
-                group.rmin, group.rmin_keys = r, [j]
+                group.rmin, group.rmin_keys = r, array("i", [j])
             elif r == group.rmin:
                 group.rmin_keys.append(j)
 
@@ -754,7 +805,8 @@ class _Attention:
         self.m = len(support)
         self.query = _Map(attn.query, support)
         self.key = _Map(attn.key, support)
-        self.value = _Map(attn.value)
+        self.value = _Map(attn.value, {s: k for k, s in enumerate(attn.value_support)})
+        self.coords = attn.value_support
         self.clip = score == "clipped"
         self.score = score
         self.stats = None
@@ -850,42 +902,30 @@ class _Attention:
             return _ALL
         return tuple(winners)
 
-    def output(self, cache: _Cache, winners) -> dict[int, fmpq]:
-        """The average of the winners' values (exact: sum, then divide once)."""
+    def output(self, cache: _Cache, winners) -> dict[int, fmpq] | None:
+        """The average of the winners' values (exact: sum, then divide once); None for 0."""
         if winners is _ALL:
             total, r = cache.sum_all(), cache.n
         elif len(winners) == 1:
-            return cache.values[winners[0]]
+            return cache.value(winners[0]) or None
         elif not winners:
-            return {}
+            return None
         else:
             total, r = {}, len(winners)
             for j in winners:
-                for k, v in cache.values[j].items():
-                    prev = total.get(k)
-                    total[k] = v if prev is None else prev + v
-        return {k: v / r for k, v in total.items() if v}
+                _accumulate(total, cache.coords, cache.values[j])
+        return {k: v / r for k, v in total.items() if v} or None
 
-    def scores(self, cache: _Cache, q: list[fmpq]) -> tuple:
-        """Every score φ(⟨q, k_j⟩), computed by the plain runtime's own code on Fractions."""
+    def scores(self, cache: _Cache, q: list[fmpq], n: int) -> tuple:
+        """Every score φ(⟨q, k_j⟩), j < n, computed by the plain runtime's own code on Fractions."""
         query = tuple(_frac(v) for v in q)
-        return tuple(scores_of(self.score, query, [tuple(_frac(b) for b in k) for k in cache.keys]))
+        keys = cache.keys
+        return tuple(scores_of(self.score, query, [tuple(_frac(b) for b in keys[j]) for j in range(n)]))
 
 
-def _pattern(n: int, winners) -> tuple:
-    if winners is _ALL:
-        w = Fraction(1, n) if n else _ZERO_F
-        return (w,) * n
-    w = Fraction(1, len(winners)) if winners else _ZERO_F
-    chosen = set(winners)
-    return tuple(w if j in chosen else _ZERO_F for j in range(n))
 
 
-def _winner_list(n: int, winners) -> tuple:
-    return tuple(range(n)) if winners is _ALL else winners
-
-
-def _add(x: dict[int, fmpq], y: dict[int, fmpq]) -> dict[int, fmpq]:
+def _add(x: dict[int, fmpq], y: dict[int, fmpq] | None) -> dict[int, fmpq]:
     if not y:
         return x
     out = dict(x)
@@ -902,47 +942,126 @@ def _add(x: dict[int, fmpq], y: dict[int, fmpq]) -> dict[int, fmpq]:
     return out
 
 
-# ---------------------------------------------------------------------------------- recording
-class _Record:
-    __slots__ = ("wanted", "values")
+# ---------------------------------------------------------------------------------- the layer's arithmetic
+class _Sparse(FractionOps):
+    """The arithmetic of :mod:`turingformer.runtime.layer` on sparse fmpq vectors; hooks hold
+    the Fraction tuples of the plain runtime (built only when recorded)."""
 
-    def __init__(self, wanted):
-        self.wanted = wanted
-        self.values: dict[str, object] = {}
+    def __init__(self, d: int):
+        super().__init__(d)
+        self.d = d
 
-    def wants(self, name: str) -> bool:
-        return self.wanted is None or name in self.wanted
+    @staticmethod
+    def add(x, delta):
+        return _add(x, delta)
+
+    def view(self, x) -> tuple:
+        return _full(x, self.d)
+
+    def view_delta(self, delta) -> tuple:
+        return self.zero if delta is None else _full(delta, self.d)
 
 
-class _Layer:
-    def __init__(self, l: int, layer, score: str, encoded, wanted):
-        self.name = name = f"decoder.{l}"
-        self.trivial = layer.attn.is_trivial()
-        self.attn = None if self.trivial else _Attention(layer.attn, score)
-        self.cache = None if self.trivial else _IndexCache(self.attn.m)
-        self.cross = None
-        if layer.cross is not None and not layer.cross.is_trivial():
-            self.cross = _Attention(layer.cross, score)
-            self.cross_cache = _ScanCache(self.cross.m, max(1, len(encoded.cross_keys[l - 1])))
-            for key, value in zip(encoded.cross_keys[l - 1], encoded.cross_values[l - 1]):
-                self.cross_cache.append([_q(v) for v in key],
-                                        {s: _q(v) for s, v in zip(layer.cross.value_support, value) if v})
-        self.ffn = _MLP(layer.ffn) if layer.ffn is not None else None
+class _SelfHead:
+    """A decoder self-attention: its key index (or, with an empty support, its running sum)."""
 
-        def want(hook):
-            return wanted is None or f"{name}.{hook}" in wanted
+    def __init__(self, attn: Attention, score: str):
+        self.attn = _Attention(attn, score)
+        self.cache = _IndexCache(self.attn.m, attn.value_support)
 
-        self.hooks = {h: want(h) for h in (
-            "resid_pre", "attn.scores", "attn.winners", "attn.pattern", "attn.out", "resid_mid",
-            "cross.scores", "cross.winners", "cross.pattern", "cross.out", "resid_cross", "ffn.out", "resid_post")}
-        self.any_ffn_hidden = wanted is None or any(h.startswith(f"{name}.ffn.hidden") for h in wanted)
+    def attend(self, h) -> Attended:
+        attn, cache = self.attn, self.cache
+        cache.append(attn.key.dense(h), attn.value.dense(h))
+        q = attn.query.dense(h)
+        winners = attn.decide(cache, q)
+        n = cache.n
+        return Attended(attn.output(cache, winners), winners, n, lambda: attn.scores(cache, q, n))
+
+
+class _CrossHead:
+    """A cross-attention over the encoder output's keys, decided by the certified scan (5., 5')."""
+
+    def __init__(self, attn: Attention, score: str, keys, values):
+        self.attn = _Attention(attn, score)
+        self.cache = _ScanCache(self.attn.m, attn.value_support, max(1, len(keys)))
+        for key, value in zip(keys, values):
+            self.cache.append([_q(v) for v in key], [_q(v) for v in value])
+
+    def attend(self, p) -> Attended:
+        attn, cache = self.attn, self.cache
+        q = attn.query.dense(p)
+        winners = attn.decide(cache, q)
+        return Attended(attn.output(cache, winners), winners, cache.n,
+                        lambda: attn.scores(cache, q, cache.n))
+
+
+class Decoder:
+    """The state of one fast exact decoding in Python: per layer the key index and running sums,
+    the cross-attention scans, the σ-nets with their memos, the position ``i`` and ``y`` = y_i.
+
+    :meth:`step` decodes one position through :func:`turingformer.runtime.layer.decoder_forward`.
+    """
+
+    def __init__(self, model: Transformer, encoded, stats: Counter | None = None):
+        self.model = model
+        self.ops = _Sparse(model.d)
+        self.layers = []
+        for l, layer in enumerate(model.decoder):
+            attn = None if layer.attn.is_trivial() else _SelfHead(layer.attn, model.score)
+            cross = None
+            if layer.cross is not None and not layer.cross.is_trivial():
+                cross = _CrossHead(layer.cross, model.score, encoded.cross_keys[l], encoded.cross_values[l])
+            self.layers.append(Parts(attn, cross, _MLP(layer.ffn) if layer.ffn is not None else None))
+            for head in (attn, cross):
+                if head is not None:
+                    head.attn.stats = stats
+        self.output = _MLP(model.output)
+        space = model.space
+        self.positional = tuple((space.index(name), e) for name, e in model.positional.powers)
+        self.i = 0
+        self.y = _sparse(model.seed)
+
+    def step(self, hooks, out_hooks) -> tuple[dict[int, fmpq], dict]:
+        """Decode position i: y_i in, y_{i+1} out (also kept as the next input), and the hooks."""
+        acts: dict = {}
+        k = self.i + 1
+        pos = {c: (fmpq(k) ** e if e >= 0 else fmpq(1, k ** -e)) for c, e in self.positional}
+        h = _add(self.y, pos)
+        y = decoder_forward(self.ops, self.layers, self.output, h, k, hooks, out_hooks, acts)
+        self.y, self.i = y, k
+        return y, acts
+
+
+    @classmethod
+    def resume(cls, model: Transformer, encoded, state, stats: Counter | None = None) -> "Decoder":
+        """The Python decoder that continues a compiled decoding from its ``state``
+        (:meth:`turingformer.runtime.compiled.Kernel.state`): the same keys, values and sums, the
+        key index rebuilt from the keys, position and y."""
+        decoder = cls(model, encoded, stats)
+        for runtime, saved in zip(decoder.layers, state.layers):
+            if saved is None:
+                continue
+            cache = runtime.attn.cache
+            cache.n = saved.n
+            cache.total, cache.total_n = dict(saved.total), saved.sum_n
+            if saved.keys is not None:
+                cache.keys, cache.values = saved.keys, saved.values
+                for j in range(saved.n):
+                    cache.insert(j, cache.keys[j])
+        decoder.i, decoder.y = state.i, dict(state.y)
+        return decoder
 
 
 # ---------------------------------------------------------------------------------- decoding
+#: Positions per call into the compiled kernel: the first call is short (a short run pays for
+#: little it does not use), each next one twice as long, up to CHUNK.
+FIRST_CHUNK, CHUNK = 16, 4096
+
+
 def decode_fast(
     model: Transformer, tokens: Sequence[str], *, max_steps: int,
     stop: Callable[[tuple], bool] = lambda y: False, capture: Collection[str] | None = (),
-    stats: Counter | None = None,
+    stats: Counter | None = None, compiled: bool = True,
 ) -> Iterator[Step]:
     """Autoregressive exact decoding, equal step for step to :func:`transformer.decode`.
 
@@ -950,94 +1069,272 @@ def decode_fast(
     ``max_steps`` steps were taken; ``capture`` names the hooks to record (``None``: all).
     ``stats``, if given (a :class:`collections.Counter`), counts how the attention decisions were
     made (zero query, small cache, one float candidate, exact among candidates, ...).
-    See the module docstring for how it is fast and why it is exact.
+    The compiled kernel (:mod:`turingformer.runtime.compiled`) decodes when it is built and the
+    weights fit it (``compiled=False``: never); the Python path otherwise, and from the first
+    position the kernel cannot prove on. See the module docstring for how it is fast and why it
+    is exact.
     """
     wanted = None if capture is None else frozenset(capture)
     encoded = encode(model, tokens, capture)
+    kernel, extract = _kernel_for(model, encoded, wanted, (), compiled)
+    if kernel is None:
+        return _one_blas_thread(_python_steps(Decoder(model, encoded, stats), model.seed, 0, max_steps, stop,
+                                              wanted, encoded.activations))
+    return _compiled_steps(kernel, extract, encoded, max_steps, stop, stats, wanted)
+
+
+def _kernel_for(model: Transformer, encoded, wanted, stop_zero, allowed: bool):
+    """(a compiled kernel, its hook extractors) or (None, None) when the Python path must run."""
+    if not allowed or not compiled_kernel.available():
+        return None, None
+    extract, slots = compiled_kernel.capture_plan(model, wanted)
+    if extract is None:
+        return None, None
+    try:
+        program = compiled_kernel.Program(model, encoded, stop_zero)
+    except compiled_kernel.NotCompilable:
+        return None, None
+    return compiled_kernel.Kernel(program, slots), extract
+
+
+def _python_steps(decoder: Decoder, y_in, i: int, max_steps: int, stop, wanted, encoder_acts) -> Iterator[Step]:
+    model = decoder.model
+    hooks = [h.select(wanted) for h in decoder_hooks(model)]
+    out_hooks = output_hooks(model).select(wanted)
     d = model.d
-    space = model.space
-    pe = model.positional
-    pos_idx = (space.index(pe.one), space.index(pe.k), space.index(pe.inverse),
-               space.index(pe.inverse_square))
-    layers = [_Layer(l, layer, model.score, encoded, wanted) for l, layer in enumerate(model.decoder, start=1)]
+    for i in range(i, max_steps):
+        y, acts = decoder.step(hooks, out_hooks)
+        if i == 0 and encoder_acts:
+            acts = {**encoder_acts, **acts}
+        y_out = _full(y, d)
+        yield Step(i, y_in, y_out, acts)
+        if stop(y_out):
+            return
+        y_in = y_out
+
+
+def _compiled_steps(kernel, extract, encoded, max_steps: int, stop, stats, wanted) -> Iterator[Step]:
+    model = kernel.program.model
+    rows = _RowReader(model, kernel, encoded, extract)
+    y_in, i, size = model.seed, 0, FIRST_CHUNK
+    try:
+        while i < max_steps:
+            n, status = kernel.run(min(size, max_steps - i))
+            for r in range(n):
+                y_out = rows.y(r)
+                acts = rows.hooks(r, i)
+                if i == 0 and encoded.activations:
+                    acts = {**encoded.activations, **acts}
+                yield Step(i, y_in, y_out, acts)
+                if stop(y_out):
+                    return
+                y_in, i = y_out, i + 1
+            if status == compiled_kernel.UNPROVABLE:
+                decoder = Decoder.resume(model, encoded, kernel.state(), stats)
+                _count(stats, kernel, handed=True)
+                kernel = None
+                yield from _one_blas_thread(_python_steps(decoder, y_in, i, max_steps, stop, wanted, {}))
+                return
+            size = min(2 * size, CHUNK)
+    finally:
+        if kernel is not None:
+            _count(stats, kernel)
+
+
+def _count(stats: Counter | None, kernel, handed: bool = False) -> None:
+    """Add a kernel's decision counts to ``stats`` (and one hand-over to the exact Python path)."""
     if stats is not None:
-        for layer in layers:
-            for attn in (layer.attn, layer.cross):
-                if attn is not None:
-                    attn.stats = stats
-    output = _MLP(model.output)
-    want_y = wanted is None or "output.y" in wanted
-    any_output_hidden = wanted is None or any(h.startswith("output.hidden") for h in wanted)
-    sparse = {"y": _sparse(model.seed)}    # y_i as a sparse vector, carried between steps
-    one = _ONE_Q
+        for name, value in kernel.stats().items():
+            if name in compiled_kernel.MAXIMA:
+                stats[name] = max(stats[name], value)
+            elif value:
+                stats[name] += value
+        if handed:
+            stats["handed to the exact Python path"] += 1
 
-    def step(i: int, y_full):
-        y = sparse["y"]
-        record = _Record(wanted)
-        acts = record.values
-        k = i + 1
-        h = _add(y, {pos_idx[0]: one, pos_idx[1]: fmpq(k), pos_idx[2]: fmpq(1, k),
-                     pos_idx[3]: fmpq(1, k * k)})
-        for layer in layers:
-            hooks, name = layer.hooks, layer.name
-            if hooks["resid_pre"]:
-                acts[f"{name}.resid_pre"] = _full(h, d)
-            if layer.trivial:
-                p, winners, delta = h, _ALL, {}
-                n = i + 1
+
+class _RowReader:
+    """The rows one kernel call wrote, as the Fractions the plain decoder yields (y vectors, which
+    repeat, are converted once)."""
+
+    def __init__(self, model: Transformer, kernel, encoded, extract):
+        self.model, self.kernel, self.encoded, self.extract = model, kernel, encoded, extract
+        self.d = model.d
+        self.memo: dict[bytes, tuple] = {}
+
+    def y(self, r: int) -> tuple:
+        kernel = self.kernel
+        key = kernel.yn[r].tobytes() + kernel.yd[r].tobytes()
+        out = self.memo.get(key)
+        if out is None:
+            if len(self.memo) >= MEMO:
+                self.memo.clear()
+            out = self.memo[key] = _fractions(kernel.yn[r], kernel.yd[r])
+        return out
+
+    def hooks(self, r: int, i: int) -> dict:
+        kernel, acts = self.kernel, {}
+        for name, cap in self.extract.items():
+            kind = cap.kind
+            if kind == "y":
+                acts[name] = self.y(r)
+            elif kind == "vector":
+                acts[name] = _fractions(kernel.num[cap.slot][r], kernel.den[cap.slot][r])
+            elif kind == "hidden":
+                D = int(kernel.den[cap.slot][r])
+                acts[name] = tuple(_ZERO_F if not v else Fraction(v, D) for v in kernel.num[cap.slot][r].tolist())
+            elif kind == "scores":
+                acts[name] = self._scores(cap, r, i)
             else:
-                attn, cache = layer.attn, layer.cache
-                cache.append(attn.key.dense(h), attn.value(h))
-                q = attn.query.dense(h)
-                winners = attn.decide(cache, q)
-                delta = attn.output(cache, winners)
-                p = _add(h, delta)
-                n = cache.n
-                if hooks["attn.scores"]:
-                    acts[f"{name}.attn.scores"] = attn.scores(cache, q)
-            if hooks["attn.winners"]:
-                acts[f"{name}.attn.winners"] = _winner_list(n, winners)
-            if hooks["attn.pattern"]:
-                acts[f"{name}.attn.pattern"] = _pattern(n, winners)
-            if hooks["attn.out"]:
-                acts[f"{name}.attn.out"] = _full(delta, d)
-            if hooks["resid_mid"]:
-                acts[f"{name}.resid_mid"] = _full(p, d)
-            a = p
-            if layer.cross is not None:
-                cross, cache = layer.cross, layer.cross_cache
-                q = cross.query.dense(p)
-                winners = cross.decide(cache, q)
-                delta = cross.output(cache, winners)
-                a = _add(p, delta)
-                if hooks["cross.scores"]:
-                    acts[f"{name}.cross.scores"] = cross.scores(cache, q)
-                if hooks["cross.winners"]:
-                    acts[f"{name}.cross.winners"] = _winner_list(cache.n, winners)
-                if hooks["cross.pattern"]:
-                    acts[f"{name}.cross.pattern"] = _pattern(cache.n, winners)
-                if hooks["cross.out"]:
-                    acts[f"{name}.cross.out"] = _full(delta, d)
-            if hooks["resid_cross"]:
-                acts[f"{name}.resid_cross"] = _full(a, d)
-            z = a
-            if layer.ffn is not None:
-                o = layer.ffn(a, record if layer.any_ffn_hidden else None, f"{name}.ffn")
-                if hooks["ffn.out"]:
-                    acts[f"{name}.ffn.out"] = _full(o, d)
-                z = _add(a, o)
-            if hooks["resid_post"]:
-                acts[f"{name}.resid_post"] = _full(z, d)
-            h = z
-        y_next = output(h, record if any_output_hidden else None, "output")
-        y_next_full = _full(y_next, d)
-        if want_y:
-            acts["output.y"] = y_next_full
-        sparse["y"] = y_next
-        return y_next_full, acts
+                winners, n = self._winners(cap, r, i)
+                if kind == "winners":
+                    acts[name] = tuple(range(n)) if winners is _ALL else winners
+                else:
+                    acts[name] = pattern_of(n, winners)
+        return acts
 
-    return _one_blas_thread(autoregress(step, model.seed, max_steps=max_steps, stop=stop,
-                                        encoder_activations=encoded.activations))
+    def _winners(self, cap, r: int, i: int):
+        """(the winners at row r, or ``_ALL``; the number of keys) of one attention."""
+        n = i + 1 if cap.head == compiled_kernel.ATTN_WINNERS else len(self.encoded.cross_keys[cap.layer])
+        start, count = self.kernel.num[cap.slot][r].tolist()
+        return (_ALL if count < 0 else tuple(self.kernel.win[start:start + count].tolist())), n
+
+    def _scores(self, cap, r: int, i: int) -> tuple:
+        """φ(⟨q, k_j⟩) from the captured query and the keys (the self-attention's j ≤ i, or the encoder's)."""
+        kernel = self.kernel
+        D = int(kernel.den[cap.slot][r])
+        query = tuple(Fraction(v, D) for v in kernel.num[cap.slot][r].tolist())
+        if cap.head == compiled_kernel.ATTN_WINNERS:
+            kn, kd = kernel.keys(cap.layer)
+            keys = [()] * (i + 1) if kn is None else \
+                [_fractions(kn[j], np.full(kn.shape[1], kd[j])) for j in range(i + 1)]
+        else:
+            keys = self.encoded.cross_keys[cap.layer]
+        return tuple(scores_of(self.model.score, query, keys))
+
+
+def _fractions(nums: np.ndarray, dens: np.ndarray) -> tuple:
+    """A row of per-coordinate rationals (numerators, denominators) as Fractions: the non-zero
+    entries converted (small integers from a table), the zeros shared."""
+    out = [_ZERO_F] * len(nums)
+    nz = np.flatnonzero(nums)
+    for k, n, q in zip(nz.tolist(), nums[nz].tolist(), dens[nz].tolist()):
+        out[k] = (_SMALL_F.get(n) or Fraction(n)) if q == 1 else Fraction(n, q)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------- chunks
+@dataclass(frozen=True, repr=False)
+class Chunk:
+    """Positions ``start … start + len − 1`` of a decoding, as exact integer arrays: the outputs
+    y_{i+1} (numerators ``num`` and denominators ``den``, [rows, d], per coordinate in lowest
+    terms; int64, or object arrays of Python ints for rows beyond int64) and each captured
+    vector hook in the same form. The arrays may be the decoder's own buffers, valid until the
+    next chunk is asked for: copy what you keep."""
+
+    start: int
+    num: np.ndarray
+    den: np.ndarray
+    hooks: dict
+
+    def __len__(self) -> int:
+        return len(self.num)
+
+    def __repr__(self) -> str:
+        return f"Chunk(start={self.start:,}, rows={len(self):,}, hooks={sorted(self.hooks)})"
+
+
+def decode_chunks(
+    model: Transformer, tokens: Sequence[str], *, max_steps: int, stop_zero: Sequence[int] = (),
+    capture: Collection[str] = (), stats: Counter | None = None, compiled: bool = True,
+) -> Iterator[Chunk]:
+    """The decoding of :func:`decode_fast`, streamed as :class:`Chunk` arrays instead of one
+    :class:`Step` of Fractions per position (what a long run that only reads its outputs needs).
+
+    Stops after the first output that is zero on every coordinate of ``stop_zero`` (that
+    position included), or after ``max_steps`` positions. ``capture`` names vector hooks only
+    (``decoder.l.resid_post``, …: d entries per position).
+    """
+    wanted = frozenset(capture)
+    encoded = encode(model, tokens)
+    kernel, extract = _kernel_for(model, encoded, wanted, tuple(stop_zero), compiled)
+    if kernel is not None and all(cap.kind == "vector" for cap in extract.values()):
+        yield from _compiled_chunks(kernel, extract, encoded, max_steps, stop_zero, stats, wanted)
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield from _python_chunks(Decoder(model, encoded, stats), 0, max_steps, stop_zero, wanted)
+
+
+def _compiled_chunks(kernel, extract, encoded, max_steps: int, stop_zero, stats, wanted) -> Iterator[Chunk]:
+    model = kernel.program.model
+    i, size = 0, FIRST_CHUNK
+    try:
+        while i < max_steps:
+            n, status = kernel.run(min(size, max_steps - i))
+            if n:
+                yield Chunk(i, kernel.yn[:n], kernel.yd[:n],
+                            {name: (kernel.num[cap.slot][:n], kernel.den[cap.slot][:n]) for name, cap in extract.items()})
+            i += n
+            if status == compiled_kernel.STOPPED:
+                return
+            if status == compiled_kernel.UNPROVABLE:
+                decoder = Decoder.resume(model, encoded, kernel.state(), stats)
+                _count(stats, kernel, handed=True)
+                kernel = None
+                with threadpool_limits(limits=1, user_api="blas"):
+                    yield from _python_chunks(decoder, i, max_steps, stop_zero, wanted)
+                return
+            size = min(2 * size, CHUNK)
+    finally:
+        if kernel is not None:
+            _count(stats, kernel)
+
+
+def _python_chunks(decoder: Decoder, i: int, max_steps: int, stop_zero, wanted) -> Iterator[Chunk]:
+    model = decoder.model
+    hooks = [h.select(wanted) for h in decoder_hooks(model)]
+    out_hooks = output_hooks(model).select(wanted)
+    names = sorted(wanted)
+    size = FIRST_CHUNK
+    while i < max_steps:
+        start, ys, captured = i, [], {name: [] for name in names}
+        stopped = False
+        while i < max_steps and len(ys) < size:
+            y, acts = decoder.step(hooks, out_hooks)
+            ys.append(y)
+            for name in names:
+                captured[name].append(acts[name])
+            i += 1
+            if stop_zero and not any(c in y for c in stop_zero):
+                stopped = True
+                break
+        yield Chunk(start, *_sparse_rows(ys, model.d),
+                    {name: _tuple_rows(rows) for name, rows in captured.items()})
+        if stopped:
+            return
+        size = min(2 * size, CHUNK)
+
+
+def _sparse_rows(rows: list[dict[int, fmpq]], d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse fmpq rows as (numerators, denominators) arrays: int64 when every entry fits."""
+    nums = [[0] * d for _ in rows]
+    dens = [[1] * d for _ in rows]
+    for r, row in enumerate(rows):
+        for c, v in row.items():
+            nums[r][c], dens[r][c] = int(v.p), int(v.q)
+    return _arrays(nums, dens)
+
+
+def _tuple_rows(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of Fractions as (numerators, denominators) arrays."""
+    return _arrays([[v.numerator for v in row] for row in rows], [[v.denominator for v in row] for row in rows])
+
+
+def _arrays(nums, dens) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return np.array(nums, dtype=np.int64), np.array(dens, dtype=np.int64)
+    except OverflowError:
+        return np.array(nums, dtype=object), np.array(dens, dtype=object)
 
 
 def _one_blas_thread(steps: Iterator[Step]) -> Iterator[Step]:

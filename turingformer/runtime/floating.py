@@ -15,9 +15,9 @@ rounding is accounted for:
 
 * Every exact weight and bias is rounded once to the dtype (``1/3`` becomes fl(1/3)); the maps are
   stored as dense numpy arrays of the dtype, restricted to the input rows they read.
-* The positional encoding pos(k) = (1, k, 1/k, 1/k²) is stored as the dtype numbers nearest to
-  the exact values (correct rounding of the exact rational; in float16, k itself is rounded above
-  2048 and 1/k² becomes subnormal and then 0 as k grows).
+* The positional encoding pos(k) (the model's, e.g. 1, k, 1/k, 1/k²) is stored as the dtype
+  numbers nearest to the exact values (correct rounding of the exact rational; in float16, k
+  itself is rounded above 2048 and 1/k² becomes subnormal and then 0 as k grows).
 * Every elementary operation is an IEEE operation of the dtype, rounded to nearest: products
   ``x_i·W_io`` element by element and sums accumulated **left to right in index order**
   (``numpy.add.accumulate``, never BLAS or pairwise summation, whose order and fused
@@ -35,10 +35,9 @@ rounding is accounted for:
   sharp a softmax must be to imitate hardmax. The reported "winners" are then the keys with the
   best score (within ``tolerance``), i.e. the choice hardmax would make on the float scores.
 
-Activations are numpy arrays of the dtype under the hook names of
-:data:`turingformer.runtime.transformer.HOOKS`. Two extra float-only hooks, ``decoder.{l}.attn.winners``
-and ``decoder.{l}.cross.winners`` (index arrays), report the attention choices without building
-the O(i) pattern vector. ``capture=None`` records every hook.
+The layers are :mod:`turingformer.runtime.layer`'s, the ones the exact runtimes run: activations
+are numpy arrays of the dtype under the same hook names (winners as index arrays, built, like
+the O(i) patterns, only when captured). ``capture=None`` records every hook.
 """
 
 from __future__ import annotations
@@ -49,6 +48,8 @@ from typing import Callable, Collection, Iterator, Sequence
 
 import numpy as np
 
+from turingformer.runtime.hooks import Recorder, decoder_hooks, encoder_hooks, output_hooks
+from turingformer.runtime.layer import ALL, Attended, Parts, decoder_forward, encoder_layer
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import MLP, Attention, Step, Transformer, autoregress
 
@@ -60,11 +61,6 @@ INEXACT = "INEXACT"
 #: The label every report of a float mode carries (CLI output, docs, notebooks).
 INEXACT_NOTE = ("inexact float mode: the same weights rounded to {dtype}; results are measurements "
                 "of rounding, not the construction (the exact runtime is the reference)")
-
-WINNER_HOOKS = {
-    "decoder.{l}.attn.winners": "float runtime only: indices of the self-attention winners",
-    "decoder.{l}.cross.winners": "float runtime only: indices of the cross-attention winners",
-}
 
 
 def resolve_dtype(dtype) -> np.dtype:
@@ -121,14 +117,14 @@ class FloatMLP:
     def __init__(self, mlp: MLP, dt: np.dtype):
         self.layers = tuple(FloatLinear(layer, dt) for layer in mlp.layers)
 
-    def __call__(self, x, record=None, prefix: str = ""):
+    def __call__(self, x, hidden=(), acts=None):
         last = len(self.layers) - 1
         for k, layer in enumerate(self.layers):
             x = layer(x)
             if k < last:
                 x = np.clip(x, 0, 1)
-                if record is not None:
-                    record(f"{prefix}.hidden" if len(self.layers) == 2 else f"{prefix}.hidden.{k}", x)
+                if hidden and hidden[k]:
+                    acts[hidden[k]] = x
         return x
 
 
@@ -228,13 +224,11 @@ def to_float(model: Transformer, dtype="float64") -> FloatModel:
 
 
 def positional(fm: FloatModel, k: int) -> np.ndarray:
-    """pos(k) as the dtype numbers nearest to (1, k, 1/k, 1/k²)."""
-    space, pe, dt = fm.model.space, fm.model.positional, fm.dt
+    """pos(k) as the dtype numbers nearest to the exact values k**e of the model's encoding."""
+    space, dt = fm.model.space, fm.dt
     out = np.zeros(len(space), dtype=dt)
-    out[space.index(pe.one)] = dt.type(1)
-    out[space.index(pe.k)] = dt.type(float(k))
-    out[space.index(pe.inverse)] = dt.type(1.0 / k)
-    out[space.index(pe.inverse_square)] = to_dtype(Fraction(1, k * k), dt)
+    for name, value in fm.model.positional.entries(k).items():
+        out[space.index(name)] = to_dtype(value, dt)
     return out
 
 
@@ -340,19 +334,85 @@ def _pattern(n: int, winners: np.ndarray, weights: np.ndarray | None, dt: np.dty
 
 
 # ------------------------------------------------------------------------------------ runtime
-class _Recorder:
-    __slots__ = ("wanted", "values")
+class _Floats:
+    """The arithmetic of :mod:`turingformer.runtime.layer` in a float dtype: vectors and hooks are
+    numpy arrays (a delta is a full vector, zero off the value support: adding those zeros is exact)."""
 
-    def __init__(self, wanted):
-        self.wanted = wanted
-        self.values: dict[str, object] = {}
+    def __init__(self, dt: np.dtype, d: int):
+        self.dt, self.d = dt, d
 
-    def __call__(self, name, value):
-        if self.wanted is None or name in self.wanted:
-            self.values[name] = value
+    @staticmethod
+    def add(x: np.ndarray, delta: np.ndarray | None) -> np.ndarray:
+        return x if delta is None else x + delta
 
-    def wants(self, name) -> bool:
-        return self.wanted is None or name in self.wanted
+    @staticmethod
+    def view(x: np.ndarray) -> np.ndarray:
+        return x
+
+    def view_delta(self, delta: np.ndarray | None) -> np.ndarray:
+        return np.zeros(self.d, dtype=self.dt) if delta is None else delta
+
+    @staticmethod
+    def winners(att: Attended) -> np.ndarray:
+        return np.arange(att.n) if att.winners is ALL else att.winners
+
+    def pattern(self, att: Attended) -> np.ndarray:
+        return _pattern(att.n, self.winners(att), att.weights, self.dt)
+
+    def stack(self, rows: list) -> np.ndarray:
+        return np.array(rows, dtype=self.dt)
+
+    def view_all(self, xs: list) -> np.ndarray:
+        return np.array(xs, dtype=self.dt).reshape(len(xs), self.d)
+
+    def scatter(self, support: np.ndarray, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.d, dtype=self.dt)
+        out[support] = values
+        return out
+
+
+class _FloatHead:
+    """Attention over a fixed set of rows (an encoder self-attention, or a cross-attention over
+    the encoder's keys ``K`` and values ``V``)."""
+
+    def __init__(self, ops: _Floats, attn: FloatAttention, opts: Options, work: "_Work", K=None, V=None):
+        self.ops, self.attn, self.opts, self.work, self.K, self.V = ops, attn, opts, work, K, V
+
+    def _decide(self, query: np.ndarray, K: np.ndarray, V: np.ndarray, prefix_sum=None, work=None) -> Attended:
+        dt = self.ops.dt
+        s = scores(dt, self.opts.score, query, K, work)
+        winners, out, weights = attend(dt, self.opts, s, V, prefix_sum, work)
+        return Attended(self.ops.scatter(self.attn.value_support, out), winners, len(K), s.copy, weights)
+
+    def attend(self, p: np.ndarray) -> Attended:
+        """Cross-attention: the query of ``p`` over the encoder's keys."""
+        return self._decide(self.attn.query(p), self.K, self.V, work=self.work)
+
+    def attend_all(self, xs: Sequence[np.ndarray]) -> list[Attended]:
+        """Encoder self-attention: every position a query over every position."""
+        if self.attn.trivial:
+            return [Attended(None, ALL, len(xs)) for _ in xs]
+        dt = self.ops.dt
+        K = np.array([self.attn.key(x) for x in xs], dtype=dt).reshape(len(xs), len(self.attn.support))
+        V = np.array([self.attn.value(x) for x in xs], dtype=dt).reshape(len(xs), len(self.attn.value_support))
+        return [self._decide(self.attn.query(x), K, V) for x in xs]
+
+
+class _FloatCausal(_FloatHead):
+    """A decoder self-attention with its key/value cache and the running sum of its values."""
+
+    def __init__(self, ops: _Floats, attn: FloatAttention, opts: Options, work: "_Work"):
+        super().__init__(ops, attn, opts, work)
+        self.keys = _Growing(len(attn.support), ops.dt)
+        self.values = _Growing(len(attn.value_support), ops.dt)
+        self.sum = None
+
+    def attend(self, h: np.ndarray) -> Attended:
+        value = self.attn.value(h)
+        self.keys.append(self.attn.key(h))
+        self.values.append(value)
+        self.sum = value.copy() if self.sum is None else self.sum + value
+        return self._decide(self.attn.query(h), self.keys.rows, self.values.rows, self.sum, self.work)
 
 
 @dataclass
@@ -364,36 +424,23 @@ class FloatEncoded:
 
 def encode_float(fm: FloatModel, tokens: Sequence[str], opts: Options,
                  capture: Collection[str] | None = ()) -> FloatEncoded:
-    """The encoder in the dtype, then every decoder layer's cross keys and values."""
+    """The encoder in the dtype (:func:`turingformer.runtime.layer.encoder_layer`), then every
+    decoder layer's cross keys and values."""
     model, dt = fm.model, fm.dt
-    record = _Recorder(capture)
+    ops = _Floats(dt, model.d)
+    record = Recorder(capture)
     xs = []
     for j, token in enumerate(tokens, start=1):
-        if token not in model.embedding:
-            raise KeyError(f"token {token!r} has no embedding (vocabulary: {sorted(model.embedding)})")
         x = positional(fm, j)
-        for name, value in model.embedding[token].items():
+        for name, value in model.embedding_of(token).items():
             k = model.space.index(name)
             x[k] = x[k] + to_dtype(value, dt)
         xs.append(x)
-    X = np.array(xs, dtype=dt).reshape(len(xs), len(model.space))
-    for l, (attn, ffn) in enumerate(fm.encoder):
-        record(f"encoder.{l}.resid_pre", X.copy())
-        if attn.trivial:
-            mids = X.copy()
-        else:
-            K = np.array([attn.key(x) for x in X], dtype=dt).reshape(len(X), len(attn.support))
-            V = np.array([attn.value(x) for x in X], dtype=dt).reshape(len(X), len(attn.value_support))
-            mids = X.copy()
-            for j, x in enumerate(X):
-                _, out, _ = attend(dt, opts, scores(dt, opts.score, attn.query(x), K), V)
-                mids[j, attn.value_support] = mids[j, attn.value_support] + out
-        record(f"encoder.{l}.resid_mid", mids)
-        if ffn is not None:
-            X = np.array([m + ffn(m) for m in mids], dtype=dt).reshape(mids.shape)
-        else:
-            X = mids
-        record(f"encoder.{l}.out", X)
+    for hooks, (attn, ffn) in zip(encoder_hooks(model), fm.encoder):
+        hooks = hooks.select([n for n in hooks.names() if not n.endswith((".scores", ".winners"))])
+        xs, _ = encoder_layer(ops, [_FloatHead(ops, attn, opts, None)], ffn, xs, hooks.select(record.wanted),
+                              record.values)
+    X = ops.view_all(xs)
     keys, values = [], []
     for attn, cross, _ in fm.decoder:
         if cross is None or cross.trivial:
@@ -409,70 +456,29 @@ class FloatDecoder:
 
     def __init__(self, fm: FloatModel, encoded: FloatEncoded, opts: Options):
         self.fm, self.encoded, self.opts = fm, encoded, opts
-        dt = fm.dt
-        self.keys = [_Growing(len(a.support), dt) for a, _, _ in fm.decoder]
-        self.values = [_Growing(len(a.value_support), dt) for a, _, _ in fm.decoder]
-        self.sums = [np.zeros(len(a.value_support), dtype=dt) for a, _, _ in fm.decoder]
-        self.work = _Work(dt)
+        self.ops = _Floats(fm.dt, fm.model.d)
+        work = _Work(fm.dt)
+        self.layers = [
+            Parts(None if attn.trivial else _FloatCausal(self.ops, attn, opts, work),
+                        None if cross is None or cross.trivial else
+                        _FloatHead(self.ops, cross, opts, work, encoded.cross_keys[l], encoded.cross_values[l]),
+                        ffn)
+            for l, (attn, cross, ffn) in enumerate(fm.decoder)]
         self.i = 0
+        self._hooks = None
 
     def step(self, y: np.ndarray, capture: Collection[str] | None = ()) -> tuple[np.ndarray, dict]:
-        fm, opts, dt = self.fm, self.opts, self.fm.dt
-        i = self.i
-        record = _Recorder(capture)
-        h = y + positional(fm, i + 1)
-        for l, (attn, cross, ffn) in enumerate(fm.decoder, start=1):
-            name = f"decoder.{l}"
-            record(f"{name}.resid_pre", h)
-            if attn.trivial:
-                p = h
-                winners = None          # every position: built only when a hook asks
-                weights = None
-            else:
-                key, value = attn.key(h), attn.value(h)
-                self.keys[l - 1].append(key)
-                self.values[l - 1].append(value)
-                self.sums[l - 1] = self.sums[l - 1] + value if i else value.copy()
-                s = scores(dt, opts.score, attn.query(h), self.keys[l - 1].rows, self.work)
-                winners, out, weights = attend(dt, opts, s, self.values[l - 1].rows, self.sums[l - 1], self.work)
-                p = h.copy()
-                p[attn.value_support] = p[attn.value_support] + out
-                if record.wants(f"{name}.attn.scores"):
-                    record(f"{name}.attn.scores", s.copy())
-            if record.wants(f"{name}.attn.winners") or record.wants(f"{name}.attn.pattern"):
-                winners = np.arange(i + 1) if winners is None else winners
-                if record.wants(f"{name}.attn.pattern"):
-                    record(f"{name}.attn.pattern", _pattern(i + 1, winners, weights, dt))
-                record(f"{name}.attn.winners", winners)
-            if record.wants(f"{name}.attn.out"):
-                record(f"{name}.attn.out", p - h)
-            record(f"{name}.resid_mid", p)
-            a = p
-            if cross is not None and not cross.trivial:
-                K, V = self.encoded.cross_keys[l - 1], self.encoded.cross_values[l - 1]
-                s = scores(dt, opts.score, cross.query(p), K, self.work)
-                cw, out, cweights = attend(dt, opts, s, V, work=self.work)
-                a = p.copy()
-                a[cross.value_support] = a[cross.value_support] + out
-                if record.wants(f"{name}.cross.scores"):
-                    record(f"{name}.cross.scores", s.copy())
-                if record.wants(f"{name}.cross.pattern"):
-                    record(f"{name}.cross.pattern", _pattern(len(K), cw, cweights, dt))
-                record(f"{name}.cross.winners", cw)
-                if record.wants(f"{name}.cross.out"):
-                    record(f"{name}.cross.out", a - p)
-            record(f"{name}.resid_cross", a)
-            z = a
-            if ffn is not None:
-                o = ffn(a, record, f"{name}.ffn")
-                record(f"{name}.ffn.out", o)
-                z = a + o
-            record(f"{name}.resid_post", z)
-            h = z
-        y_next = fm.output(h, record, "output")
-        record("output.y", y_next)
+        if self._hooks is None or self._hooks[0] is not capture:
+            wanted = None if capture is None else frozenset(capture)
+            model = self.fm.model
+            self._hooks = (capture, [hooks.select(wanted) for hooks in decoder_hooks(model)],
+                           output_hooks(model).select(wanted))
+        _, hooks, out_hooks = self._hooks
+        acts: dict = {}
+        h = y + positional(self.fm, self.i + 1)
+        y_next = decoder_forward(self.ops, self.layers, self.fm.output, h, self.i + 1, hooks, out_hooks, acts)
         self.i += 1
-        return y_next, record.values
+        return y_next, acts
 
 
 def decode_float(

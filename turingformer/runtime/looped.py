@@ -64,20 +64,14 @@ from typing import Callable, Collection, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import AttentionTieError, LoopedRuntimeError
+from .hooks import ENCODER_LAYER, component
 from .space import Linear, Space, Vector
 from .transformer import MLP, Attention, Recorder, check_score, encoder_layer, head_names
 
 #: Hook names of one loop, ``{l}`` = block index within the loop (the loop counter is the driver's);
-#: ``attn`` is ``attn.{h}`` when a block has several heads.
-HOOKS = {
-    "loop.{l}.resid_pre": "block input X (one vector per column)",
-    "loop.{l}.attn.scores": "per query column, the scores φ(<q_j, k_i>) over all key columns i",
-    "loop.{l}.attn.pattern": "per query column, the attention weights (average-hard)",
-    "loop.{l}.attn.winners": "per query column, the tuple of maximising key columns (one in a valid run)",
-    "loop.{l}.resid_mid": "after the heads and the residual",
-    "loop.{l}.ffn.hidden": "σ-activations of the block's FFN (absent when there is none)",
-    "loop.{l}.out": "block output (resid_post); the last block's is the next loop's input",
-}
+#: ``attn`` is ``attn.{h}`` when a block has several heads. The components are the encoder
+#: layer's (:data:`turingformer.runtime.hooks.ENCODER_LAYER`): a block *is* an encoder layer.
+HOOKS = {f"loop.{{l}}.{k}": v for k, v in ENCODER_LAYER.items()}
 
 
 @dataclass(frozen=True)
@@ -126,6 +120,10 @@ class LoopedTransformer:
             capture: Collection[str] | None = (), single_winner: bool = True) -> Iterator[Loop]:
         """Loops 1, 2, … until ``stop(X_t)`` (that loop included) or ``max_loops`` loops."""
         return _drive(lambda X: self.step(X, capture, single_winner=single_winner), tuple(X0), max_loops, stop)
+
+    def layer(self, name: str):
+        """The block (or head, FFN) a hook-style name denotes: ``layer("loop.1")`` is ``blocks[1]``."""
+        return component(self, name)
 
     def linears(self) -> Iterator[tuple[str, Linear]]:
         """Every affine map with its hook-style name."""

@@ -35,6 +35,11 @@ class Space:
     def __len__(self) -> int:
         return len(self.names)
 
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(n) for n in self.names[:3])
+        more = f", … {len(self.names) - 3} more" if len(self.names) > 3 else ""
+        return f"Space(d={len(self.names)}: {shown}{more})"
+
     def __contains__(self, name: str) -> bool:
         return name in self._index
 
@@ -91,6 +96,10 @@ class Linear:
     target: Space
     weights: tuple[tuple[int, int, Fraction], ...] = ()
     bias: tuple[tuple[int, Fraction], ...] = ()
+
+    def __repr__(self) -> str:
+        return (f"Linear({len(self.source)} -> {len(self.target)} dimensions, {len(self.weights)} weights, "
+                f"{len(self.bias)} biases)")
 
     @classmethod
     def build(

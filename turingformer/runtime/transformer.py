@@ -7,21 +7,22 @@ machines and runs any weights it is given (:mod:`turingformer.compiler.perez.con
   the score ``φ(x) = −|x|`` (``score="abs"``) or ``−min(|x|, 1)`` (``score="clipped"``).
   Hardmax is *average-hard*: the r tied maximisers each get weight 1/r. Over an empty key set
   (an empty input) attention returns the zero vector.
-* **Encoder layer** (JMLR eqs. 4–5): ``a_j = Att(Q x_j, K X, V X) + x_j``, ``z_j = O(a_j) + a_j``.
-* **Decoder layer** (JMLR eqs. 7–9), the causal prefix *including* position i:
-  ``p_i = Att(Q y_i, K Y_i, V Y_i) + y_i``; ``a_i = Att(Q_c p_i, K_c Xᴸ, V_c Xᴸ) + p_i``;
-  ``z_i = O(a_i) + a_i``. Each decoder layer has its own cross-attention maps applied to the
-  encoder output Xᴸ (absent = the zero map).
+* **Encoder layer** (JMLR eqs. 4–5) and **decoder layer** (JMLR eqs. 7–9): written once, in
+  :mod:`turingformer.runtime.layer`; this module supplies their exact Fraction arithmetic. Each
+  decoder layer has its own cross-attention maps applied to the encoder output Xᴸ (absent = the
+  zero map).
 * **Output**: ``y_{i+1} = F(zᴸ_i)`` with F a σ-net; decoder input i is ``y_i + pos(i+1)``,
-  encoder input j is ``f(w_j) + pos(j)``, ``pos(k) = (1, k, 1/k, 1/k²)`` in four named slots.
+  encoder input j is ``f(w_j) + pos(j)``. The positional encoding is **data of the model**
+  (:class:`PositionalEncoding`: named dimensions holding powers k^e), chosen by the construction.
 * **σ-nets** (:class:`MLP`): affine maps with the piecewise-linear sigmoid σ between them.
 
 Every vector lives in a named :class:`~turingformer.runtime.space.Space`. Decoding is autoregressive
-with a key/value cache (:class:`DecoderCache`): step i computes only position i and attends over
-the cached keys and values of positions 0..i. :func:`decode_naive` recomputes the whole prefix
-at every step and is kept only as a test oracle.
+with a key/value cache: step i computes only position i and attends over the cached keys and
+values of positions 0..i. :func:`decode_naive` recomputes the whole prefix at every step and is
+kept only as a test oracle.
 
-Activations are reported under stable hook names (TransformerLens style), see :data:`HOOKS`.
+Activations are reported under hook names generated from the model's structure
+(:mod:`turingformer.runtime.hooks`; the patterns are :data:`HOOKS`).
 """
 
 from __future__ import annotations
@@ -30,34 +31,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Mapping, Sequence
 
+from turingformer.errors import TuringformerError
+from turingformer.runtime import layer as shared
+from turingformer.runtime.hooks import (  # noqa: F401  (HOOKS, Recorder, head_names: re-exported)
+    HOOKS, Recorder, component, decoder_hooks, encoder_hooks, encoder_layer_hooks, head_names, output_hooks,
+)
+from turingformer.runtime.layer import ALL, Attended, Parts
 from turingformer.runtime.space import Linear, Space, Vector, sigma
 
 SCORES = ("abs", "clipped")
-
-#: Hook names, with ``{l}`` the layer number (encoder from 0, decoder 1..L as in the paper).
-HOOKS = {
-    "encoder.{l}.resid_pre": "encoder input f(w_j) + pos(j), one vector per input position",
-    "encoder.{l}.attn.pattern": "encoder self-attention weights, one row per position",
-    "encoder.{l}.resid_mid": "after self-attention and residual",
-    "encoder.{l}.ffn.hidden": "σ-activations of the encoder FFN (absent when there is no FFN)",
-    "encoder.{l}.out": "encoder layer output (resid_post)",
-    "decoder.{l}.resid_pre": "decoder layer input at the current position",
-    "decoder.{l}.attn.scores": "self-attention scores φ(<q_i, k_j>), j = 0..i",
-    "decoder.{l}.attn.pattern": "self-attention weights, j = 0..i (average-hard)",
-    "decoder.{l}.attn.winners": "the positions j that tie for the maximal score (weight 1/r each)",
-    "decoder.{l}.attn.out": "self-attention output",
-    "decoder.{l}.resid_mid": "p_i = attention output + residual",
-    "decoder.{l}.cross.scores": "cross-attention scores over the encoder positions",
-    "decoder.{l}.cross.pattern": "cross-attention weights over the encoder positions",
-    "decoder.{l}.cross.winners": "the encoder positions that tie for the maximal score",
-    "decoder.{l}.cross.out": "cross-attention output",
-    "decoder.{l}.resid_cross": "a_i = cross-attention output + p_i",
-    "decoder.{l}.ffn.hidden": "σ-activations of the FFN",
-    "decoder.{l}.ffn.out": "FFN output O(a_i)",
-    "decoder.{l}.resid_post": "z_i = O(a_i) + a_i",
-    "output.hidden.{k}": "σ-activations of the output net F, layer k",
-    "output.y": "the output y_{i+1} = F(z_i)",
-}
 
 
 def check_score(score: str) -> None:
@@ -80,14 +62,15 @@ class MLP:
 
     layers: tuple[Linear, ...]
 
-    def __call__(self, x: Vector, record: Callable[[str, object], None] | None = None,
-                 prefix: str = "") -> Vector:
+    def __call__(self, x: Vector, hidden: Sequence[str | None] = (), acts: dict | None = None) -> Vector:
+        """The output; σ layer k is recorded in ``acts`` under ``hidden[k]`` when that name is set."""
+        last = len(self.layers) - 1
         for k, layer in enumerate(self.layers):
             x = layer(x)
-            if k < len(self.layers) - 1:
+            if k < last:
                 x = tuple(sigma(v) for v in x)
-                if record:
-                    record(f"{prefix}.hidden" if len(self.layers) == 2 else f"{prefix}.hidden.{k}", x)
+                if hidden and hidden[k]:
+                    acts[hidden[k]] = x
         return x
 
     @property
@@ -146,16 +129,33 @@ class DecoderLayer:
 
 @dataclass(frozen=True)
 class PositionalEncoding:
-    """``pos(k)``: 1, k, 1/k and 1/k² in the four named dimensions (JMLR Theorem 6)."""
+    """``pos(k)``: the named dimension ``name`` holds k**e for each ``(name, e)`` of ``powers``
+    (e an integer; a negative e is 1/k^|e|), every other dimension 0.
 
-    one: str
-    k: str
-    inverse: str
-    inverse_square: str
+    The construction chooses it (the Pérez one, JMLR Theorem 6, is 1, k, 1/k, 1/k²:
+    :func:`turingformer.compiler.perez.layout.positional_encoding`); the runtime only evaluates it.
+    """
+
+    powers: tuple[tuple[str, int], ...]
+
+    def __post_init__(self) -> None:
+        names = [name for name, _ in self.powers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a positional dimension is named twice: {names}")
+        for name, e in self.powers:
+            if not isinstance(e, int) or isinstance(e, bool):
+                raise ValueError(f"the exponent of {name!r} must be an integer, not {e!r}")
+
+    def entries(self, k: int) -> dict[str, Fraction]:
+        """``{name: k**e}``, exactly (k ≥ 1)."""
+        return {name: Fraction(k) ** e for name, e in self.powers}
 
     def __call__(self, space: Space, k: int) -> Vector:
-        return space.vector({self.one: 1, self.k: k, self.inverse: Fraction(1, k),
-                             self.inverse_square: Fraction(1, k * k)})
+        return space.vector(self.entries(k))
+
+
+class WeightsError(TuringformerError):
+    """A token or a name that the weights do not have."""
 
 
 @dataclass(frozen=True)
@@ -185,27 +185,37 @@ class Transformer:
     def d(self) -> int:
         return len(self.space)
 
+    def layer(self, name: str):
+        """The component a hook-style name denotes: ``layer("decoder.3")`` is ``decoder[2]`` (decoder
+        layers are numbered from 1, as in the paper), ``layer("encoder.0")``, ``layer("output")``,
+        ``layer("decoder.1.cross")``, ``layer("decoder.3.attn")``."""
+        return component(self, name)
+
+    def embedding_of(self, token: str) -> Mapping[str, Fraction]:
+        """f(token), or :class:`WeightsError` for a token outside the vocabulary."""
+        if token not in self.embedding:
+            raise WeightsError(f"token {token!r} has no embedding", hint=f"the vocabulary is {sorted(self.embedding)}")
+        return self.embedding[token]
+
     def embed(self, tokens: Sequence[str]) -> list[Vector]:
         """Encoder inputs f(w_j) + pos(j), j = 1..n."""
         out = []
         for j, token in enumerate(tokens, start=1):
-            if token not in self.embedding:
-                raise KeyError(f"token {token!r} has no embedding (vocabulary: {sorted(self.embedding)})")
             pos = list(self.positional(self.space, j))
-            for name, value in self.embedding[token].items():
+            for name, value in self.embedding_of(token).items():
                 pos[self.space.index(name)] += value
             out.append(tuple(pos))
         return out
 
     def linears(self) -> Iterator[tuple[str, Linear]]:
         """Every affine map with its hook-style name (for inspection and counting)."""
-        for l, layer in enumerate(self.encoder):
-            yield from _attention_maps(f"encoder.{l}.attn", layer.attn)
-            yield from _mlp_maps(f"encoder.{l}.ffn", layer.ffn)
-        for l, layer in enumerate(self.decoder, start=1):
-            yield from _attention_maps(f"decoder.{l}.attn", layer.attn)
-            yield from _attention_maps(f"decoder.{l}.cross", layer.cross)
-            yield from _mlp_maps(f"decoder.{l}.ffn", layer.ffn)
+        for hooks, layer in zip(encoder_hooks(self), self.encoder):
+            yield from _attention_maps(f"{hooks.name}.attn", layer.attn)
+            yield from _mlp_maps(f"{hooks.name}.ffn", layer.ffn)
+        for hooks, layer in zip(decoder_hooks(self), self.decoder):
+            yield from _attention_maps(f"{hooks.name}.attn", layer.attn)
+            yield from _attention_maps(f"{hooks.name}.cross", layer.cross)
+            yield from _mlp_maps(f"{hooks.name}.ffn", layer.ffn)
         yield from _mlp_maps("output", self.output)
 
     def nonzero_weights(self) -> int:
@@ -268,8 +278,10 @@ def scores_of(score: str, query: tuple, keys: Sequence[tuple]) -> list:
     return [phi(score, dot(query, key)) for key in keys]
 
 
-def pattern_of(n: int, winners: Sequence[int]) -> tuple:
-    """The attention weights as a vector over n positions."""
+def pattern_of(n: int, winners) -> tuple:
+    """The attention weights as a vector over n positions (``winners`` a sequence or ``ALL``)."""
+    if winners is ALL:
+        winners = range(n)
     w = Fraction(1, len(winners)) if winners else Fraction(0)
     chosen = set(winners)
     return tuple(w if j in chosen else Fraction(0) for j in range(n))
@@ -288,22 +300,80 @@ def _add(x: Vector, y: Vector) -> Vector:
     return tuple(a + b for a, b in zip(x, y))
 
 
-# ---------------------------------------------------------------------------------- recording
-class Recorder:
-    """Collects the activations of one forward step under hook names (or drops them)."""
+# ---------------------------------------------------------------------------------- the arithmetic
+class FractionOps:
+    """The Fraction arithmetic of :mod:`turingformer.runtime.layer`: vectors are full tuples."""
 
-    __slots__ = ("wanted", "values")
+    def __init__(self, d: int):
+        self.zero = (Fraction(0),) * d
 
-    def __init__(self, wanted: Collection[str] | None):
-        self.wanted = wanted
-        self.values: dict[str, object] = {}
+    @staticmethod
+    def add(x: Vector, delta: Vector | None) -> Vector:
+        return x if delta is None else _add(x, delta)
 
-    def __call__(self, name: str, value: object) -> None:
-        if self.wanted is None or name in self.wanted:
-            self.values[name] = value
+    @staticmethod
+    def view(x: Vector) -> Vector:
+        return x
 
-    def wants(self, name: str) -> bool:
-        return self.wanted is None or name in self.wanted
+    def view_delta(self, delta: Vector | None) -> Vector:
+        return self.zero if delta is None else delta
+
+    @staticmethod
+    def winners(att: Attended) -> tuple[int, ...]:
+        return att.winner_list()
+
+    @staticmethod
+    def pattern(att: Attended) -> tuple:
+        return pattern_of(att.n, att.winners)
+
+    @staticmethod
+    def stack(rows: list) -> tuple:
+        return tuple(rows)
+
+    view_all = stack
+
+
+def _scatter(zero: Vector, support: Sequence[int], values: tuple) -> Vector | None:
+    """The full vector with ``values`` at ``support`` (None for an empty result: exactly zero)."""
+    return _add_at(zero, support, values) if values else None
+
+
+class _Head:
+    """One attention head over a fixed set of positions (the encoder's, or the encoder output
+    for a cross-attention)."""
+
+    def __init__(self, attn: Attention, score: str, zero: Vector, keys=None, values=None):
+        self.attn, self.score, self.zero = attn, score, zero
+        self.keys, self.values = keys, values
+
+    def _decide(self, query, keys, values) -> Attended:
+        result = hardmax(self.score, query, keys, values)
+        return Attended(_scatter(self.zero, self.attn.value_support, result.output), result.winners, len(keys),
+                        lambda: tuple(scores_of(self.score, query, keys)))
+
+    def attend(self, x: Vector) -> Attended:
+        """Cross-attention: the query of ``x`` over the fixed keys."""
+        return self._decide(self.attn.project_query(x), self.keys, self.values)
+
+    def attend_all(self, xs: Sequence[Vector]) -> list[Attended]:
+        """Encoder self-attention: every position a query over every position."""
+        if self.attn.is_trivial():
+            return [Attended(None, ALL, len(xs)) for _ in xs]
+        keys = [self.attn.project_key(x) for x in xs]
+        values = [self.attn.project_value(x) for x in xs]
+        return [self._decide(self.attn.project_query(x), keys, values) for x in xs]
+
+
+class _CausalHead(_Head):
+    """A decoder self-attention and its key/value cache of positions 0..i (the current one included)."""
+
+    def __init__(self, attn: Attention, score: str, zero: Vector):
+        super().__init__(attn, score, zero, [], [])
+
+    def attend(self, h: Vector) -> Attended:
+        self.keys.append(self.attn.project_key(h))
+        self.values.append(self.attn.project_value(h))
+        return self._decide(self.attn.project_query(h), self.keys, self.values)
 
 
 # ---------------------------------------------------------------------------------- encoder
@@ -317,69 +387,30 @@ class Encoded:
     activations: Mapping[str, object]
 
 
-def head_names(prefix: str, count: int) -> tuple[str, ...]:
-    """Hook prefixes of a layer's heads: ``{prefix}.attn`` for one head, ``{prefix}.attn.{h}`` for several."""
-    return (f"{prefix}.attn",) if count == 1 else tuple(f"{prefix}.attn.{h}" for h in range(count))
-
-
 def encoder_layer(
     score: str, heads: Sequence[Attention], ffn: MLP | None, xs: Sequence[Vector],
     record: Recorder, prefix: str, *, decisions: bool = False,
 ) -> tuple[list[Vector], tuple[tuple[tuple[int, ...], ...], ...]]:
-    """One encoder layer over all positions (JMLR eqs. 4–5; looped spec §3.1), every position a query.
+    """One encoder layer over all positions on Fractions (:func:`turingformer.runtime.layer.encoder_layer`).
 
-    ``a_j = x_j + Σ_h Att_h(Q_h x_j, K_h X, V_h X)`` (the heads read the same X and their outputs
-    add), ``z_j = a_j + O(a_j)``. Returns the outputs and, per head, every position's winners.
-    Records ``{prefix}.resid_pre``, ``.attn[.h].pattern``, ``.resid_mid``, ``.ffn.hidden``,
-    ``.out``, and with ``decisions`` also ``.attn[.h].scores`` and ``.attn[.h].winners``.
+    Returns the outputs and, per head, every position's winners. Records the hooks of
+    :func:`~turingformer.runtime.hooks.encoder_layer_hooks` under ``prefix``; the scores and
+    winners only with ``decisions``.
     """
-    record(f"{prefix}.resid_pre", tuple(xs))
-    n = len(xs)
-    mids = list(xs)
-    all_winners = []
-    for name, attn in zip(head_names(prefix, len(heads)), heads):
-        if attn.is_trivial():
-            winners = [tuple(range(n))] * n
-            scores = None
-        else:
-            keys = [attn.project_key(x) for x in xs]
-            values = [attn.project_value(x) for x in xs]
-            want_scores = decisions and record.wants(f"{name}.scores")
-            winners, scores = [], [] if want_scores else None
-            for j, x in enumerate(xs):
-                query = attn.project_query(x)
-                h = hardmax(score, query, keys, values)
-                mids[j] = _add_at(mids[j], attn.value_support, h.output)
-                winners.append(h.winners)
-                if want_scores:
-                    scores.append(tuple(scores_of(score, query, keys)))
-        if record.wants(f"{name}.pattern"):
-            record(f"{name}.pattern", tuple(pattern_of(n, w) for w in winners))
-        if decisions:
-            if scores is not None:
-                record(f"{name}.scores", tuple(scores))
-            record(f"{name}.winners", tuple(winners))
-        all_winners.append(tuple(winners))
-    record(f"{prefix}.resid_mid", tuple(mids))
-    if ffn is None:
-        outs = mids
-    else:
-        outs, hidden = [], []
-        for mid in mids:
-            sub = Recorder(None)
-            outs.append(_add(mid, ffn(mid, sub, "ffn")))
-            hidden.append(sub.values.get("ffn.hidden"))
-        record(f"{prefix}.ffn.hidden", tuple(hidden))
-    record(f"{prefix}.out", tuple(outs))
-    return outs, tuple(all_winners)
+    hooks = encoder_layer_hooks(prefix, heads, ffn)
+    if not decisions:
+        hooks = hooks.select([n for n in hooks.names() if not n.endswith((".scores", ".winners"))])
+    zero = (Fraction(0),) * (len(xs[0]) if xs else 0)
+    return shared.encoder_layer(FractionOps(len(zero)), [_Head(h, score, zero) for h in heads], ffn, xs,
+                                hooks.select(record.wanted), record.values)
 
 
 def encode(model: Transformer, tokens: Sequence[str], capture: Collection[str] | None = ()) -> Encoded:
     """Run the encoder on ``tokens`` (the input word, one symbol per position)."""
     record = Recorder(capture)
     xs = model.embed(tokens)
-    for l, layer in enumerate(model.encoder):
-        xs, _ = encoder_layer(model.score, (layer.attn,), layer.ffn, xs, record, f"encoder.{l}")
+    for hooks, layer in zip(encoder_hooks(model), model.encoder):
+        xs, _ = encoder_layer(model.score, (layer.attn,), layer.ffn, xs, record, hooks.name)
     cross_keys, cross_values = [], []
     for layer in model.decoder:
         if layer.cross is None or layer.cross.is_trivial():
@@ -391,83 +422,6 @@ def encode(model: Transformer, tokens: Sequence[str], capture: Collection[str] |
 
 
 # ---------------------------------------------------------------------------------- decoder
-@dataclass
-class DecoderCache:
-    """Per decoder layer, the keys and values of every position decoded so far."""
-
-    keys: list[list[tuple]]
-    values: list[list[tuple]]
-
-    @classmethod
-    def empty(cls, model: Transformer) -> "DecoderCache":
-        return cls([[] for _ in model.decoder], [[] for _ in model.decoder])
-
-    @property
-    def length(self) -> int:
-        return len(self.keys[0]) if self.keys else 0
-
-
-def decoder_step(
-    model: Transformer, encoded: Encoded, cache: DecoderCache, y: Vector,
-    capture: Collection[str] | None = (),
-) -> tuple[Vector, dict[str, object]]:
-    """Decode one position: ``y_i`` in, ``y_{i+1}`` out; appends position i to ``cache``.
-
-    Returns the output and the captured activations (``capture=None`` captures every hook).
-    """
-    i = cache.length
-    record = Recorder(capture)
-    h = _add(y, model.positional(model.space, i + 1))
-    for l, layer in enumerate(model.decoder, start=1):
-        name = f"decoder.{l}"
-        record(f"{name}.resid_pre", h)
-        attn = layer.attn
-        cache.keys[l - 1].append(attn.project_key(h))
-        cache.values[l - 1].append(attn.project_value(h))
-        if attn.is_trivial():
-            p = h
-            winners = tuple(range(i + 1))
-        else:
-            query = attn.project_query(h)
-            result = hardmax(model.score, query, cache.keys[l - 1], cache.values[l - 1])
-            p = _add_at(h, attn.value_support, result.output)
-            winners = result.winners
-            if record.wants(f"{name}.attn.scores"):
-                record(f"{name}.attn.scores", tuple(scores_of(model.score, query, cache.keys[l - 1])))
-        record(f"{name}.attn.winners", winners)
-        if record.wants(f"{name}.attn.pattern"):
-            record(f"{name}.attn.pattern", pattern_of(i + 1, winners))
-        record(f"{name}.attn.out", _diff(p, h))
-        record(f"{name}.resid_mid", p)
-        a = p
-        if layer.cross is not None and not layer.cross.is_trivial():
-            keys = encoded.cross_keys[l - 1]
-            query = layer.cross.project_query(p)
-            result = hardmax(model.score, query, keys, encoded.cross_values[l - 1])
-            a = _add_at(p, layer.cross.value_support, result.output)
-            if record.wants(f"{name}.cross.scores"):
-                record(f"{name}.cross.scores", tuple(scores_of(model.score, query, keys)))
-            record(f"{name}.cross.winners", result.winners)
-            if record.wants(f"{name}.cross.pattern"):
-                record(f"{name}.cross.pattern", pattern_of(len(keys), result.winners))
-            record(f"{name}.cross.out", _diff(a, p))
-        record(f"{name}.resid_cross", a)
-        z = a
-        if layer.ffn is not None:
-            o = layer.ffn(a, record, f"{name}.ffn")
-            record(f"{name}.ffn.out", o)
-            z = _add(a, o)
-        record(f"{name}.resid_post", z)
-        h = z
-    y_next = model.output(h, record, "output")
-    record("output.y", y_next)
-    return y_next, record.values
-
-
-def _diff(x: Vector, y: Vector) -> Vector:
-    return tuple(a - b for a, b in zip(x, y))
-
-
 @dataclass(frozen=True)
 class Step:
     """One decoder step: position ``i`` read ``y_in`` (= y_i) and produced ``y_out`` (= y_{i+1})."""
@@ -511,9 +465,22 @@ def decode(
     ``max_steps`` steps were taken. Uses nothing but the weights and ``tokens``.
     """
     encoded = encode(model, tokens, capture)
-    cache = DecoderCache.empty(model)
-    return autoregress(lambda i, y: decoder_step(model, encoded, cache, y, capture), model.seed,
-                       max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)
+    ops = FractionOps(model.d)
+    layers = [Parts(None if layer.attn.is_trivial() else _CausalHead(layer.attn, model.score, ops.zero),
+                     None if layer.cross is None or layer.cross.is_trivial() else
+                     _Head(layer.cross, model.score, ops.zero, encoded.cross_keys[l], encoded.cross_values[l]),
+                     layer.ffn)
+              for l, layer in enumerate(model.decoder)]
+    wanted = None if capture is None else frozenset(capture)
+    hooks = [h.select(wanted) for h in decoder_hooks(model)]
+    out_hooks = output_hooks(model).select(wanted)
+
+    def step(i: int, y: Vector) -> tuple[Vector, dict]:
+        acts: dict = {}
+        h = _add(y, model.positional(model.space, i + 1))
+        return shared.decoder_forward(ops, layers, model.output, h, i + 1, hooks, out_hooks, acts), acts
+
+    return autoregress(step, model.seed, max_steps=max_steps, stop=stop, encoder_activations=encoded.activations)
 
 
 def decode_naive(model: Transformer, tokens: Sequence[str], steps: int) -> list[Vector]:

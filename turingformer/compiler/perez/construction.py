@@ -46,14 +46,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from turingformer.compiler.perez.layout import Labels, Q, S, X, label, residual_space
+from turingformer.compiler.perez.layout import Labels, Q, S, X, label, positional_encoding, residual_space
 from turingformer.compiler.perez.model import CROSS_ATTENTION, PerezModel
 from turingformer.errors import ConstructionError
 from turingformer.tm.machine import TuringMachine
 from turingformer.compiler.perez.normalize import NormalizedMachine, normalize
 from turingformer.runtime.space import Linear, Space
 from turingformer.runtime.transformer import (
-    MLP, SCORES, Attention, DecoderLayer, EncoderLayer, PositionalEncoding, Transformer,
+    MLP, SCORES, Attention, DecoderLayer, EncoderLayer, Transformer,
 )
 
 THIRD = Fraction(1, 3)
@@ -76,7 +76,7 @@ def build_transformer(nm: NormalizedMachine, *, cross_attention: str, score: str
     labels = nm.labels
     states, symbols = labels.states, labels.symbols
     space = residual_space(states, symbols)
-    positional = PositionalEncoding(X[8], X[9], X[10], X[11])
+    positional = positional_encoding()      # pos(k) = (1, k, 1/k, 1/k²) in x8..x11 (Theorem 6)
     shared = cross_attention == "shared"
 
     # Encoder (Lemma 7 / B.1): trivial self-attention (V = 0), no FFN; the final maps give

@@ -12,6 +12,7 @@ from typing import Mapping
 
 from turingformer.errors import check_word
 from turingformer.runtime.space import Space
+from turingformer.runtime.transformer import PositionalEncoding
 
 
 def label(symbol: str) -> str:
@@ -34,6 +35,26 @@ X = {
     6: "x6:beta(i+1)", 7: "x7:l(i+1)", 8: "x8:1", 9: "x9:i+1", 10: "x10:1/(i+1)",
     11: "x11:1/(i+1)^2",
 }
+
+
+#: pos(k) of JMLR Theorem 6 — 1, k, 1/k and 1/k² — as the exponent of k in each of x8..x11, under
+#: the role names the model file gives those four dimensions (docs/model-format.md, "positional").
+POSITIONAL_ROLES = (("one", 0), ("k", 1), ("inverse", -1), ("inverse_square", -2))
+
+
+def positional_encoding(one: str = X[8], k: str = X[9], inverse: str = X[10],
+                        inverse_square: str = X[11]) -> PositionalEncoding:
+    """The Pérez positional encoding pos(k) = (1, k, 1/k, 1/k²) in the four named dimensions."""
+    names = {"one": one, "k": k, "inverse": inverse, "inverse_square": inverse_square}
+    return PositionalEncoding(tuple((names[role], e) for role, e in POSITIONAL_ROLES))
+
+
+def positional_roles(positional: PositionalEncoding) -> dict[str, str]:
+    """``{role: dimension name}`` of a Pérez positional encoding (what the model file stores)."""
+    by_power = {e: name for name, e in positional.powers}
+    if sorted(by_power) != sorted(e for _, e in POSITIONAL_ROLES) or len(positional.powers) != len(POSITIONAL_ROLES):
+        raise ValueError(f"not the Pérez positional encoding 1, k, 1/k, 1/k²: {positional.powers}")
+    return {role: by_power[e] for role, e in POSITIONAL_ROLES}
 
 
 def residual_space(states: tuple[str, ...], symbols: tuple[str, ...]) -> Space:

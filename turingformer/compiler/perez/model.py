@@ -22,10 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterator
 
-from turingformer.compiler.perez.layout import Labels, residual_space
+from turingformer.compiler.perez.layout import (
+    POSITIONAL_ROLES, Labels, positional_encoding, positional_roles, residual_space,
+)
 from turingformer.compiler.protocol import ENVELOPE_KEYS, Model, Progress, Run, Summary
 from turingformer.runtime.serialize import JsonReader, WeightReader, WeightWriter, number, sparse_vector
-from turingformer.runtime.transformer import SCORES, DecoderLayer, EncoderLayer, PositionalEncoding, Step, Transformer
+from turingformer.runtime.transformer import SCORES, DecoderLayer, EncoderLayer, Step, Transformer
 
 CROSS_ATTENTION = ("per-layer", "shared")
 
@@ -33,7 +35,7 @@ _KEYS = ("score", "cross_attention", "spaces", "positional", "embedding", "seed"
          "output", "labels")
 _LABEL_KEYS = ("machine_name", "states", "symbols", "blank", "marked_blank", "start", "prelude", "stay", "accept",
                "reject", "halt", "input_alphabet")
-_POSITIONAL = ("one", "k", "inverse", "inverse_square")
+_POSITIONAL = tuple(role for role, _ in POSITIONAL_ROLES)
 #: Decoder layers of the construction and whether each has a cross-attention / an FFN (None = either).
 _DECODER_SHAPE = ((True, True), (None, False), (None, False))
 
@@ -148,8 +150,7 @@ class PerezModel(Model):
         }
         return {
             "score": t.score, "cross_attention": self.cross_attention, "spaces": w.spaces(),
-            "positional": {"one": t.positional.one, "k": t.positional.k, "inverse": t.positional.inverse,
-                           "inverse_square": t.positional.inverse_square},
+            "positional": positional_roles(t.positional),
             "embedding": {tok: {n: number(v) for n, v in e.items()} for tok, e in t.embedding.items()},
             "seed": sparse_vector(t.space, t.seed),
             **layers,
@@ -200,8 +201,8 @@ class PerezModel(Model):
                 raise r.fail("embedding", f"the input symbol {token!r} has no embedding")
         transformer = Transformer(
             space=residual, embedding=embedding,
-            positional=PositionalEncoding(**{k: r.name(positional[k], f"positional.{k}", residual)
-                                             for k in _POSITIONAL}),
+            positional=positional_encoding(**{k: r.name(positional[k], f"positional.{k}", residual)
+                                              for k in _POSITIONAL}),
             encoder=(encoder_layer,), decoder=tuple(decoder_layers), output=maps.mlp(data["output"], "output"),
             seed=residual.vector(r.sparse(data["seed"], "seed", residual)), score=score,
         )
