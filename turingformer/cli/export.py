@@ -91,10 +91,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _what(args: argparse.Namespace, exported) -> str:
     """One line on what was written."""
     if args.to == "torch":
+        from turingformer.export.torch_module import HookPoint
         parameters = sum(p.numel() for p in exported.parameters())
+        hooks = sum(isinstance(m, HookPoint) for m in exported.modules())
         return (f"a torch nn.Module ({type(exported).__name__}, {args.dtype}, form {args.form}), "
-                f"{parameters:,} parameters, {sum(1 for n, m in exported.named_modules() if not list(m.children())):,} "
-                f"modules and hook points")
+                f"{parameters:,} parameters, {hooks} hook points")
     outputs = [o.name for o in exported.graph.output]
     return (f"an ONNX graph ({args.dtype}, form {args.form}, opset {exported.opset_import[0].version}), "
             f"{len(exported.graph.node):,} nodes, outputs {', '.join(outputs[:4])}{', …' if len(outputs) > 4 else ''}")

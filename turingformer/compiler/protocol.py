@@ -25,7 +25,7 @@ export to PyTorch or ONNX, :mod:`turingformer.export`) and reads its outputs bac
 own decoding; None is the exact runtime. What a runner is follows the shape of ``model.network``,
 never the construction: for a :class:`~turingformer.runtime.transformer.Transformer` it is a
 decoder function with the contract of :func:`turingformer.runtime.transformer.decode` (yielding
-``Step``\ s, and with an optional ``tolerance`` attribute the reader allows); for a
+``Step`` objects, and with an optional ``tolerance`` attribute the reader allows); for a
 :class:`~turingformer.runtime.looped.LoopedTransformer` an object with the ``to_array(card)`` /
 ``step(X) -> (X', decisions)`` of :class:`~turingformer.runtime.looped.IntegerLoop`.
 :meth:`Model.halting` says, in named dimensions, when a run of the network is over, so that a

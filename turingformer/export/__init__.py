@@ -14,7 +14,7 @@ Every model kind the registry knows is exported the same way, by the shape of it
   the export plugs in as a *runner* of the same weights (``Model.run(..., runner=...)``,
   :mod:`.runners`), so the trace is the one ``turingformer run --json`` prints;
 * :func:`check` — the export beside the exact runtime, step by step, until the first divergence
-  (:mod:`.check`).
+  (:mod:`.lockstep`).
 
 Exports are **inexact** (floats) and say so. torch and onnx/onnxruntime are optional extras
 (``pip install 'turingformer[torch]'`` / ``'turingformer[onnx]'``): without them the rest of the
@@ -144,8 +144,8 @@ def run(exported, input: str | None = None, *, max_steps: int | None = None, pro
 
 def check(exported, steps: int, input: str | None = None, *, progress=None):
     """Run ``exported`` beside the exact model for ``steps`` network steps (decoder steps or loops):
-    a :class:`.check.Check` with the first divergence, if any."""
-    from turingformer.export.check import check as check_export
+    a :class:`.lockstep.Check` with the first divergence, if any."""
+    from turingformer.export.lockstep import check as check_export
     from turingformer.export.runners import runner_for
     exported = load(exported) if isinstance(exported, (str, Path)) else exported
     runner, model = runner_for(exported)

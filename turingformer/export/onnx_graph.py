@@ -213,7 +213,9 @@ def _decoder_step(g: _Graph, config: dict, form: str) -> tuple[list, list]:
         memory = None
         if spec.get("cross"):
             memory = (g.linear(x, f"decoder.{l}.cross.key"), g.linear(x, f"decoder.{l}.cross.value"))
-        g.wanted = g.wanted if g.wanted == "all" else {*g.wanted, f"decoder.{l}.resid_post"}
+        if g.wanted != "all":           # the layer outputs and every attention decision are always outputs
+            g.wanted = {*g.wanted, f"decoder.{l}.resid_post", f"decoder.{l}.attn.winners",
+                        *([f"decoder.{l}.cross.winners"] if spec.get("cross") else [])}
         h = _layer(g, f"decoder.{l}", spec, h, score=score, form=form, last="resid_post", cache=cache, memory=memory)
     y = _mlp(g, "output", config["output"], h, "y")
     g.nodes.append(helper.make_node("Squeeze", [y, g.axes(0)], ["y_next"]))

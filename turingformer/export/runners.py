@@ -5,8 +5,8 @@ A runner follows the shape of the network, never the construction:
 
 * an encoder–decoder's runner is a **decoder function** with the contract of
   :func:`turingformer.runtime.transformer.decode`: ``runner(transformer, tokens, max_steps=,
-  stop=, capture=)`` yields :class:`~turingformer.runtime.transformer.Step`\\ s (outputs as float64
-  arrays, the ``capture``\\ d hooks among them) — :class:`TorchDecoder`, :class:`OnnxDecoder`;
+  stop=, capture=)`` yields :class:`~turingformer.runtime.transformer.Step` objects (outputs as float64
+  arrays, the captured hooks among them) — :class:`TorchDecoder`, :class:`OnnxDecoder`;
 * a looped network's runner has the ``to_array(card)`` / ``step(X) -> (X', decisions)`` of
   :class:`~turingformer.runtime.looped.IntegerLoop` (X a d × n float64 array; ``decisions`` per
   block, per head, the 0/1 winner mask over key columns of every query column) — :class:`TorchLoop`,
@@ -116,8 +116,10 @@ class TorchLoop:
 
     def __init__(self, net):
         self.net = net
-        self.winners = [[name for name, _ in block.named_modules() if name.endswith("winners")]
-                        for block in net.loop.values()]
+        modules = dict(net.named_modules())
+        self.winners = [[f"loop.{l}.{name}" for name, _ in block.named_modules() if name.endswith("winners")]
+                        for l, block in enumerate(net.loop.values())]
+        self.modules = {name: modules[name] for names in self.winners for name in names}
 
     to_array = staticmethod(card_array)
 
@@ -125,17 +127,14 @@ class TorchLoop:
         import torch
         net = self.net
         seen: dict[str, np.ndarray] = {}
-        modules = dict(net.named_modules())
-        names = [f"loop.{l}.{name}" for l, names in enumerate(self.winners) for name in names]
-        handles = [modules[name].register_forward_hook(_keeper(seen, name)) for name in names]
+        handles = [module.register_forward_hook(_keeper(seen, name)) for name, module in self.modules.items()]
         try:
             with one_thread(), torch.inference_mode():
                 out = net(torch.as_tensor(X.T, dtype=net.card.dtype, device=net.card.device))
         finally:
             for handle in handles:
                 handle.remove()
-        decisions = [tuple(seen[f"loop.{l}.{name}"] != 0 for name in names) for l, names in enumerate(self.winners)]
-        return out.double().cpu().numpy().T.copy(), decisions
+        return out.double().cpu().numpy().T.copy(), [tuple(seen[name] != 0 for name in names) for names in self.winners]
 
 
 # ---------------------------------------------------------------------------- onnx

@@ -181,7 +181,7 @@ class Layer(nn.Module):
             if cache is not None:
                 keys, values = cache.extend(layer, keys, values)
             allowed = None
-            if causal:
+            if causal and x.shape[-2] > 1:      # one query (a cached step) sees every cached key
                 T, n = x.shape[-2], keys.shape[-2]
                 allowed = (torch.arange(n, device=x.device)[None, :]
                            <= offset + torch.arange(T, device=x.device)[:, None])

@@ -39,6 +39,7 @@ class Check:
     checked: int
     unit: str
     divergence: Divergence | None
+    limit: int
     interrupted: bool = False
 
     @property
@@ -48,7 +49,8 @@ class Check:
     def verdict(self) -> str:
         if self.divergence is not None:
             return f"DIVERGENCE: the export's {self.divergence}"
-        end = " (interrupted)" if self.interrupted else ""
+        end = (" (interrupted)" if self.interrupted else
+               f" (the run ended before {self.limit:,})" if self.checked < self.limit else "")
         return (f"the export agrees with the exact model at each of {self.checked:,} {self.unit}s{end}: every "
                 "attention decision and every output")
 
@@ -103,10 +105,10 @@ class _PairDecoder(_Pair):
         exact = decode_fast(transformer, tokens, max_steps=max_steps, stop=stop, capture=wanted)
         for want, got in zip(exact, self.runner(transformer, tokens, max_steps=max_steps, stop=stop, capture=wanted)):
             for hook in self.hooks:
-                chosen = tuple(int(j) for j in np.flatnonzero(got.activations[hook]))
-                if chosen != tuple(want.activations[hook]):
-                    self.diverged(Divergence(want.i, self.unit, hook, "", tuple(want.activations[hook]), chosen,
-                                             detail="a different attention decision"))
+                chosen, expected = np.flatnonzero(got.activations[hook]), np.asarray(want.activations[hook])
+                if not np.array_equal(chosen, expected):
+                    self.diverged(Divergence(want.i, self.unit, hook, "attended positions", tuple(expected.tolist()),
+                                             tuple(chosen.tolist()), detail="a different attention decision"))
             self.compare_vector(want.i, self.unit, "output.y", want.y_out, np.asarray(got.y_out))
             yield got
             self.counted()
@@ -136,8 +138,8 @@ class _PairLoop(_Pair):
                 for j, w in enumerate(columns):
                     chosen = tuple(int(k) for k in np.flatnonzero(mask[j]))
                     if chosen != (int(w),):
-                        self.diverged(Divergence(t, self.unit, f"{name}.winners", "", (int(w),), chosen, column=j,
-                                                 detail="a different attention decision"))
+                        self.diverged(Divergence(t, self.unit, f"{name}.winners", "attended columns", (int(w),), chosen,
+                                                 column=j, detail="a different attention decision"))
         for j in range(self.X.shape[1]):
             self.compare_vector(t, self.unit, "card", self.X[:, j], out[:, j], column=j)
         self.counted()
@@ -158,4 +160,4 @@ def check(model: Model, runner, steps: int, input: str | None = None, *, progres
             pass
         else:
             interrupted = run.interrupted
-    return Check(pair.checked, pair.unit, pair.divergence, interrupted)
+    return Check(pair.checked, pair.unit, pair.divergence, steps, interrupted)
