@@ -18,6 +18,7 @@ from paths import ROOT
 
 for module in ("torch", "safetensors", "onnx", "onnxruntime", "nnsight", "transformer_lens"):
     pytest.importorskip(module)
+pytest.importorskip("torch").set_num_threads(1)      # tiny tensors: threads only wait (docs/export.md)
 
 DOC = ROOT / "docs" / "export.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)

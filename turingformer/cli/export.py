@@ -77,12 +77,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     word, default = run_input(args, model_file) if args.check is not None or args.run else (None, True)
     if args.check is not None:
         with progress_bar(None, "step", stoppable=True) as progress:
-            result = export.check(written, args.check, word, progress=progress)
+            result = export.check(written, args.check, word, progress=progress, model=model)
         say(result.verdict())
         status = 1 if not result.ok else 130 if result.interrupted else 0
     if args.run:
         with progress_bar(args.max_steps, "step", stoppable=True) as progress:
-            run = export.run(written, word, max_steps=args.max_steps, progress=progress)
+            run = export.run(written, word, max_steps=args.max_steps, progress=progress, model=model)
         ran = print_model_run(args, model_file, run, default, f"the {args.to} export {args.output} of {args.model}")
         status = status or ran
     return status

@@ -63,7 +63,9 @@ def to_torch(model, *, dtype: str = "float64", form: str = "sum", hook_point: ty
     described = spec.describe(model, form=form)
     net = torch_module.build(described.config, **({"hook_point": hook_point} if hook_point else {}), root=root)
     net.load_state_dict({k: torch.from_numpy(v) for k, v in described.arrays.items()}, strict=True)
-    return net.to(dtype=_torch_dtype(dtype)).requires_grad_(False)
+    net = net.to(dtype=_torch_dtype(dtype)).requires_grad_(False)
+    net.compiled_model = model          # what run() decodes with (a loaded export reads its embedded model file)
+    return net
 
 
 def _torch_dtype(dtype: str):
@@ -131,22 +133,24 @@ def load(path: str | Path):
     raise ExportError(f"{path}: an export ends in .safetensors (torch) or .onnx", hint="name the file by its target")
 
 
-def run(exported, input: str | None = None, *, max_steps: int | None = None, progress=None):
+def run(exported, input: str | None = None, *, max_steps: int | None = None, progress=None, model=None):
     """The run of an export (a torch module, an ONNX model, or a path to either), decoded by the
-    model it was exported from — the same :class:`~turingformer.compiler.protocol.Run` (and JSON
-    Lines) as ``model.run(input)`` while the float run stays exact."""
+    model it was exported from (``model``; default: the model file embedded in the export) — the
+    same :class:`~turingformer.compiler.protocol.Run` (and JSON Lines) as ``model.run(input)`` while
+    the float run stays exact."""
     from turingformer.export.runners import runner_for
     from turingformer.export.spec import run_on
     exported = load(exported) if isinstance(exported, (str, Path)) else exported
-    runner, model = runner_for(exported)
+    runner, model = runner_for(exported, model)
     return run_on(model, runner, input, max_steps=max_steps, progress=progress)
 
 
-def check(exported, steps: int, input: str | None = None, *, progress=None):
-    """Run ``exported`` beside the exact model for ``steps`` network steps (decoder steps or loops):
-    a :class:`.lockstep.Check` with the first divergence, if any."""
+def check(exported, steps: int, input: str | None = None, *, progress=None, model=None):
+    """Run ``exported`` beside the exact model (``model``, default: the one embedded in the export)
+    for ``steps`` network steps (decoder steps or loops): a :class:`.lockstep.Check` with the first
+    divergence, if any."""
     from turingformer.export.lockstep import check as check_export
     from turingformer.export.runners import runner_for
     exported = load(exported) if isinstance(exported, (str, Path)) else exported
-    runner, model = runner_for(exported)
+    runner, model = runner_for(exported, model)
     return check_export(model, runner, steps, input, progress=progress)

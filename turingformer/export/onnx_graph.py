@@ -158,6 +158,7 @@ def _layer(g: _Graph, prefix: str, spec: dict, x: str, *, score: str, form: str,
     mid = g.hook(f"{prefix}.resid_mid", mid)
     if spec.get("cross"):
         mid = g.op("Add", [mid, _attention(g, f"{prefix}.cross", mid, *memory, score, form)])
+    if "cross" in spec:                 # a decoder layer
         mid = g.hook(f"{prefix}.resid_cross", mid)
     out = mid if not spec.get("ffn") else g.op("Add", [mid, _mlp(g, f"{prefix}.ffn", spec["ffn"], mid, "out")])
     return g.hook(f"{prefix}.{last}", out)

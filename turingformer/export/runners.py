@@ -217,8 +217,10 @@ class OnnxLoop:
         return self._last, decisions
 
 
-def runner_for(exported) -> tuple[object, object]:
-    """(runner, model) of an export: a torch module or an ONNX model, and the model it was made from."""
+def runner_for(exported, model=None) -> tuple[object, object]:
+    """(runner, model) of an export — a torch module or an ONNX model — and the model it was made
+    from: ``model`` when given (it must have the export's kind and residual dimensions), else the one
+    a torch module was built from, else the model file embedded in the export (read once per module)."""
     from turingformer.export.onnx_graph import config_of, is_onnx
     if is_onnx(exported):
         config = config_of(exported, "the ONNX export")
@@ -226,6 +228,14 @@ def runner_for(exported) -> tuple[object, object]:
     elif hasattr(exported, "config") and hasattr(exported, "dims"):
         config = exported.config
         runner = TorchDecoder(exported) if config["network"] == ENCODER_DECODER else TorchLoop(exported)
+        model = model or getattr(exported, "compiled_model", None)
     else:
         raise ExportError(f"a {type(exported).__name__} is no export", hint="turingformer.export.to_torch(model) / to_onnx(model)")
-    return runner, model_of(config, "the export")
+    if model is None:
+        model = model_of(config, "the export")
+    elif model.kind != config["model_kind"] or list(model.network.space.names) != config["dims"]:
+        raise ExportError(f"this export was made from a {config['model_kind']} model with other dimensions than the "
+                          f"given {model.kind} model", hint="run an export with the model it was exported from")
+    if not is_onnx(exported):
+        exported.compiled_model = model
+    return runner, model

@@ -163,6 +163,7 @@ class Layer(nn.Module):
         self.cross = None
         if spec.get("cross"):
             self.cross = Attention(d, spec["cross"]["support"], score, root, hook_point)
+        if "cross" in spec:             # a decoder layer: a_i = p_i + its cross-attention (if any)
             self.resid_cross = hook_point()
         self.ffn = MLP(d, spec["ffn"], "out", hook_point) if spec.get("ffn") else None
         self.add_module(last, hook_point())
@@ -188,7 +189,9 @@ class Layer(nn.Module):
             mid = mid + head(x, keys, values, allowed)
         mid = self.resid_mid(mid)
         if self.cross is not None:
-            mid = self.resid_cross(mid + self.cross(mid, *memory))
+            mid = mid + self.cross(mid, *memory)
+        if hasattr(self, "resid_cross"):
+            mid = self.resid_cross(mid)
         out = mid if self.ffn is None else mid + self.ffn(mid)
         return self._modules[self.last](out)
 
