@@ -138,11 +138,9 @@ def run(exported, input: str | None = None, *, max_steps: int | None = None, pro
     model it was exported from (``model``; default: the model file embedded in the export) — the
     same :class:`~turingformer.compiler.protocol.Run` (and JSON Lines) as ``model.run(input)`` while
     the float run stays exact."""
-    from turingformer.export.runners import runner_for
-    from turingformer.export.spec import run_on
+    from turingformer.export.runners import run as run_export
     exported = load(exported) if isinstance(exported, (str, Path)) else exported
-    runner, model = runner_for(exported, model)
-    return run_on(model, runner, input, max_steps=max_steps, progress=progress)
+    return run_export(exported, input, max_steps=max_steps, progress=progress, model=model)
 
 
 def check(exported, steps: int, input: str | None = None, *, progress=None, model=None):

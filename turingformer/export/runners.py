@@ -239,3 +239,10 @@ def runner_for(exported, model=None) -> tuple[object, object]:
     if not is_onnx(exported):
         exported.compiled_model = model
     return runner, model
+
+
+def run(exported, input: str | None = None, *, max_steps: int | None = None, progress=None, model=None):
+    """:func:`turingformer.export.run` of an export object (not a path)."""
+    from turingformer.export.spec import run_on
+    runner, model = runner_for(exported, model)
+    return run_on(model, runner, input, max_steps=max_steps, progress=progress)

@@ -4,7 +4,7 @@ This module imports only ``torch`` (and ``safetensors`` to read a file): copy it
 to load an export without turingformer::
 
     import turingformer_torch as tt            # this file, copied (or: from turingformer.export import torch_module as tt)
-    net = tt.load("bb3.safetensors")           # float64; tt.load(path, dtype=torch.float32) on request
+    net = tt.load("bb3.safetensors")           # in the file's float type, or tt.load(path, dtype=torch.float32)
     net.dims["q2:state=B"]                     # the index of a named residual dimension
 
 An export is **inexact**: every exact rational weight of the compiled model rounded once to the
@@ -248,7 +248,7 @@ class Network(nn.Module):
     def run(self, input: str | None = None, *, max_steps: int | None = None, progress=None):
         """The run decoded into the user's terms by the model's own construction: the same trace as
         ``turingformer run --json`` (needs turingformer; :func:`turingformer.export.run`)."""
-        from turingformer.export import run
+        from turingformer.export.runners import run
         return run(self, input, max_steps=max_steps, progress=progress)
 
     def extra_repr(self) -> str:
@@ -392,10 +392,11 @@ def build(config: dict, *, hook_point: type = HookPoint, root: type | None = Non
     return net
 
 
-def load(path, *, dtype: torch.dtype = torch.float64, device=None, hook_point: type = HookPoint,
+def load(path, *, dtype: torch.dtype | None = None, device=None, hook_point: type = HookPoint,
          root: type | None = None) -> Network:
     """The network of the export at ``path`` (safetensors: a standard ``state_dict`` and the
-    description in its metadata), in ``dtype`` on ``device``; :func:`build` for the rest."""
+    description in its metadata), in ``dtype`` (default: the file's) on ``device``; :func:`build`
+    for the rest."""
     from safetensors import safe_open
     with safe_open(str(path), framework="pt") as f:
         metadata = f.metadata() or {}
@@ -404,7 +405,7 @@ def load(path, *, dtype: torch.dtype = torch.float64, device=None, hook_point: t
         state = {key: f.get_tensor(key) for key in f.keys()}
     net = build(read_config(metadata[METADATA_KEY]), hook_point=hook_point, root=root)
     net.load_state_dict(state, strict=True)
-    return net.to(device=device, dtype=dtype).requires_grad_(False)
+    return net.to(device=device, dtype=dtype or state["seed" if "seed" in state else "card"].dtype).requires_grad_(False)
 
 
 def save(net: Network, path) -> None:
