@@ -65,6 +65,7 @@ def test_the_shell_blocks_work_as_written(in_a_folder, capsys):
     assert (in_a_folder / "fact.onnx").exists() and (in_a_folder / "bi.safetensors").exists()
 
 
+@pytest.mark.filterwarnings("ignore:Module .model. has a submodule named .output.")
 def test_the_python_blocks_work_as_written(in_a_folder, capsys):
     code = blocks("python")
     assert len(code) >= 8
