@@ -52,11 +52,13 @@ class FixedPointModel(LoopedModel):
         return (f"Q{s.bits}.{s.frac}, k={s.k}, M={s.cells}, s={s.instructions}, blocks={len(self.transformer.blocks)}, "
                 f"d={len(self.space)}, n={self.n}, functions={len(s.functions)}")
 
-    def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None) -> Run:
-        """Run the punch card (exact integer path) and decode pc and the cells after every loop."""
+    def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None,
+            runner: IntegerLoop | None = None) -> Run:
+        """Run the punch card (exact integer path, or ``runner``) and decode pc and the cells after every loop."""
         from .decoding import run_fleqm
         self.check_input(input)
-        trace = run_fleqm(self, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, progress=progress)
+        trace = run_fleqm(self, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, progress=progress,
+                          runner=runner)
         return Run(trace, None, trace.steps, "loop")
 
     def summary(self) -> "FixedPointSummary":
