@@ -205,6 +205,16 @@ class OptionError(TuringformerError, ValueError):
     """An option value a function does not know (a name outside its choices, a bad number)."""
 
 
+class WeightsError(TuringformerError, ValueError):
+    """Weights that are not a well-formed network, or a name they do not have: a dimension named
+    twice, a token outside the embedding, a positional encoding with a non-integer power, models of
+    different shapes in one batch."""
+
+
+class DimensionError(TuringformerError, KeyError):
+    """A named dimension or block that a residual space (or a hook's space) does not have."""
+
+
 class DecodingError(TuringformerError):
     """A network output that is not the encoding of a configuration (an edited model, a float mode)."""
 

@@ -47,7 +47,7 @@ from turingformer.compiler.looped.decoding import read_state
 from turingformer.compiler.looped.model import LoopedModel
 from turingformer.compiler.perez.decoding import DecodedStep, Reader, run_model
 from turingformer.compiler.perez.model import PerezModel
-from turingformer.errors import InputError, TuringformerError, did_you_mean, shorten
+from turingformer.errors import DimensionError, InputError, TuringformerError, did_you_mean, shorten
 from turingformer.runtime.hooks import (
     HookError, LayerNameError, PositionError, check_step, hook_points, looped_hook_points, unknown_hook,
 )
@@ -62,10 +62,6 @@ __all__ = [
     "PositionError", "Text", "hook_order", "linear", "run_with_cache", "weights_latex", "weights_matrix",
     "weights_table",
 ]
-
-
-class DimensionError(TuringformerError, LookupError):
-    """A named dimension or block that a hook's space does not have."""
 
 
 # ---------------------------------------------------------------------------------- display

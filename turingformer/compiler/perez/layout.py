@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from turingformer.errors import check_word
+from turingformer.errors import WeightsError, check_word
 from turingformer.runtime.space import Space
 from turingformer.runtime.transformer import PositionalEncoding
 
@@ -53,7 +53,9 @@ def positional_roles(positional: PositionalEncoding) -> dict[str, str]:
     """``{role: dimension name}`` of a Pérez positional encoding (what the model file stores)."""
     by_power = {e: name for name, e in positional.powers}
     if sorted(by_power) != sorted(e for _, e in POSITIONAL_ROLES) or len(positional.powers) != len(POSITIONAL_ROLES):
-        raise ValueError(f"not the Pérez positional encoding 1, k, 1/k, 1/k²: {positional.powers}")
+        raise WeightsError(f"not the Pérez positional encoding 1, k, 1/k, 1/k²: {positional.powers}",
+                           hint="a Pérez model file stores only that encoding; keep a model with another "
+                                "one in memory (or pickle it)")
     return {role: by_power[e] for role, e in POSITIONAL_ROLES}
 
 
