@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterator
 
 from turingformer.compiler.perez.layout import (
-    POSITIONAL_ROLES, Q, Labels, positional_encoding, positional_roles, residual_space,
+    POSITIONAL_ROLES, Labels, positional_encoding, positional_roles, residual_space, state_dim,
 )
 from turingformer.compiler.protocol import ENVELOPE_KEYS, Halting, Model, Progress, Run, Summary
 from turingformer.runtime.serialize import JsonReader, WeightReader, WeightWriter, number, sparse_vector
@@ -128,7 +128,7 @@ class PerezModel(Model):
 
     def halting(self) -> Halting:
         """The machine halted when y's state block ``q1`` is all zero (spec §6)."""
-        return Halting(tuple(Q("q1", q) for q in self.labels.states), 0)
+        return Halting(tuple(state_dim("q1", q) for q in self.labels.states), 0)
 
     def summary(self) -> CompileSummary:
         t = self.transformer
