@@ -4,7 +4,7 @@ system chromedriver).
 Presses the controls and keys, checks the shown step, state, head and tape against the simulator,
 reads the attention strips' pixels back and compares the drawn cells with the decoded winners,
 opens deep links (#step=N), a page whose names would break its data block, a looped program's page
-and an 800-pixel window, checks the console holds no error, and saves a screenshot. Skipped,
+and an 800-pixel window and a 16:9 projector, checks the console holds no error, and saves a screenshot. Skipped,
 saying so, when chromium or chromedriver is missing.
 """
 
@@ -178,13 +178,24 @@ def test_a_program_page_shows_the_card_and_the_address_heads(browser, tmp_path):
     assert not console_errors(browser)
 
 
-def test_an_800_pixel_window_does_not_scroll_sideways(tmp_path):
+@pytest.mark.parametrize("size", ["800,900", "1280,720"], ids=["800-pixels", "projector-16x9"])
+def test_a_narrow_window_and_a_projector_show_the_player(tmp_path, size):
+    """Issue 21: the layout works at 800 px and on a 16:9 projector: no sideways scrolling, and the
+    controls, the tape and the state diagram all lie inside the first screen."""
     page = tmp_path / "bb4.html"
     assert main(["animate", str(ROOT / "machines" / "busy_beaver_4.yaml"), "-o", str(page)]) == 0
-    driver = start_browser(tmp_path / "narrow", size="800,900")
+    driver = start_browser(tmp_path / "window", size=size)
     try:
         driver.get(page.as_uri())
         assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        height = driver.execute_script("return window.innerHeight")
+        assert len(tape_shown(driver)) == 31
+        shown_parts = [driver.find_element("css selector", "button[aria-label='step forward']"),
+                       driver.find_element("css selector", ".tf-tape"), driver.find_element("css selector", "svg.tf-diagram")]
+        for element in shown_parts:
+            top, bottom = driver.execute_script(
+                "const r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom]", element)
+            assert 0 <= top and bottom <= height, (size, element.get_attribute("outerHTML")[:80], top, bottom, height)
     finally:
         driver.quit()
 
