@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,3 +60,15 @@ def test_simulate_keeps_the_partial_run(forever):
     summary = json.loads(done.stdout.splitlines()[-1])
     assert summary["reason"] == "interrupted" and 0 < summary["steps"] < 10_000_000_000
     assert "Traceback" not in done.stderr
+
+
+def test_animate_writes_the_partial_page(tmp_path, forever):
+    """Ctrl-C during animate's decoding: the page of the run so far is written (its verification
+    only as far as the run went, in time linear in the run) and the exit status is 130."""
+    page = tmp_path / "forever.html"
+    done = interrupt(["animate", str(forever), "--max-steps", "24000", "-o", str(page)], after=2.5)
+    assert done.returncode == 130, done.stderr
+    text = page.read_text(encoding="utf-8")
+    steps = int(re.search(r'"steps":(\d+)', text).group(1))
+    assert 0 < steps < 24_000 and '"reason":"interrupted"' in text
+    assert "partial run" in done.stderr and "Traceback" not in done.stderr

@@ -41,23 +41,27 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         raise TuringformerError(f"cannot write {args.output!r}: the folder {str(output.parent)!r} does not exist",
                                 hint="create the folder first, or write somewhere else")
-    page = _program_page(args) if args.found.what == PROGRAM else _machine_page(args)
+    page, interrupted = _program_page(args) if args.found.what == PROGRAM else _machine_page(args)
     write_atomic(output, page)
     note(f"wrote {output} ({len(page.encode('utf-8')):,} bytes); open it in a browser (works offline)")
+    if interrupted:
+        note("interrupted: the page holds the partial run, as far as it was decoded and verified")
+        return 130
     return 0
 
 
-def _machine_page(args: argparse.Namespace) -> str:
+def _machine_page(args: argparse.Namespace) -> tuple[str, bool]:
     from turingformer.tm.formats import dump_machine
     from turingformer.views.player import check_page_bounds, player_html
 
     machine, runnable, word = machine_and_input(args)
     check_page_bounds(len(word), args.max_steps)
     with progress_bar(args.max_steps, stoppable=True) as progress:
-        return player_html(runnable, word, max_steps=args.max_steps, progress=progress, source=dump_machine(machine))
+        page = player_html(runnable, word, max_steps=args.max_steps, progress=progress, source=dump_machine(machine))
+        return page, progress.asked()
 
 
-def _program_page(args: argparse.Namespace) -> str:
+def _program_page(args: argparse.Namespace) -> tuple[str, bool]:
     from turingformer.views.player import program_player_html
 
     program = load(args)
@@ -65,5 +69,6 @@ def _program_page(args: argparse.Namespace) -> str:
     text = found.data if found.data is not None else Path(found.path).read_bytes()
     source = text.decode("utf-8", "replace") if not Path(args.file).suffix == ".csv" else None
     with progress_bar(args.max_steps, unit="loop", stoppable=True) as progress:
-        return program_player_html(program, max_loops=args.max_steps, progress=progress, source=source,
+        page = program_player_html(program, max_loops=args.max_steps, progress=progress, source=source,
                                    file=Path(args.file).name)
+        return page, progress.asked()

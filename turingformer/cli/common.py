@@ -353,6 +353,8 @@ def progress_bar(total: int | None = None, unit: str = "step", *,
             bar.update(done - bar.n)
         return stop["asked"]
 
+    update.asked = lambda: stop["asked"]       # after the work: did Ctrl-C stop it?
+
     try:
         yield update if (bar is not None or stoppable) else None
     finally:

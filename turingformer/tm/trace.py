@@ -137,6 +137,36 @@ class Trace:
                 cells[self.heads[t - 1]] = self.writes[t - 1]
             yield self._configuration(t, cells)
 
+    def reads(self) -> tuple[str, ...]:
+        """The symbol under the head at every step t = 0..T, in O(T) time (iterating the trace
+        builds every configuration's whole tape: O(T · tape))."""
+        cells, out = self._initial(), []
+        for t, head in enumerate(self.heads):
+            if t:
+                cells[self.heads[t - 1]] = self.writes[t - 1]
+            out.append(cells.get(head, self.blank))
+        return tuple(out)
+
+    def agrees_with(self, other: "Trace") -> list[bool]:
+        """Per step t of both traces: configuration t is the same in both (state, head and every
+        cell), in O(T) time — the tapes are compared incrementally, one written cell per step."""
+        mine, theirs = self._initial(), other._initial()
+        differ = {c for c in {*mine, *theirs} if mine.get(c, self.blank) != theirs.get(c, other.blank)}
+        out = []
+        for t in range(min(len(self.states), len(other.states))):
+            if t:
+                cell = self.heads[t - 1]
+                mine[cell] = self.writes[t - 1]
+                differ.discard(cell)
+                other_cell = other.heads[t - 1]
+                theirs[other_cell] = other.writes[t - 1]
+                differ.discard(other_cell)
+                for c in {cell, other_cell}:
+                    if mine.get(c, self.blank) != theirs.get(c, other.blank):
+                        differ.add(c)
+            out.append(not differ and self.states[t] == other.states[t] and self.heads[t] == other.heads[t])
+        return out
+
     def _configuration(self, t: int, cells: dict[int, str]) -> Configuration:
         head = self.heads[t]
         low = min([*cells, head])

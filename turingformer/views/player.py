@@ -53,6 +53,7 @@ from turingformer.errors import TuringformerError
 from turingformer.tm.diagram import layout, to_svg
 from turingformer.views.figures import RESIDUAL_STAGES
 from turingformer.tm.machine import TuringMachine
+from turingformer.tm.trace import HaltReason
 
 __all__ = ["PLAYER_HOOKS", "STAGES", "MAX_POSITIONS", "MAX_LOOP_CELLS", "PlayerLimitError", "player_data",
            "program_player_data", "player_html", "page_html", "asset", "check_page_bounds", "snapshot_html"]
@@ -129,9 +130,8 @@ def _agreement(machine: TuringMachine, word: str, model: PerezModel, max_steps: 
     verification = verify(machine, word, max_steps=max_steps, model=model, decoder=decode_fast, keep_rows=None)
     checks = verification.positions
     agree = []
-    for t, (ref, got) in enumerate(zip(verification.reference, verification.decoded)):
+    for t, same in enumerate(verification.reference.agrees_with(verification.decoded)):
         last = positions[t + 1] if t + 1 < len(positions) else len(checks)
-        same = (ref.state, ref.head, ref.tape.span(ref.head)) == (got.state, got.head, got.tape.span(got.head))
         agree.append(int(same and all(p.agrees for p in checks[positions[t]:last])))
     agree += [0] * (len(positions) - len(agree))
     if verification.ok:
@@ -171,14 +171,16 @@ def player_data(machine: TuringMachine, word: str = "", *, max_steps: int = 10_0
         "states": states, "symbols": symbols, "start": machine.start,
         "steps": trace.steps, "verdict": trace.verdict.value, "reason": trace.reason.value,
         "state": [states.index(s) for s in trace.states], "head": list(trace.heads),
-        "read": [symbols.index(conf.symbol) for conf in trace], "write": [symbols.index(s) for s in trace.writes],
+        "read": [symbols.index(symbol) for symbol in trace.reads()], "write": [symbols.index(s) for s in trace.writes],
         "n": len(word), "prelude": cache.prelude, "decoder_steps": len(cache),
         "position": list(positions), "cross": cross, "layer3": layer3,
         "tokens": cache.tokens, "dims": list(cache.space.names), "stages": [label for _, label in STAGES],
         "residual": residual, "snapshot": SNAPSHOT,
     }
     del cache  # the activations go before verification decodes the run again
-    data["agree"], data["ok"], data["summary"] = _agreement(machine, word, model, max_steps, positions)
+    # an interrupted run (Ctrl-C) is checked as far as it went, not decoded again to max_steps
+    checked = trace.steps if trace.reason is HaltReason.INTERRUPTED else max_steps
+    data["agree"], data["ok"], data["summary"] = _agreement(machine, word, model, checked, positions)
     return data
 
 
