@@ -13,7 +13,8 @@ A ``.fleqm`` program declares (the assembler records it as :class:`Learner`)::
   the same columns) or a ``.npz`` file (arrays ``X`` and ``y``). Every value becomes a word by the
   spec's rounding (§1.1: ⌊r·2^F + ½⌋ of the exact value written); a value that does not fit, a
   text that is no number, or a shape other than the program's (k × cells points, the declared
-  features) is one :class:`~turingformer.errors.InputError` naming the file, line and column.
+  features) is one :class:`~turingformer.errors.InputError` naming the file, the line and the
+  field (the CSV column, counted from 1).
   The data replace only the declared entries: a cell's other entries (the intercept's 1) stay.
 * **What it learned** (:func:`report`): from the states of a trace (the interpreter's, or the
   ones decoded from a punch card) and the declaration alone: the weights at every arrival at the
@@ -142,7 +143,8 @@ class Learner:
     def check_shape(self, data: TrainingData, k: int, where: Location | None = None) -> None:
         points, width = self.X.points(k), self.X.width
         if len(data.X) != points or len(data.y) != points:
-            raise InputError(f"the training data have {len(data.X)} points; this program's cells hold {points} "
+            raise InputError(f"the training data have {len(data.X)} point{'s' if len(data.X) != 1 else ''}; "
+                             f"this program's cells hold {points} "
                              f"({len(self.X.cells)} cells of {k})", location=where,
                              hint=f"give exactly {points} rows (a learner's data cells are part of its weights' "
                                   f"shape: recompile a program with more cells for more points)")
