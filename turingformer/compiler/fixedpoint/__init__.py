@@ -73,9 +73,10 @@ class FixedPoint(Construction):
         if input is not None:
             raise InputError("a program takes no input word: its input is its initial memory",
                              hint="edit the program's .data values instead")
+        loaded = source.with_data(data) if data is not None else source     # bad data: refused before compiling
         model = model if model is not None else self.compile(source, **options)
         if data is not None:            # the same training data into the interpreter's memory and the card
-            source, model = source.with_data(data), model.with_data(data)
+            source, model = loaded, model.with_data(data)
         return verify_fleqm(source, model=model, progress=progress,
                             max_loops=DEFAULT_MAX_LOOPS if max_steps is None else max_steps)
 
