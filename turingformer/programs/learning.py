@@ -358,7 +358,7 @@ def report(learner: Learner, states: Sequence, fmt: Fixed, k: int) -> dict:
     ulp = 1 / one
     difference = max(float(np.max(np.abs(a - b))) for a, b in zip(learned[-1], reference[-1]))
     final = states[-1].memory
-    out = {"algorithm": learner.algorithm, "model": learner.model, "data": learner.data or "the program's own",
+    out = {"algorithm": learner.algorithm, "model": learner.model, "data": learner.data or "the program's data",
            "points": len(y), "epochs": epochs, "loops": [s.step for s in marks],
            "weights": {name: matrix_json(final[c], fmt.frac) for name, c in learner.weights},
            "loss": [loss(learner.model, w, A, y) for w in learned],
