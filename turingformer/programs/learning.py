@@ -31,7 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -385,8 +385,3 @@ def report_lines(found: dict) -> list[str]:
         lines.append(f"  numpy lstsq: loss {best['loss']:.6g}, w within {best['max_weight_difference']:.2g} "
                      f"({best['ulps']:.1f} ulps)")
     return lines
-
-
-def with_data(learner: Learner, name: str) -> Learner:
-    """``learner`` recording that ``name`` replaced the program's training data."""
-    return replace(learner, data=name)

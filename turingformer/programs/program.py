@@ -36,7 +36,7 @@ from turingformer.errors import AddressError, InputError, Location, ProgramSizeE
 from turingformer.programs.fixed import (
     Fixed, Matrix, decimal_text, matrix_lines, matrix_text, rational_text, rows_text, top_left,
 )
-from turingformer.programs.learning import Learner, read_data, with_data
+from turingformer.programs.learning import Learner, read_data
 from turingformer.programs.numbers import number_text
 
 #: The narrowest and the widest word. N >= 2 is the machine models' (spec §2); the upper bound is
@@ -566,7 +566,7 @@ class FleqM(_Harvard):
         :class:`~turingformer.programs.learning.TrainingData` or ``(X, y)``; converted by §1.1)."""
         learner = require_learner(self.learner, self.name)
         found = read_data(data, learner, self.format, self.k)
-        return replace(self, memory=learner.load(self.memory, found, self.k), learner=with_data(learner, found.name))
+        return replace(self, memory=learner.load(self.memory, found, self.k), learner=replace(learner, data=found.name))
 
     @property
     def functions(self) -> tuple[str, ...]:

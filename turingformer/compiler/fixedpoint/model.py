@@ -16,7 +16,7 @@ import numpy as np
 
 from ...programs import DEFAULT_MAX_LOOPS, FLEQM_FUNCTIONS
 from ...programs.fixed import Fixed
-from ...programs.learning import ALGORITHMS, LAYOUTS, MODEL_WEIGHTS, MODELS, Dataset, Learner, read_data, with_data
+from ...programs.learning import ALGORITHMS, LAYOUTS, MODEL_WEIGHTS, MODELS, Dataset, Learner, read_data
 from ...programs.program import FLEQM_MAX_BITS, FLEQM_MAX_K, function_family, require_learner
 from ...runtime.looped import IntegerLoop, LoopedTransformer
 from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, sparse_vector
@@ -92,7 +92,7 @@ class FixedPointModel(LoopedModel):
                 for (i, j), row in rows.items():
                     column[row] = Fraction(new[i][j])
                 card[c] = tuple(column)
-        return replace(self, card=tuple(card), labels=replace(labels, learner=with_data(learner, found.name)))
+        return replace(self, card=tuple(card), labels=replace(labels, learner=replace(learner, data=found.name)))
 
     def summary(self) -> "FixedPointSummary":
         return summary(self)
