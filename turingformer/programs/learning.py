@@ -158,12 +158,13 @@ class Learner:
 def read_data(data: Any, learner: Learner, fmt: Fixed, k: int) -> TrainingData:
     """The training data of ``data`` — a path (CSV, ``.npy``, ``.npz``), a :class:`TrainingData`,
     or a pair ``(X, y)`` of array-likes — as words of ``fmt``, checked against ``learner``'s shape."""
+    points = learner.X.points(k)
     if isinstance(data, TrainingData):
         found, where = data, None
     elif isinstance(data, (str, Path)):
-        found, where = _read_file(Path(data), fmt), Location(str(data))
+        found, where = _read_file(Path(data), fmt, points), Location(str(data))
     elif isinstance(data, tuple) and len(data) == 2:
-        found, where = _from_arrays(data[0], data[1], fmt, "arrays", None), None
+        found, where = _from_arrays(data[0], data[1], fmt, "arrays", None, points), None
     else:
         raise InputError(f"training data as {type(data).__name__}: expected a file name, a TrainingData or (X, y)",
                          hint="pass data='points.csv' or data=(X, y) with X points × features and y one value per point")
@@ -180,29 +181,38 @@ def _word(value: Fraction, fmt: Fixed, written: str, where: Location) -> int:
     return q
 
 
-def _read_file(path: Path, fmt: Fixed) -> TrainingData:
+def _too_many(points: int, where: Location | None) -> InputError:
+    """The error for more points than the program's cells hold (raised before converting them)."""
+    return InputError(f"the training data have more than {points} points, as many as this program's cells hold",
+                      location=where, hint=f"give exactly {points} rows (recompile a program with more data cells "
+                                           "for more points)")
+
+
+def _read_file(path: Path, fmt: Fixed, points: int) -> TrainingData:
     try:
         raw = path.read_bytes()
     except OSError as error:
         raise InputError(f"cannot read the training data: {error.strerror or error}", location=Location(str(path)),
                          hint="give an existing CSV, .npy or .npz file") from None
     if path.suffix.lower() in (".npy", ".npz"):
-        return _read_numpy(path, raw, fmt)
+        return _read_numpy(path, raw, fmt, points)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError(f"the training data are not UTF-8 text (byte {error.start})", location=Location(str(path)),
                          hint="give a CSV file, or a .npy / .npz file by its extension") from None
-    return _read_csv(path, text, fmt)
+    return _read_csv(path, text, fmt, points)
 
 
-def _read_csv(path: Path, text: str, fmt: Fixed) -> TrainingData:
+def _read_csv(path: Path, text: str, fmt: Fixed, points: int) -> TrainingData:
     """Rows of numbers, the last column y; a first row that is not all numbers is a header."""
     rows: list[tuple[int, list[str]]] = []
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         fields = [f.strip() for f in row]
         if fields and any(fields):
             rows.append((number, fields))
+        if len(rows) > points + 1:
+            raise _too_many(points, Location(str(path), number))
     if rows and not all(_NUMBER.fullmatch(f) for f in rows[0][1]):
         rows = rows[1:]                                            # the header
     if not rows:
@@ -227,7 +237,7 @@ def _read_csv(path: Path, text: str, fmt: Fixed) -> TrainingData:
     return TrainingData(tuple(X), tuple(y), path.name)
 
 
-def _read_numpy(path: Path, raw: bytes, fmt: Fixed) -> TrainingData:
+def _read_numpy(path: Path, raw: bytes, fmt: Fixed, points: int) -> TrainingData:
     where = Location(str(path))
     try:
         loaded = np.load(io.BytesIO(raw), allow_pickle=False)
@@ -240,21 +250,23 @@ def _read_numpy(path: Path, raw: bytes, fmt: Fixed) -> TrainingData:
             if missing:
                 raise InputError(f"the .npz file has no array {missing[0]!r} (it has {', '.join(loaded.files) or 'none'})",
                                  location=where, hint="numpy.savez(FILE, X=X, y=y)")
-            return _from_arrays(loaded["X"], loaded["y"], fmt, path.name, where)
+            return _from_arrays(loaded["X"], loaded["y"], fmt, path.name, where, points)
     array = np.asarray(loaded)
     if array.ndim != 2 or array.shape[1] < 2:
         raise InputError(f"a .npy array of shape {array.shape}: expected points × (features + 1), y last",
                          location=where, hint="numpy.save(FILE, np.column_stack([X, y]))")
-    return _from_arrays(array[:, :-1], array[:, -1], fmt, path.name, where)
+    return _from_arrays(array[:, :-1], array[:, -1], fmt, path.name, where, points)
 
 
-def _from_arrays(X: Any, y: Any, fmt: Fixed, name: str, where: Location | None) -> TrainingData:
+def _from_arrays(X: Any, y: Any, fmt: Fixed, name: str, where: Location | None, points: int) -> TrainingData:
     X, y = np.asarray(X), np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if X.ndim != 2 or y.ndim != 1:
         raise InputError(f"X of shape {X.shape} and y of shape {y.shape}: expected points × features and one y per point",
                          location=where, hint="X as a 2-D array, y as a 1-D array of the same length")
+    if len(X) > points or len(y) > points:
+        raise _too_many(points, where)
     if X.dtype.kind not in "iuf" or y.dtype.kind not in "iuf":
         raise InputError(f"arrays of {X.dtype} and {y.dtype}: expected numbers", location=where,
                          hint="store float or integer arrays")

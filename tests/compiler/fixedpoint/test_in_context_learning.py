@@ -170,6 +170,7 @@ def test_a_value_that_does_not_fit_names_its_file_line_and_field(gd, tmp_path):
     ("1,2,3,4\n1,2,3\n", ":2", "this row has 3 columns"),
     ("1,2,3,4\n1,2,x,4\n", ":2:3", "'x' is not a number"),
     ("", "", "no rows of numbers"),
+    ("x1,x2,x3,y\n" + "1,2,3,4\n" * 10_000, ":18", "more than 16 points"),       # refused without reading on
 ])
 def test_bad_csv_data_is_one_located_error(gd, tmp_path, text, where, message):
     path = write(tmp_path, "bad.csv", text)
@@ -188,6 +189,8 @@ def test_numpy_data_in_both_forms_and_their_errors(gd, tmp_path):
     np.savez(tmp_path / "no_y.npz", X=csv[:, :3])
     with pytest.raises(InputError, match="no array 'y'"):
         gd.with_data(tmp_path / "no_y.npz")
+    with pytest.raises(InputError, match="more than 16 points"):
+        gd.with_data((np.zeros((10**6, 3)), np.zeros(10**6)))
     np.save(tmp_path / "nan.npy", np.where(csv == csv[2, 1], np.nan, csv))
     with pytest.raises(InputError, match=r"X\[2, 1\] is nan"):
         gd.with_data(tmp_path / "nan.npy")
