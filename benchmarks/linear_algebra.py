@@ -40,7 +40,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "compiler" 
 from turingformer.compiler.fixedpoint import compile_fleqm  # noqa: E402
 from turingformer.compiler.fixedpoint.model import summary  # noqa: E402
 from turingformer.compiler.fixedpoint.construction import weights  # noqa: E402
-from turingformer.compiler.fixedpoint.decoding import read_state, runner  # noqa: E402
+from turingformer.compiler.fixedpoint.decoding import exact_loop, read_state  # noqa: E402
 from turingformer.compiler.fixedpoint.layout import Shape, card_array  # noqa: E402
 from turingformer.modelfile import save_model  # noqa: E402
 from turingformer.programs import run, step  # noqa: E402
@@ -63,7 +63,7 @@ def speed(name: str) -> dict:
            "loops": program.expect.steps}
     reference = run(program, record=False).final
     for label, fold in (("folded", True), ("plain", False)):
-        fast = runner(model, fold=fold)
+        fast = exact_loop(model, fold=fold)
         X = fast.to_array(model.card)
         start, loops = time.process_time(), 0
         while loops < program.expect.steps or time.process_time() - start < 2.0:

@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 from turingformer.programs import run
 from turingformer.programs.formats import load_program, loads_program
 from turingformer.compiler.fixedpoint import compile_fleqm, run_fleqm, verify_fleqm
-from turingformer.compiler.fixedpoint.decoding import read_state, runner
+from turingformer.compiler.fixedpoint.decoding import exact_loop, read_state
 from turingformer.runtime.looped import FloatLoop
 
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "turingformer").is_dir())
@@ -80,7 +80,7 @@ print("\n".join(model.summary().lines()))
 # path and watch entry (0, 0).
 
 # %%
-fast = runner(model)
+fast = exact_loop(model)
 X = fast.to_array(model.card)
 space = model.space
 c = product.labels["C"]
@@ -238,7 +238,7 @@ for row in rows:
 
 # %%
 def first_departure(model, dtype, loops):
-    exact, flt = runner(model), FloatLoop(model.transformer, dtype)
+    exact, flt = exact_loop(model), FloatLoop(model.transformer, dtype)
     Xe, Xf = exact.to_array(model.card), flt.to_array(model.card)
     for t in range(1, loops + 1):
         Xe, _ = exact.step(Xe)

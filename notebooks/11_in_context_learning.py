@@ -40,7 +40,7 @@ import numpy as np
 
 from turingformer.analysis.precision import looped_precision
 from turingformer.compiler.fixedpoint import compile_fleqm, run_fleqm
-from turingformer.compiler.fixedpoint.decoding import read_state, runner
+from turingformer.compiler.fixedpoint.decoding import exact_loop, read_state
 from turingformer.programs import run
 from turingformer.programs.fixed import matrix_text
 from turingformer.programs.formats import load_program
@@ -97,7 +97,7 @@ for before, after in zip(step.states[4:], step.states[5:]):
     rows.append(f"loop {after.step:>2}: {instruction.op:<4} -> {target}{same}")
 print("\n".join(rows))
 
-fast = runner(nn_model)
+fast = exact_loop(nn_model)
 X = fast.to_array(nn_model.card)
 for _ in range(4):
     X, _ = fast.step(X)

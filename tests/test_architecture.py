@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "compiler": 2,
     "modelfile": 3,
     "sources": 4,
-    "analysis": 5,
+    "analysis": 5, "export": 5,
     "views": 6,
     "serve": 7,
     "cli": 8,

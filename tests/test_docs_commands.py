@@ -137,7 +137,7 @@ def test_a_documented_command_works_as_written(command, shown, where, workdir):
             assert re.search(rf"^{re.escape(target)}:", (ROOT / "Makefile").read_text(), re.M), where
         return
     if shown is None and not where.startswith("README.md"):
-        for part in re.split(r"\||<\(|\)|&&", command):
+        for part in re.split(r"\||<\(|\)|&&|>", command):
             words = shlex.split(part.strip()) if part.strip() else []
             if words and words[0] == "turingformer":
                 build_parser().parse_args(words[1:])

@@ -31,6 +31,7 @@ names the file, the line where known, and the fix.
     ├── OptionError                  an option value a function does not know (also a ValueError)
     ├── DecodingError                a network output that is not the encoding of a configuration
     ├── CensusError                  a census that cannot run or resume as asked
+    ├── ExportError                  an export that cannot be made or read (a missing optional extra)
     └── LoopedRuntimeError           the looped runtime met a violated precondition
         ├── AttentionTieError        an attention head with more than one winner
         └── TapeDecodingError        a SUBLEQ-U memory that encodes no machine configuration
@@ -204,6 +205,16 @@ class OptionError(TuringformerError, ValueError):
     """An option value a function does not know (a name outside its choices, a bad number)."""
 
 
+class WeightsError(TuringformerError, ValueError):
+    """Weights that are not a well-formed network, or a name they do not have: a dimension named
+    twice, a token outside the embedding, a positional encoding with a non-integer power, models of
+    different shapes in one batch."""
+
+
+class DimensionError(TuringformerError, KeyError):
+    """A named dimension or block that a residual space (or a hook's space) does not have."""
+
+
 class DecodingError(TuringformerError):
     """A network output that is not the encoding of a configuration (an edited model, a float mode)."""
 
@@ -211,6 +222,11 @@ class DecodingError(TuringformerError):
 class CensusError(TuringformerError):
     """A census that cannot start or go on: bad options, an unreachable cluster, a shard folder
     that belongs to another census."""
+
+
+class ExportError(TuringformerError):
+    """An export to PyTorch or ONNX that cannot be made or read: a missing optional extra
+    (``pip install 'turingformer[torch]'``), a file that is no export, a network of an unknown shape."""
 
 
 #: The longest quoted text (an input word, a name) an error or a header shows whole.

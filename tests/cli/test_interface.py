@@ -66,7 +66,7 @@ def test_a_model_file_given_to_a_source_command_names_the_commands_for_models(mo
     argv = [command, str(models["perez"])] + (["-o", str(tmp_path / "x.html")] if command == "animate" else [])
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "is a model file (kind perez)" in err and "use run, verify or inspect" in err
+    assert "is a model file (kind perez)" in err and "use run, verify, inspect or export" in err
     assert "automata-lib" not in err and "Traceback" not in err
 
 

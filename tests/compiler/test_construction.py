@@ -16,7 +16,7 @@ from strategies import BB4, machines_with_inputs
 from turingformer.compiler.perez.construction import build_transformer, compile_machine
 from turingformer.compiler.perez.decoding import run_model
 from turingformer.errors import InputError
-from turingformer.compiler.perez.layout import Labels, Q, S, X
+from turingformer.compiler.perez.layout import SCALARS, Labels, state_dim, symbol_dim
 from turingformer.tm.machine import Rule, TuringMachine
 from turingformer.compiler.perez.normalize import NormalizedMachine, normalize
 from turingformer.tm.simulator import run
@@ -60,22 +60,22 @@ def test_worked_example_b_matches_the_spec_numbers():
     for i, step in enumerate(steps):
         acts = step.activations
         z2, z3 = acts["decoder.2.resid_post"], acts["decoder.3.resid_post"]
-        assert space.get(z2, X[4]) == x4[i] and space.get(z2, X[5]) == x5[i]
+        assert space.get(z2, SCALARS[4]) == x4[i] and space.get(z2, SCALARS[5]) == x5[i]
         assert acts["decoder.3.attn.scores"] == tuple(-abs(c) for c in chi[i])
         assert acts["decoder.3.attn.winners"] == (last[i],)
-        assert space.get(z3, X[7]) == last[i]
+        assert space.get(z3, SCALARS[7]) == last[i]
         hidden = acts["output.hidden.0"]
         f_space = t.output.layers[0].target
         assert (f_space.get(hidden, "b1"), f_space.get(hidden, "b2")) == (b1[i], b2[i])
         state, symbol, move = outputs[i]
-        expected = space.vector({Q("q1", state): 1, S("s1", symbol): 1, X[1]: move})
+        expected = space.vector({state_dim("q1", state): 1, symbol_dim("s1", symbol): 1, SCALARS[1]: move})
         assert step.y_out == expected
     # The encoder has one position: k^e_1 = (x8 = 1, x9 = -1), v^e_1 = (s3 = ⟦a⟧, x6 = 1).
     cross = t.decoder[0].cross
     key = cross.key(t.embed(["a"])[0])
-    assert (space.get(key, X[8]), space.get(key, X[9])) == (1, -1)
+    assert (space.get(key, SCALARS[8]), space.get(key, SCALARS[9])) == (1, -1)
     value = cross.value(t.embed(["a"])[0])
-    assert space.get(value, S("s3", "a")) == 1 and space.get(value, X[6]) == 1
+    assert space.get(value, symbol_dim("s3", "a")) == 1 and space.get(value, SCALARS[6]) == 1
 
 
 # ------------------------------------------------------------------ dimensions and weights

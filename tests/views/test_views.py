@@ -159,7 +159,7 @@ def test_trace_writes_each_view(tmp_path, capsys, view, suffix):
 
 
 def test_trace_prints_text_without_output(capsys):
-    assert trace([str(BB2), "--view", "residual", "--step", "4"]) == 0
+    assert trace([str(BB2), "--view", "residual", "--step", "1"]) == 0
     out = capsys.readouterr().out
     assert "== after layer 2 (z²)" in out and "x4:c(i+1)/(i+1)" in out
     assert trace([str(BB2), "--view", "attention", "--input", "1"]) == 0
@@ -167,8 +167,26 @@ def test_trace_prints_text_without_output(capsys):
 
 
 def test_trace_rejects_a_step_outside_the_run():
-    with pytest.raises(TuringformerError, match="not a decoder position"):
+    with pytest.raises(TuringformerError, match="not a machine step"):
         trace([str(BB2), "--view", "residual", "--step", "999", "-o", "x.png"])
+    with pytest.raises(TuringformerError, match="not a decoder position"):
+        trace([str(BB2), "--view", "residual", "--position", "999", "-o", "x.png"])
+    with pytest.raises(TuringformerError, match="both choose"):
+        trace([str(BB2), "--view", "residual", "--step", "1", "--position", "1"])
+    with pytest.raises(TuringformerError, match="residual view"):
+        trace([str(BB2), "--view", "spacetime", "--position", "1"])
+
+
+def test_trace_step_is_a_machine_step_in_every_view(capsys):
+    """--step T means machine step T (as simulate counts) for residual as for diagram; --position I
+    is the raw decoder position: BB2 on the empty input has a prelude of 2·0 + 3 positions, so step
+    2 is read at position 3 + 2 (no stay moves in BB2)."""
+    assert trace([str(BB2), "--view", "residual", "--step", "2"]) == 0
+    by_step = capsys.readouterr().out
+    assert trace([str(BB2), "--view", "residual", "--position", "5"]) == 0
+    assert capsys.readouterr().out == by_step
+    assert trace([str(BB2), "--view", "residual", "--position", "4"]) == 0
+    assert capsys.readouterr().out != by_step
 
 
 def test_trace_through_the_cli(tmp_path, capsys):
@@ -178,7 +196,7 @@ def test_trace_through_the_cli(tmp_path, capsys):
     assert cli.main(["trace", str(BB2), "--view", "attention", "-o", str(out)]) == 0
     assert out.stat().st_size > 1000
     assert cli.main(["trace", str(BB2), "--view", "residual", "--step", "999", "-o", str(out)]) == 2
-    assert "not a decoder position" in capsys.readouterr().err
+    assert "not a machine step" in capsys.readouterr().err
 
 
 def test_trace_text_spacetime_is_one_grid(capsys):

@@ -52,7 +52,7 @@ from turingformer.analysis.precision import _Resolution, compare, decoder_positi
 from turingformer.compiler.perez.verify import compare_traces
 from turingformer.compiler.perez.construction import compile_machine
 from turingformer.compiler.perez.decoding import WRITE_HOOK, DecodingError, run_model
-from turingformer.compiler.perez.layout import Q, S, X
+from turingformer.compiler.perez.layout import SCALARS, state_dim, symbol_dim
 from turingformer.compiler.perez.model import PerezModel
 from turingformer.errors import CensusError, OutputError, TuringformerError, shorten
 from turingformer.files import atomic_path, same_file, write_atomic
@@ -291,7 +291,7 @@ class _Compiler:
         for i, o, _ in w1.weights:
             reads.setdefault(o, set()).add(i)
         by_inputs = {frozenset(v): u for u, v in reads.items()}
-        units = {(q, a): by_inputs[frozenset((space.index(Q("q1", q)), space.index(S("s1", a))))]
+        units = {(q, a): by_inputs[frozenset((space.index(state_dim("q1", q)), space.index(symbol_dim("s1", a))))]
                  for q, a in pairs}
         mine = set(units.values())
         return units, tuple(w for w in w2.weights if w[0] not in mine)
@@ -326,10 +326,10 @@ class _Reader:
 
     def __init__(self, model: PerezModel):
         space, labels = model.transformer.space, model.labels
-        self.q1 = np.array([space.index(Q("q1", q)) for q in labels.states])
-        self.s1 = np.array([space.index(S("s1", a)) for a in labels.symbols])
-        self.s2 = np.array([space.index(S("s2", a)) for a in labels.symbols])
-        self.x1 = space.index(X[1])
+        self.q1 = np.array([space.index(state_dim("q1", q)) for q in labels.states])
+        self.s1 = np.array([space.index(symbol_dim("s1", a)) for a in labels.symbols])
+        self.s2 = np.array([space.index(symbol_dim("s2", a)) for a in labels.symbols])
+        self.x1 = space.index(SCALARS[1])
         self.stay = np.array([q in labels.stay for q in labels.states] + [False])
 
     @staticmethod

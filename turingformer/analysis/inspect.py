@@ -47,7 +47,8 @@ from turingformer.compiler.looped.decoding import read_state
 from turingformer.compiler.looped.model import LoopedModel
 from turingformer.compiler.perez.decoding import DecodedStep, Reader, run_model
 from turingformer.compiler.perez.model import PerezModel
-from turingformer.errors import InputError, TuringformerError, did_you_mean, shorten
+from turingformer.compiler.protocol import text_table
+from turingformer.errors import DimensionError, InputError, TuringformerError, did_you_mean, shorten
 from turingformer.runtime.hooks import (
     HookError, LayerNameError, PositionError, check_step, hook_points, looped_hook_points, unknown_hook,
 )
@@ -62,10 +63,6 @@ __all__ = [
     "PositionError", "Text", "hook_order", "linear", "run_with_cache", "weights_latex", "weights_matrix",
     "weights_table",
 ]
-
-
-class DimensionError(TuringformerError, LookupError):
-    """A named dimension or block that a hook's space does not have."""
 
 
 # ---------------------------------------------------------------------------------- display
@@ -122,14 +119,6 @@ def _tex_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str)
     body = [" & ".join(header) + r" \\ \hline"]
     body += [" & ".join(row) + r" \\" for row in rows]
     return r"\begin{array}{" + align + "}\n" + "\n".join(body) + "\n" + r"\end{array}"
-
-
-def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max([len(h), *(len(r[k]) for r in rows)]) for k, h in enumerate(header)]
-    line = " | ".join(f"{h:<{w}}" for h, w in zip(header, widths))
-    out = [line, "-+-".join("-" * w for w in widths)]
-    out += [" | ".join(f"{c:<{w}}" for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(s.rstrip() for s in out)
 
 
 def _show(value) -> str:
@@ -452,7 +441,7 @@ class ActivationCache(_HookCache):
             return Text(f"{title}: positions {list(value)}")
         space = self.space_of(name, i)
         rows = [(n, _show(v)) for n, v in zip(space.names, value) if v or not nonzero]
-        return Text(title + "\n" + _text_table(("dimension", "value"), rows))
+        return Text(title + "\n" + text_table(("dimension", "value"), rows))
 
     def sympy(self, name: str, i: int):
         """One activation as an exact sympy row vector."""
@@ -508,7 +497,7 @@ class ActivationCache(_HookCache):
 
     def trace_table(self, *, normalised: bool = False, limit: int | None = None) -> Text:
         """The trace as ``step | state | head | tape`` with the head's cell in brackets."""
-        return Text(_text_table(("step", "state", "head", "tape"), _trace_rows(self._trace(normalised), limit)))
+        return Text(text_table(("step", "state", "head", "tape"), _trace_rows(self._trace(normalised), limit)))
 
     def trace_latex(self, *, normalised: bool = False, limit: int | None = None) -> Latex:
         rows = [(r[0], _text(r[1]), r[2], _text(r[3])) for r in _trace_rows(self._trace(normalised), limit)]
@@ -525,7 +514,7 @@ class ActivationCache(_HookCache):
             k = self.machine_step(d.t)
             rows.append((str(d.t), "" if k is None else str(k), d.state, repr(d.read),
                          f"{d.move_in:+d}" if d.move_in else "0", "" if d.write is None else repr(d.write)))
-        return Text(_text_table(("i", "M step", "state q(i)", "read s(i)", "m(i-1)", "write v(i)"), rows))
+        return Text(text_table(("i", "M step", "state q(i)", "read s(i)", "m(i-1)", "write v(i)"), rows))
 
 
 def _trace_rows(trace: Trace, limit: int | None) -> list[tuple[str, str, str, str]]:
@@ -680,7 +669,7 @@ class NamedMatrix:
         body = [(r, *(str(self.matrix[a, b]) for b in range(len(self.cols)))) for a, r in enumerate(self.rows)]
         if self.has_bias:
             body.append(("(bias)", *(str(v) for v in self.bias)))
-        return Text(f"{self.name}: x ↦ x W + b, rows = inputs, columns = outputs\n" + _text_table(header, body))
+        return Text(f"{self.name}: x ↦ x W + b, rows = inputs, columns = outputs\n" + text_table(header, body))
 
     def latex(self, short: bool = True) -> Latex:
         import sympy

@@ -57,7 +57,7 @@ import numpy as np
 from turingformer.errors import OptionError
 from turingformer.compiler.perez.decoding import DecodingError, Reader, run_model
 from turingformer.runtime.floating import INEXACT_NOTE, decode_float, resolve_dtype
-from turingformer.compiler.perez.layout import S, X
+from turingformer.compiler.perez.layout import SCALARS, symbol_dim
 from turingformer.compiler.perez.model import PerezModel
 
 if TYPE_CHECKING:
@@ -112,10 +112,10 @@ class _Resolution:
         self.base = np.ones(self.d)
         if model.transformer.score == "clipped" and n > 1:
             for a in model.labels.symbols:
-                self.base[space.index(S("s3", a))] = 1.0 / n
-        self.x45 = [space.index(X[4]), space.index(X[5])]
-        self.x10 = space.index(X[10])
-        self.x11 = space.index(X[11])
+                self.base[space.index(symbol_dim("s3", a))] = 1.0 / n
+        self.x45 = [space.index(SCALARS[4]), space.index(SCALARS[5])]
+        self.x10 = space.index(SCALARS[10])
+        self.x11 = space.index(SCALARS[11])
 
     def at(self, i: int) -> np.ndarray:
         r = self.base.copy()
@@ -230,7 +230,7 @@ def compare(
     float_reader = Reader(model, reader_tolerance)
     resolution = _Resolution(model, n)
     space = transformer.space
-    ix4, ix5 = space.index(X[4]), space.index(X[5])
+    ix4, ix5 = space.index(SCALARS[4]), space.index(SCALARS[5])
     exact_x5: list[Fraction] = []
     float_x5: list[float] = []
     keep = {h: [] for h, kind in order if kind == "vector"} if series else None
@@ -405,7 +405,7 @@ def layer3_margins(model: PerezModel, word: str, *, max_steps: int = 1000,
     transformer = model.transformer
     attn = transformer.decoder[2].attn
     space = transformer.space
-    ix4, ix5 = space.index(X[4]), space.index(X[5])
+    ix4, ix5 = space.index(SCALARS[4]), space.index(SCALARS[5])
     reader = Reader(model, 0)
     tokens = model.labels.encoder_input(word)
     keys: list[tuple] = []

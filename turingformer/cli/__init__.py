@@ -3,7 +3,7 @@
 Every subcommand is one small function ``cmd_<name>(args) -> int`` in the module of its group
 (:mod:`~turingformer.cli.machines`: simulate, show, convert, graph; :mod:`~turingformer.cli.model`:
 compile, run, verify, inspect; :mod:`~turingformer.cli.trace`; :mod:`~turingformer.cli.precision`;
-:mod:`~turingformer.cli.census`)
+:mod:`~turingformer.cli.census`; :mod:`~turingformer.cli.export`)
 plus an entry in :data:`COMMANDS`; options shared by several commands live in parent parsers
 (:data:`~turingformer.cli.common.PARENTS`): ``machine`` gives ``FILE --format F`` and ``run`` gives
 ``--input W --max-steps N``. All argparse code of the package lives in this subpackage; the library
@@ -26,6 +26,7 @@ from typing import Sequence
 from turingformer.cli import looped, machines, model
 from turingformer.cli.animate import ANIMATE_DESCRIPTION, ANIMATE_HELP, animate_arguments, cmd_animate
 from turingformer.cli.census import CENSUS_DESCRIPTION, CENSUS_HELP, census_arguments, cmd_census
+from turingformer.cli.export import EXPORT_DESCRIPTION, EXPORT_HELP, cmd_export, export_arguments
 from turingformer.cli.common import (
     INTERRUPTED, PARENTS, PROG, STDIO, Command, construction_arguments, identify_file, output_argument,
     refuse_overwrite,
@@ -131,6 +132,8 @@ COMMANDS: dict[str, Command] = {
                          description=PRECISION_DESCRIPTION),
     "census": Command(CENSUS_HELP, cmd_census, parents=(), arguments=census_arguments,
                       description=CENSUS_DESCRIPTION, accepts=()),
+    "export": Command(EXPORT_HELP, cmd_export, parents=(), arguments=export_arguments,
+                      description=EXPORT_DESCRIPTION, accepts=(MODEL,)),
     "demo": Command(
         "the tour: simulate, compile, run from the weights, verify (binary increment by default)", cmd_demo,
         parents=(), arguments=_demo_arguments, accepts=()),

@@ -21,6 +21,9 @@ def run_trace(args: argparse.Namespace) -> int:
     from turingformer.views.figures import save
 
     refuse_input_for_program(args)
+    if args.position is not None:
+        raise TuringformerError("--position is a decoder position of the Pérez transformer; a program runs loops",
+                                hint="use --step T for loop T")
     program = load(args)
     model = compile(program, chosen_construction(args, program).name)
     view = "card" if args.view == "residual" else args.view

@@ -76,7 +76,7 @@ def _check(args: argparse.Namespace, source, model, chosen) -> int:
 
 
 # ---------------------------------------------------------------------------- run
-def _model_argument(parser: argparse.ArgumentParser) -> None:
+def model_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'turingformer compile' "
                                                        "(- reads standard input)")
 
@@ -101,7 +101,7 @@ def warn(text: str) -> None:
 
 
 def run_model_arguments(parser: argparse.ArgumentParser) -> None:
-    _model_argument(parser)
+    model_argument(parser)
     input_arguments(parser, "the model's first recorded example, else empty; a program runs its own memory")
     max_steps_argument(parser, extra="; loops for a program")
     simulate_arguments(parser)
@@ -113,18 +113,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     model_file = read_model_file(args, args.model)
     model = model_file.model
     chosen = registered(model.construction)
+    word, default = run_input(args, model_file)
+    with progress_bar(args.max_steps, _unit(chosen), stoppable=True) as progress:
+        run = model.run(word, max_steps=args.max_steps, progress=progress, **run_options(args, chosen))
+    return print_model_run(args, model_file, run, default, f"the {chosen.name} transformer in {args.model}")
+
+
+def run_input(args: argparse.Namespace, model_file) -> tuple[str | None, bool]:
+    """The word a run of a model file takes — ``--input``, else the word the model holds, else its
+    first recorded example — checked, and whether it is such a default."""
+    model = model_file.model
     word = given_input(args)
     default = word is None
     if word is None:
         word = model.held_input()
         word = model_file.default_input() if word is None else word
     model.check_input(word)
-    unit = _unit(chosen)
-    with progress_bar(args.max_steps, unit, stoppable=True) as progress:
-        run = model.run(word, max_steps=args.max_steps, progress=progress, **run_options(args, chosen))
+    return word, default
+
+
+def print_model_run(args: argparse.Namespace, model_file, run, default: bool, by: str) -> int:
+    """Print the run of a model file (``by``: what ran it) as ``run`` does; the exit status."""
+    model = model_file.model
+    unit = _unit(registered(model.construction))
     modified = ", MODIFIED after compiling" if model_file.modified else ""
     header = "" if run.input is None else ", " + input_header(run.input, MODEL_DEFAULT if default else None)
-    heading = (f"{model.name or Path(args.model).stem} (run by the {chosen.name} transformer in {args.model}{modified}: "
+    heading = (f"{model.name or Path(args.model).stem} (run by {by}{modified}: "
                f"{run.network_steps:,} {run.network_unit}s){header}")
     print_run(args, run.trace, heading, extra={"modified": True} if model_file.modified else None, unit=unit)
     for text in run.notes:
@@ -203,7 +217,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- inspect
 def inspect_arguments(parser: argparse.ArgumentParser) -> None:
-    _model_argument(parser)
+    model_argument(parser)
     parser.add_argument("--weights", metavar="NAME", action="append", default=[],
                         help="print the non-zero weights of one map, e.g. decoder.3.attn.query (repeatable)")
     parser.add_argument("--dimensions", action="store_true", help="list every named residual dimension")

@@ -20,7 +20,7 @@ TRACE_HELP = "draw a run: space-time diagram, attention patterns, residual strea
 TRACE_DESCRIPTION = (
     "Compile FILE, run it on --input with every activation recorded, and draw one view: spacetime (the "
     "tape over time), attention (the three attention patterns over the steps), residual (the residual "
-    "stream at decoder position --step), diagram (the state diagram) or verification (machine vs "
+    "stream at machine step --step, or decoder position --position), diagram (the state diagram) or verification (machine vs "
     "transformer, step by step). Without -o a text version is printed. For a program (.subleq, .usubleq, "
     ".fleq): card (the punch card after every block of loop --step, a labelled heat map), attention (the "
     "column each column attended to), spacetime (memory over the loops) or verification.")
@@ -35,9 +35,12 @@ def trace_arguments(parser, *, machine_options: bool = False) -> None:
         parser.add_argument("--format", "-f", default=None, metavar="F", help="the file's format (default: detect)")
     input_arguments(parser, "the file's first example, else empty")
     parser.add_argument("--view", choices=VIEWS, default="spacetime", help="what to draw (default: spacetime)")
-    parser.add_argument("--step", type=int, default=None, metavar="I",
-                        help="residual: the decoder position (default: the machine's first step, 2n+3); "
-                             "diagram: the machine step whose state and fired rule are lit")
+    parser.add_argument("--step", type=int, default=None, metavar="T",
+                        help="machine step T, counted as simulate counts it: residual shows the decoder "
+                             "position that reads step T's configuration (default: step 0); diagram lights "
+                             "step T's state and fired rule")
+    parser.add_argument("--position", type=int, default=None, metavar="I",
+                        help="residual: decoder position I instead (0..; the prelude too, 2n+3 positions)")
     parser.add_argument("--from", dest="start", type=int, default=None, metavar="T",
                         help="spacetime/verification: start the window at machine step T")
     parser.add_argument("--to", dest="stop", type=int, default=None, metavar="T",
@@ -60,6 +63,9 @@ def run_trace(args) -> int:
     if args.output is not None and Path(args.output).suffix.lower() not in FIGURE_SUFFIXES:
         raise TuringformerError(f"cannot write a figure to {args.output!r}",
                                 hint=f"use one of {', '.join(FIGURE_SUFFIXES)}")
+    if args.position is not None and args.view != "residual":
+        raise TuringformerError(f"--position picks a decoder position of the residual view, not of {args.view}",
+                                hint="use --step T (a machine step), or --view residual")
     _, machine, word = machine_and_input(args)
     if args.view == "diagram":
         if args.output is None:
@@ -115,10 +121,23 @@ def run_trace(args) -> int:
             return 0
         fig = attention_patterns(cache, slide=args.slide)
     else:
-        step = cache.prelude if args.step is None else args.step
-        if not 0 <= step < len(cache):
-            raise TuringformerError(f"--step {step} is not a decoder position of this run (0..{len(cache) - 1})",
-                                    hint="decoder positions count the prelude too: the machine starts at 2n+3")
+        if args.position is not None and args.step is not None:
+            raise TuringformerError("--step and --position both choose the residual's position",
+                                    hint="give one: --step T (a machine step) or --position I (a decoder position)")
+        if args.position is None:
+            step = 0 if args.step is None else args.step
+            if not 0 <= step < len(cache.positions()):
+                raise TuringformerError(f"--step {step} is not a machine step of this run "
+                                        f"(0..{len(cache.positions()) - 1})",
+                                        hint="steps count the machine's rules as simulate does; --position I "
+                                             "picks a decoder position")
+            step = cache.position(step)
+        else:
+            step = args.position
+            if not 0 <= step < len(cache):
+                raise TuringformerError(f"--position {step} is not a decoder position of this run "
+                                        f"(0..{len(cache) - 1})",
+                                        hint="decoder positions count the prelude too: the machine starts at 2n+3")
         if args.output is None:
             for hook, label in RESIDUAL_STAGES:
                 print(f"== {label}\n{cache.table(hook, step)}\n")

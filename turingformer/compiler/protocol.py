@@ -20,6 +20,17 @@ The pipeline is the same calls for every kind of computation::
   ``summary_text``) because its trace does (:class:`RunTrace`).
 * A :class:`Verification` has ``.ok``, a typed ``.divergence`` (:class:`Divergence`) and ``.table()``.
 
+**Runners.** ``model.run(input, runner=R)`` runs the same weights on another runner ``R`` (an
+export to PyTorch or ONNX, :mod:`turingformer.export`) and reads its outputs back with the model's
+own decoding; None is the exact runtime. What a runner is follows the shape of ``model.network``,
+never the construction: for a :class:`~turingformer.runtime.transformer.Transformer` it is a
+decoder function with the contract of :func:`turingformer.runtime.transformer.decode` (yielding
+``Step`` objects, and with an optional ``tolerance`` attribute the reader allows); for a
+:class:`~turingformer.runtime.looped.LoopedTransformer` an object with the ``to_array(card)`` /
+``step(X) -> (X', decisions)`` of :class:`~turingformer.runtime.looped.IntegerLoop`.
+:meth:`Model.halting` says, in named dimensions, when a run of the network is over, so that a
+runner outside this package (an ONNX ``Loop``'s condition) can stop by itself.
+
 **Progress.** ``progress(done) -> bool | None`` is called with the steps (machine steps or loops)
 done so far; when it returns True the run stops at the next consistent point and its trace ends
 interrupted (``HaltReason.INTERRUPTED`` / ``ProgramTrace.interrupted``). The CLI's Ctrl-C asks
@@ -191,6 +202,17 @@ class Run:
 
 
 # ---------------------------------------------------------------------------- models
+@dataclass(frozen=True)
+class Halting:
+    """When a run of the network is over, in named residual dimensions: after the step whose
+    output (a decoder's y_{i+1}; a looped model's card after a loop, read in its first column)
+    holds ``value`` in every dimension of ``dims``. What an exported network's own loop tests
+    (module docstring, *Runners*); the model's decoding stays the authority on the trace."""
+
+    dims: tuple[str, ...]
+    value: int
+
+
 class Summary(ABC):
     """What ``turingformer compile`` and ``inspect`` print about a model, one fact per line."""
 
@@ -232,10 +254,15 @@ class Model(ABC):
 
     @abstractmethod
     def run(self, input: str | None = None, *, max_steps: int | None = None,
-            progress: Progress | None = None) -> Run:
+            progress: Progress | None = None, runner: Any = None) -> Run:
         """Run on ``input`` (None: the model's own input, e.g. a program's memory) from the
         weights alone; stops at ``max_steps`` steps (machine steps or loops) or when ``progress``
-        asks (module docstring)."""
+        asks; ``runner`` runs :attr:`network` instead of the exact runtime (module docstring)."""
+
+    def halting(self) -> Halting | None:
+        """When a run of :attr:`network` is over, in named dimensions (module docstring); None when
+        only the model's decoding can tell."""
+        return None
 
     @abstractmethod
     def summary(self) -> Summary: ...

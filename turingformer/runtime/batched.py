@@ -16,7 +16,7 @@ it is **checked** at run time, never assumed:
 
 * an affine map ``x W + b`` is computed as ``Z = X·(L W) + S_i·(L b)`` with L the lcm of the
   map's denominators (all models), then ``Z / L`` is taken only when every entry divides exactly;
-* σ is ``clip(Z, 0, S_i)`` (exact); pos(k) needs k^d | S_i (d the deepest negative exponent of the encoding, 2 for Pérez) (checked, else ``ValueError``);
+* σ is ``clip(Z, 0, S_i)`` (exact); pos(k) needs k^d | S_i (d the deepest negative exponent of the encoding, 2 for Pérez) (checked, else ``OptionError``);
 * before every product a bound on the partial sums (row maximum of |X| times the largest column
   sum of |L W|, plus S_i·|L b|) is checked against 2⁶²: int64 never wraps;
 * attention keys and values are stored reduced, as integer rows K'_j over their own denominator
@@ -53,6 +53,7 @@ from typing import Callable, Collection, Sequence
 
 import numpy as np
 
+from turingformer.errors import OptionError, WeightsError
 from turingformer.runtime.floating import positional, resolve_dtype, to_dtype, to_float
 from turingformer.runtime.space import Linear
 from turingformer.runtime.transformer import Transformer
@@ -265,7 +266,7 @@ def _slots(models: Sequence[Transformer]):
     shape = shape_of(first, memo)
     for k, model in enumerate(models):
         if model is not first and shape_of(model, memo) != shape:
-            raise ValueError(f"model {k} of the batch does not have the shape of model 0 "
+            raise WeightsError(f"model {k} of the batch does not have the shape of model 0 "
                              "(space, score, layers, supports and widths must be equal)")
     layers = []
     for l, layer in enumerate(first.decoder):
@@ -292,7 +293,7 @@ class BatchWeights:
 
     def __init__(self, models: Sequence[Transformer]):
         if not models:
-            raise ValueError("a batch needs at least one model")
+            raise OptionError("a batch needs at least one model")
         self.models = tuple(models)
         self.layers, self.output = _slots(self.models)
 
@@ -341,7 +342,7 @@ class _Batch:
         mask = np.asarray(mask, dtype=bool)
         alive = np.flatnonzero(self._alive)
         if mask.shape != alive.shape:
-            raise ValueError(f"keep() needs one flag per model in the batch ({len(alive)}), not {mask.shape}")
+            raise OptionError(f"keep() needs one flag per model in the batch ({len(alive)}), not {mask.shape}")
         self._alive[alive[~mask]] = False
         self._tidy()
 
@@ -452,7 +453,7 @@ class ExactBatch(_Batch):
         i, k = self.i, self.i + 1
         S = int(self.scale(i))
         if S < 1 or S % k ** self.pos_depth:
-            raise ValueError(f"scale({i}) = {S} is not a positive multiple of (i+1)^{self.pos_depth}: "
+            raise OptionError(f"scale({i}) = {S} is not a positive multiple of (i+1)^{self.pos_depth}: "
                              "pos(i+1) would not be an integer over it")
         n = len(self._rows)
         bad = np.zeros(n, dtype=bool)

@@ -48,6 +48,7 @@ from typing import Callable, Collection, Iterator, Sequence
 
 import numpy as np
 
+from turingformer.errors import OptionError
 from turingformer.runtime.hooks import Recorder, decoder_hooks, encoder_hooks, output_hooks
 from turingformer.runtime.layer import ALL, Attended, Parts, decoder_forward, encoder_layer
 from turingformer.runtime.space import Linear
@@ -67,11 +68,11 @@ def resolve_dtype(dtype) -> np.dtype:
     """``"float16"``/``"float32"``/``"float64"`` (or a numpy float type) as a numpy dtype."""
     if isinstance(dtype, str):
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
+            raise OptionError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
         return np.dtype(DTYPES[dtype])
     dt = np.dtype(dtype)
     if dt not in {np.dtype(t) for t in DTYPES.values()}:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
+        raise OptionError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
     return dt
 
 
@@ -495,11 +496,11 @@ def decode_float(
     required. Outputs and activations are numpy arrays of the dtype.
     """
     if averaging not in AVERAGING:
-        raise ValueError(f"averaging must be one of {AVERAGING}, not {averaging!r}")
+        raise OptionError(f"averaging must be one of {AVERAGING}, not {averaging!r}")
     if attention not in ATTENTION:
-        raise ValueError(f"attention must be one of {ATTENTION}, not {attention!r}")
+        raise OptionError(f"attention must be one of {ATTENTION}, not {attention!r}")
     if attention == "soft" and (beta is None or not beta > 0):
-        raise ValueError("soft attention needs a positive beta")
+        raise OptionError("soft attention needs a positive beta")
     fm = to_float(model, dtype)
     opts = Options(0.0 if tolerance is None else float(tolerance), averaging, attention,
                    None if beta is None else float(beta), model.score)

@@ -63,7 +63,7 @@ from typing import Callable, Collection, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import AttentionTieError, LoopedRuntimeError
+from ..errors import AttentionTieError, LoopedRuntimeError, OptionError
 from .hooks import ENCODER_LAYER, component
 from .space import Linear, Space, Vector
 from .transformer import MLP, Attention, Recorder, check_score, encoder_layer, head_names
@@ -846,7 +846,7 @@ class FloatLoop(_Runner):
     def __init__(self, model: LoopedTransformer, dtype: str = "float64", *, single_winner: bool = False):
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
-            raise ValueError(f"dtype must be a float type, not {dtype!r}")
+            raise OptionError(f"dtype must be a float type, not {dtype!r}")
         super().__init__(model, single_winner=single_winner, fold=False)
         self.dense = []
         for _, layers in self.blocks:

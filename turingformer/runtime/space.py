@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Mapping, Sequence
 
+from turingformer.errors import DimensionError, WeightsError, did_you_mean
+
 Vector = tuple  # a tuple of Fractions (exact) or floats (float modes), one per dimension of a Space
 
 
@@ -29,7 +31,7 @@ class Space:
         index = {name: i for i, name in enumerate(self.names)}
         if len(index) != len(self.names):
             dup = next(n for n in self.names if self.names.count(n) > 1)
-            raise ValueError(f"duplicate dimension name {dup!r}")
+            raise WeightsError(f"duplicate dimension name {dup!r}", hint="name every residual dimension once")
         object.__setattr__(self, "_index", index)
 
     def __len__(self) -> int:
@@ -47,7 +49,8 @@ class Space:
         try:
             return self._index[name]
         except KeyError:
-            raise KeyError(f"no dimension named {name!r}") from None
+            raise DimensionError(f"no dimension named {name!r} in {self!r}",
+                                 hint=did_you_mean(str(name), self.names) or "space.names lists them") from None
 
     def block(self, block: str) -> tuple[str, ...]:
         """The names of one block, e.g. ``space.block("q1")`` -> ``("q1:state=a", ...)``."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Collection, Iterator, Mapping, Sequence
 
-from turingformer.errors import TuringformerError
+from turingformer.errors import OptionError, WeightsError
 from turingformer.runtime import layer as shared
 from turingformer.runtime.hooks import (  # noqa: F401  (HOOKS, Recorder, head_names: re-exported)
     HOOKS, Recorder, component, decoder_hooks, encoder_hooks, encoder_layer_hooks, head_names, output_hooks,
@@ -45,7 +45,7 @@ SCORES = ("abs", "clipped")
 def check_score(score: str) -> None:
     """Refuse an unknown attention score name (one of :data:`SCORES`)."""
     if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}, not {score!r}")
+        raise OptionError(f"score must be one of {SCORES}, not {score!r}", hint=f"choose one of {', '.join(SCORES)}")
 
 
 def phi(score: str, x):
@@ -141,10 +141,11 @@ class PositionalEncoding:
     def __post_init__(self) -> None:
         names = [name for name, _ in self.powers]
         if len(set(names)) != len(names):
-            raise ValueError(f"a positional dimension is named twice: {names}")
+            raise WeightsError(f"a positional dimension is named twice: {names}", hint="name each positional dimension once")
         for name, e in self.powers:
             if not isinstance(e, int) or isinstance(e, bool):
-                raise ValueError(f"the exponent of {name!r} must be an integer, not {e!r}")
+                raise WeightsError(f"the exponent of {name!r} must be an integer, not {e!r}",
+                                   hint="pos(k) holds integer powers of k (1, k, 1/k, 1/k² for Pérez)")
 
     def entries(self, k: int) -> dict[str, Fraction]:
         """``{name: k**e}``, exactly (k ≥ 1)."""
@@ -152,10 +153,6 @@ class PositionalEncoding:
 
     def __call__(self, space: Space, k: int) -> Vector:
         return space.vector(self.entries(k))
-
-
-class WeightsError(TuringformerError):
-    """A token or a name that the weights do not have."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from turingformer.compiler.bridge.layout import TapeLayout
 from turingformer.compiler.looped.decoding import read_array
 from turingformer.compiler.looped.model import LoopedModel, loop_cards
 from turingformer.compiler.looped.subleq_u import encode
-from turingformer.compiler.protocol import Model, Progress, Run, Summary
+from turingformer.compiler.protocol import Halting, Model, Progress, Run, Summary
 from turingformer.errors import InputError, shorten
 from turingformer.programs.program import SubleqU
 from turingformer.runtime.looped import IntegerLoop
@@ -92,17 +92,21 @@ class LoopedMachineModel(Model):
         start = layout.tape_start + layout.origin
         return "".join(layout.alphabet[v] for v in memory[start:start + layout.input_length])
 
-    def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None) -> Run:
-        """Run the card (with ``input`` written on the tape block; None: the compiled input) and
-        decode the machine's configurations after every loop."""
+    def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None,
+            runner: IntegerLoop | None = None) -> Run:
+        """Run the card (with ``input`` written on the tape block; None: the compiled input) on the
+        exact integer path (or ``runner``) and decode the machine's configurations after every loop."""
         model = self if input is None else with_input(self, input)
         trace, loops = run_machine_model(model, max_steps=DEFAULT_MAX_STEPS if max_steps is None else max_steps,
-                                         progress=progress)
+                                         progress=progress, runner=runner)
         notes = ()
         if trace.reason is HaltReason.TAPE_BOUND:
             notes = (f"the head left the tape block of {self.layout.tape_cells} cells after {steps_text(trace.steps)} "
                      "(tape bound); recompile with a larger --tape-cells or another --head-offset",)
         return Run(trace, trace.input, loops, "loop", notes)
+
+    def halting(self) -> Halting:
+        return self.looped.halting()
 
     def summary(self) -> MachineSummary:
         return MachineSummary(self.looped, self.layout)

@@ -30,21 +30,23 @@ def read_state(labels: FixedPointLabels, space, X: np.ndarray) -> tuple[int, tup
     return int(pcs[0]), memory
 
 
-def runner(model, **options) -> IntegerLoop:
+def exact_loop(model, **options) -> IntegerLoop:
     """The exact integer path for ``model``, its int64 proof seeded with the construction's ranges."""
     return IntegerLoop(model.transformer, bounds=model.shape.bounds(), **options)
 
 
 def run_fleqm(model, max_loops: int = DEFAULT_MAX_LOOPS, *, record: bool = True,
-              progress: Callable[[int], bool | None] | None = None) -> ProgramTrace:
+              progress: Callable[[int], bool | None] | None = None,
+              runner: IntegerLoop | None = None) -> ProgramTrace:
     """Run the model on its punch card (exact integer path) and decode after every loop, until the
     decoded pc is s or ``max_loops`` loops ran; the trace has the interpreter's shape (the same
     JSON), built from the weights, the card and the labels only. ``progress(t)`` is called after
-    every loop; when it returns True the run stops there and the trace is marked interrupted."""
+    every loop; when it returns True the run stops there and the trace is marked interrupted.
+    ``runner`` runs the weights instead of the exact integer path (e.g. an export's)."""
     labels, space = model.labels, model.space
     states: list[LoopState] = []
     interrupted = False
-    for t, X in enumerate(loop_cards(model, runner(model))):
+    for t, X in enumerate(loop_cards(model, runner or exact_loop(model))):
         pc, memory = read_state(labels, space, X)
         if record or not states:
             states.append(LoopState(t, pc, memory))

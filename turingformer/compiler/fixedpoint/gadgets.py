@@ -40,12 +40,12 @@ from typing import Callable, Mapping, Sequence
 
 from ...runtime.space import Linear, Space
 from ...runtime.transformer import MLP
-from ..looped.gadgets import P
+from ..looped.gadgets import LinearArithmetic, P
 
 Ranges = Mapping[str, tuple[int, int]]
 
 
-class Form:
+class Form(LinearArithmetic):
     """Σ coef·x[dim] + const with **integer** coefficients (the clip form needs integers; the
     looped constructions' rational Form would cost a Fraction per operation at these sizes)."""
 
@@ -83,20 +83,6 @@ class Form:
             else:
                 terms.pop(name, None)
         return Form(terms, self.const + sign * other.const)
-
-    def __add__(self, other) -> "Form":
-        return self._combine(other, 1)
-
-    __radd__ = __add__
-
-    def __sub__(self, other) -> "Form":
-        return self._combine(other, -1)
-
-    def __rsub__(self, other) -> "Form":
-        return Form.of(other)._combine(self, -1)
-
-    def __neg__(self) -> "Form":
-        return self * -1
 
     def __mul__(self, k: int) -> "Form":
         if int(k) != k:

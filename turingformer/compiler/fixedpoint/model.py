@@ -57,16 +57,17 @@ class FixedPointModel(LoopedModel):
                 f"d={len(self.space)}, n={self.n}, functions={len(s.functions)}")
 
     def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None,
-            data=None) -> Run:
-        """Run the punch card (exact integer path) and decode pc and the cells after every loop.
-        ``data`` (a learner program's model only): other training data for its declared cells —
-        a CSV / ``.npy`` / ``.npz`` file name, ``(X, y)`` arrays or a
+            runner: IntegerLoop | None = None, data=None) -> Run:
+        """Run the punch card (exact integer path, or ``runner``) and decode pc and the cells after
+        every loop. ``data`` (a learner program's model only): other training data for its declared
+        cells — a CSV / ``.npy`` / ``.npz`` file name, ``(X, y)`` arrays or a
         :class:`~turingformer.programs.learning.TrainingData` — run with the same weights
         (:meth:`with_data`)."""
         from .decoding import run_fleqm
         self.check_input(input)
         model = self if data is None else self.with_data(data)
-        trace = run_fleqm(model, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, progress=progress)
+        trace = run_fleqm(model, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, progress=progress,
+                          runner=runner)
         notes = () if data is None else (f"training data from {model.labels.learner.data}: "
                                          f"{model.labels.learner.X.points(self.shape.k)} points in the card's data "
                                          f"cells; the weights are the model's own",)

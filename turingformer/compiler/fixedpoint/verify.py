@@ -23,7 +23,7 @@ from ...programs.interpreter import step, trace_of
 from ..looped.verify import LoopedVerification
 from ..protocol import Divergence
 from .construction import compile_fleqm
-from .decoding import read_state, runner
+from .decoding import exact_loop, read_state
 from .invariants import expected_blocks
 from .layout import card_array
 from .model import FixedPointModel
@@ -84,7 +84,7 @@ def verify_fleqm(program: FleqM, *, model: FixedPointModel | None = None, max_lo
     model = model or compile_fleqm(program)
     shape, space = model.shape, model.space
     reference = run(program, max_steps=max_loops)
-    fast = runner(model, fold=fold)
+    fast = exact_loop(model, fold=fold)
     X = fast.to_array(model.card)
     found = _compare(space, X, card_array(shape, space, program.code, program.pc, program.memory), 0, None)
     decoded = [reference[0]]

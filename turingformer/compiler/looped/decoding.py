@@ -14,6 +14,9 @@ from ...errors import LoopedRuntimeError
 from ...runtime.space import Space
 from .layout import CardLabels
 
+#: The program counter's dimension (replicated in every column).
+PC = "reg:pc"
+
 
 @dataclass(frozen=True)
 class CardState:
@@ -34,8 +37,8 @@ def _int(value, where: str) -> int:
 
 def read_state(labels: CardLabels, space: Space, X: Sequence[Sequence]) -> CardState:
     """The state of punch card ``X`` (columns of numbers; Fractions, ints or an array's columns)."""
-    pc_index = space.index("reg:pc")
-    pcs = {_int(col[pc_index], "reg:pc") for col in X}
+    pc_index = space.index(PC)
+    pcs = {_int(col[pc_index], PC) for col in X}
     if len(pcs) != 1:
         raise LoopedRuntimeError(f"the replicated program counter disagrees across columns: {sorted(pcs)}")
     if labels.machine == "subleq-u":
@@ -48,7 +51,7 @@ def read_state(labels: CardLabels, space: Space, X: Sequence[Sequence]) -> CardS
 
 def read_array(labels: CardLabels, space: Space, X) -> CardState:
     """The same for a d × n integer array (the integer fast path's representation)."""
-    pcs = X[space.index("reg:pc")]
+    pcs = X[space.index(PC)]
     if (pcs != pcs[0]).any():
         raise LoopedRuntimeError(f"the replicated program counter disagrees across columns: {sorted(set(pcs.tolist()))}")
     if labels.machine == "subleq-u":

@@ -46,8 +46,28 @@ def P(x: Number) -> int:
     return p
 
 
+class LinearArithmetic:
+    """``+``, ``-`` and negation of a linear form, written once for the looped constructions'
+    rational :class:`Form` and FLEQ-M's integer one: a subclass gives ``of`` (a name, a number or a
+    form as a form), ``_combine(other, sign)`` and ``__mul__`` by a number."""
+
+    def __add__(self, other):
+        return self._combine(other, 1)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._combine(other, -1)
+
+    def __rsub__(self, other):
+        return type(self).of(other)._combine(self, -1)
+
+    def __neg__(self):
+        return self * -1
+
+
 @dataclass(frozen=True)
-class Form:
+class Form(LinearArithmetic):
     """Σ coef·x[dim] + const over named residual dimensions (integer-valued on the punch card)."""
 
     terms: tuple[tuple[str, Fraction], ...] = ()
@@ -67,20 +87,6 @@ class Form:
         for name, c in other.terms:
             acc[name] = acc.get(name, Fraction(0)) + sign * c
         return Form(tuple((n, c) for n, c in acc.items() if c), self.const + sign * other.const)
-
-    def __add__(self, other) -> "Form":
-        return self._combine(other, 1)
-
-    __radd__ = __add__
-
-    def __sub__(self, other) -> "Form":
-        return self._combine(other, -1)
-
-    def __rsub__(self, other) -> "Form":
-        return Form.of(other)._combine(self, -1)
-
-    def __neg__(self) -> "Form":
-        return self * -1
 
     def __mul__(self, k: Number) -> "Form":
         return Form(tuple((n, c * k) for n, c in self.terms if c * k), self.const * k)

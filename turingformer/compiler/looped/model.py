@@ -20,8 +20,8 @@ from ...runtime.looped import IntegerLoop, LoopBlock, LoopedTransformer
 from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, sparse_vector
 from ...runtime.space import Space, Vector
 from ...runtime.transformer import SCORES
-from ..protocol import ENVELOPE_KEYS, Model, Progress, Run, Summary
-from .decoding import read_array
+from ..protocol import ENVELOPE_KEYS, Halting, Model, Progress, Run, Summary
+from .decoding import PC, read_array
 from .layout import CardLabels
 from .names import CONSTRUCTIONS
 
@@ -79,12 +79,17 @@ class LoopedModel(Model):
             raise InputError("a looped model runs its punch card: a program's input is its initial memory",
                              hint="run it without --input (edit the program's .data values and recompile)")
 
-    def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None) -> Run:
-        """Run the punch card (exact integer path) and decode pc and memory after every loop."""
+    def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None,
+            runner: IntegerLoop | None = None) -> Run:
+        """Run the punch card (exact integer path, or ``runner``) and decode pc and memory after every loop."""
         self.check_input(input)
         trace = run_looped(self, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, record=True,
-                           progress=progress)
+                           progress=progress, runner=runner)
         return Run(trace, None, trace.steps, "loop")
+
+    def halting(self) -> Halting:
+        """Halted when the replicated program counter holds the halt pc (:mod:`.decoding`)."""
+        return Halting((PC,), self.labels.halt_pc)
 
     def summary(self) -> "LoopedSummary":
         return summary(self)
@@ -218,19 +223,21 @@ def loop_cards(model: LoopedModel, runner: IntegerLoop | None = None) -> Iterato
 
 
 def run_looped(model: LoopedModel, max_loops: int = DEFAULT_MAX_LOOPS, *, record: bool = True,
-               progress: Callable[[int], bool | None] | None = None) -> ProgramTrace:
+               progress: Callable[[int], bool | None] | None = None,
+               runner: IntegerLoop | None = None) -> ProgramTrace:
     """Run the model on its punch card (exact integer path) and decode after every loop.
 
     Loops until the decoded pc is the halt pc or ``max_loops`` loops ran; the trace has the same
     shape as the reference interpreter's (:func:`turingformer.programs.run`), built from the
     weights, the card and the labels only. ``record=False`` keeps only the final state.
     ``progress(t)`` is called after every loop; when it returns True the run stops there and the
-    trace is marked interrupted.
+    trace is marked interrupted. ``runner`` runs the weights instead of the exact integer path
+    (:func:`loop_cards`).
     """
     labels, space = model.labels, model.space
     states: list[LoopState] = []
     interrupted = False
-    for t, X in enumerate(loop_cards(model)):
+    for t, X in enumerate(loop_cards(model, runner)):
         state = read_array(labels, space, X)
         loop = LoopState(t, state.pc, state.mem)
         if record or not states:

@@ -46,7 +46,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from turingformer.compiler.perez.layout import Labels, Q, S, X, label, positional_encoding, residual_space
+from turingformer.compiler.perez.layout import (
+    SCALARS, Labels, label, positional_encoding, residual_space, state_dim, symbol_dim,
+)
 from turingformer.compiler.perez.model import CROSS_ATTENTION, PerezModel
 from turingformer.errors import ConstructionError
 from turingformer.tm.machine import TuringMachine
@@ -82,9 +84,9 @@ def build_transformer(nm: NormalizedMachine, *, cross_attention: str, score: str
     # Encoder (Lemma 7 / B.1): trivial self-attention (V = 0), no FFN; the final maps give
     # k^e_j = (x8 = j, x9 = -1) and v^e_j = (s3 = ⟦w_j⟧, x6 = j), so <p_i, k^e_j> = j - (i+1).
     encoder = (EncoderLayer(_trivial_attention(space)),)
-    cross_key = Linear.build(space, space, {(X[9], X[8]): 1, (X[8], X[9]): -1})
-    cross_value = Linear.build(space, space, {**{(S("s3", a), S("s3", a)): 1 for a in symbols},
-                                              (X[9], X[6]): 1})
+    cross_key = Linear.build(space, space, {(SCALARS[9], SCALARS[8]): 1, (SCALARS[8], SCALARS[9]): -1})
+    cross_value = Linear.build(space, space, {**{(symbol_dim("s3", a), symbol_dim("s3", a)): 1 for a in symbols},
+                                              (SCALARS[9], SCALARS[6]): 1})
     read_input = Attention(Linear.identity(space), cross_key, cross_value)
     later_cross = read_input if shared else None
 
@@ -92,24 +94,26 @@ def build_transformer(nm: NormalizedMachine, *, cross_attention: str, score: str
     # Layer 2 (Lemma 9 / B.3): Q = 0, so all positions tie and hardmax averages; V: x4 <- x2, x5 <- x3.
     layer2 = DecoderLayer(
         Attention(Linear.zero(space, space), Linear.zero(space, space),
-                  Linear.build(space, space, {(X[2], X[4]): 1, (X[3], X[5]): 1})),
+                  Linear.build(space, space, {(SCALARS[2], SCALARS[4]): 1, (SCALARS[3], SCALARS[5]): 1})),
         later_cross,
     )
     # Layer 3 (Lemma 10 / B.4): q = (c(i+1)/(i+1), 1/(i+1), 1/(3(i+1)^2)) in (x9, x10, x11),
     # k_j = (1/(j+1), -c(j)/(j+1), 1/(j+1)^2), v_j = (⟦v(j)⟧ in s4, j in x7).
     layer3 = DecoderLayer(
         Attention(
-            Linear.build(space, space, {(X[4], X[9]): 1, (X[10], X[10]): 1, (X[11], X[11]): THIRD}),
-            Linear.build(space, space, {(X[10], X[9]): 1, (X[5], X[10]): -1, (X[11], X[11]): 1}),
-            Linear.build(space, space, {**{(S("s2", a), S("s4", a)): 1 for a in symbols},
-                                        (X[9], X[7]): 1, (X[8], X[7]): -1}),
+            Linear.build(space, space, {(SCALARS[4], SCALARS[9]): 1, (SCALARS[10], SCALARS[10]): 1,
+                                        (SCALARS[11], SCALARS[11]): THIRD}),
+            Linear.build(space, space, {(SCALARS[10], SCALARS[9]): 1, (SCALARS[5], SCALARS[10]): -1,
+                                        (SCALARS[11], SCALARS[11]): 1}),
+            Linear.build(space, space, {**{(symbol_dim("s2", a), symbol_dim("s4", a)): 1 for a in symbols},
+                                        (SCALARS[9], SCALARS[7]): 1, (SCALARS[8], SCALARS[7]): -1}),
         ),
         later_cross,
     )
-    seed = space.vector({Q("q1", labels.prelude[0]): 1, S("s1", labels.blank): 1})
+    seed = space.vector({state_dim("q1", labels.prelude[0]): 1, symbol_dim("s1", labels.blank): 1})
     transformer = Transformer(
         space=space,
-        embedding={a: {S("s3", a): Fraction(1)} for a in symbols},
+        embedding={a: {symbol_dim("s3", a): Fraction(1)} for a in symbols},
         positional=positional,
         encoder=encoder,
         decoder=(layer1, layer2, layer3),
@@ -141,20 +145,20 @@ def _delta_ffn(space: Space, nm: NormalizedMachine) -> MLP:
     states, symbols = labels.states, labels.symbols
     pairs = [(q, a) for a in symbols for q in states]
     hidden = Space(tuple([f"pair:({q},{label(a)})" for q, a in pairs]
-                         + [f"copy:{Q('q1', q)}" for q in states]
-                         + [f"copy:{S('s1', a)}" for a in symbols] + ["copy:m~"]))
+                         + [f"copy:{state_dim('q1', q)}" for q in states]
+                         + [f"copy:{symbol_dim('s1', a)}" for a in symbols] + ["copy:m~"]))
     w1: dict[tuple[str, str], Fraction] = {}
     b1: dict[str, Fraction] = {}
     for q, a in pairs:
         unit = f"pair:({q},{label(a)})"
-        w1[Q("q1", q), unit] = Fraction(1)
-        w1[S("s1", a), unit] = Fraction(1)
+        w1[state_dim("q1", q), unit] = Fraction(1)
+        w1[symbol_dim("s1", a), unit] = Fraction(1)
         b1[unit] = Fraction(-1)
     for q in states:
-        w1[Q("q1", q), f"copy:{Q('q1', q)}"] = Fraction(1)
+        w1[state_dim("q1", q), f"copy:{state_dim('q1', q)}"] = Fraction(1)
     for a in symbols:
-        w1[S("s1", a), f"copy:{S('s1', a)}"] = Fraction(1)
-    w1[X[1], "copy:m~"] = HALF
+        w1[symbol_dim("s1", a), f"copy:{symbol_dim('s1', a)}"] = Fraction(1)
+    w1[SCALARS[1], "copy:m~"] = HALF
     b1["copy:m~"] = HALF
 
     w2: dict[tuple[str, str], Fraction] = {}
@@ -163,18 +167,18 @@ def _delta_ffn(space: Space, nm: NormalizedMachine) -> MLP:
         if rule is None:
             continue  # a zero row of M_δ: no rule, so q2 = s2 = x2 = 0 (halting)
         unit = f"pair:({q},{label(a)})"
-        w2[unit, Q("q2", rule.next_state)] = Fraction(1)
-        w2[unit, S("s2", rule.write)] = Fraction(1)
-        w2[unit, X[2]] = Fraction(rule.move.delta)
+        w2[unit, state_dim("q2", rule.next_state)] = Fraction(1)
+        w2[unit, symbol_dim("s2", rule.write)] = Fraction(1)
+        w2[unit, SCALARS[2]] = Fraction(rule.move.delta)
     for q in states:
-        w2[f"copy:{Q('q1', q)}", Q("q1", q)] = Fraction(-1)
+        w2[f"copy:{state_dim('q1', q)}", state_dim("q1", q)] = Fraction(-1)
     for a in symbols:
-        w2[f"copy:{S('s1', a)}", S("s1", a)] = Fraction(-1)
-    w2["copy:m~", X[1]] = Fraction(-2)
-    w2["copy:m~", X[3]] = Fraction(2)
+        w2[f"copy:{symbol_dim('s1', a)}", symbol_dim("s1", a)] = Fraction(-1)
+    w2["copy:m~", SCALARS[1]] = Fraction(-2)
+    w2["copy:m~", SCALARS[3]] = Fraction(2)
     return MLP((
         Linear.build(space, hidden, w1, b1),
-        Linear.build(hidden, space, w2, {X[1]: 1, X[3]: -1}),
+        Linear.build(hidden, space, w2, {SCALARS[1]: 1, SCALARS[3]: -1}),
     ))
 
 
@@ -192,13 +196,13 @@ def _output_net(space: Space, labels: Labels, *, reads: int) -> MLP:
     r = Fraction(1, reads)
     h1 = Space(tuple(["b1", "b2"] + [f"q:{q}" for q in states] + [f"alpha:{label(a)}" for a in symbols]
                      + [f"last:{label(a)}" for a in symbols] + ["m+", "m-"]))
-    w1 = {(X[9], "b1"): 1, (X[6], "b1"): -r, (X[7], "b2"): 1, (X[9], "b2"): -1,
-          (X[2], "m+"): 1, (X[2], "m-"): -1}
+    w1 = {(SCALARS[9], "b1"): 1, (SCALARS[6], "b1"): -r, (SCALARS[7], "b2"): 1, (SCALARS[9], "b2"): -1,
+          (SCALARS[2], "m+"): 1, (SCALARS[2], "m-"): -1}
     for q in states:
-        w1[Q("q2", q), f"q:{q}"] = 1
+        w1[state_dim("q2", q), f"q:{q}"] = 1
     for a in symbols:
-        w1[S("s3", a), f"alpha:{label(a)}"] = r
-        w1[S("s4", a), f"last:{label(a)}"] = 1
+        w1[symbol_dim("s3", a), f"alpha:{label(a)}"] = r
+        w1[symbol_dim("s4", a), f"last:{label(a)}"] = 1
     layer1 = Linear.build(space, h1, w1, {"b2": 2})
 
     h2 = Space(tuple([f"q:{q}" for q in states] + [f"{u}:{label(a)}" for u in ("u1", "u2", "u3") for a in symbols]
@@ -220,11 +224,11 @@ def _output_net(space: Space, labels: Labels, *, reads: int) -> MLP:
         b2[f"u3:{la}"] = -1
     layer2 = Linear.build(h1, h2, w2, b2)
 
-    w3: dict[tuple[str, str], object] = {("m+", X[1]): 1, ("m-", X[1]): -1}
+    w3: dict[tuple[str, str], object] = {("m+", SCALARS[1]): 1, ("m-", SCALARS[1]): -1}
     for q in states:
-        w3[f"q:{q}", Q("q1", q)] = 1
+        w3[f"q:{q}", state_dim("q1", q)] = 1
     for a in symbols:
         for u in ("u1", "u2", "u3"):
-            w3[f"{u}:{label(a)}", S("s1", a)] = 1
+            w3[f"{u}:{label(a)}", symbol_dim("s1", a)] = 1
     layer3 = Linear.build(h2, space, w3)
     return MLP((layer1, layer2, layer3))

@@ -20,7 +20,7 @@ from typing import Callable, Collection, Iterator, Sequence
 import numpy as np
 
 from turingformer.errors import DecodingError, SourceKindError, TuringformerError
-from turingformer.compiler.perez.layout import Q, S, X
+from turingformer.compiler.perez.layout import SCALARS, state_dim, symbol_dim
 from turingformer.tm.trace import DEFAULT_MAX_STEPS, HaltReason, Trace, trace_from_events, verdict_of
 from turingformer.runtime.fast import Chunk, decode_chunks, decode_fast
 from turingformer.runtime.transformer import Step, Transformer
@@ -47,10 +47,10 @@ class Reader:
         self.space = model.transformer.space
         self.labels = model.labels
         self.tolerance = tolerance
-        self._q1 = [(q, self.space.index(Q("q1", q))) for q in self.labels.states]
-        self._s1 = [(a, self.space.index(S("s1", a))) for a in self.labels.symbols]
-        self._s2 = [(a, self.space.index(S("s2", a))) for a in self.labels.symbols]
-        self._x1 = self.space.index(X[1])
+        self._q1 = [(q, self.space.index(state_dim("q1", q))) for q in self.labels.states]
+        self._s1 = [(a, self.space.index(symbol_dim("s1", a))) for a in self.labels.symbols]
+        self._s2 = [(a, self.space.index(symbol_dim("s2", a))) for a in self.labels.symbols]
+        self._x1 = self.space.index(SCALARS[1])
 
     def _is(self, value, target: int) -> bool:
         """value == target, exactly (tolerance 0) or within the tolerance (float modes)."""

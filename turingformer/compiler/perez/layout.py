@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from turingformer.errors import check_word
+from turingformer.errors import WeightsError, check_word
 from turingformer.runtime.space import Space
 from turingformer.runtime.transformer import PositionalEncoding
 
@@ -20,17 +20,18 @@ def label(symbol: str) -> str:
     return symbol if symbol.isprintable() and not symbol.isspace() else repr(symbol)
 
 
-def Q(block: str, state: str) -> str:
-    """The name of a state dimension, e.g. ``Q("q2", "q0") == "q2:state=q0"``."""
+def state_dim(block: str, state: str) -> str:
+    """The name of a state dimension, e.g. ``state_dim("q2", "q0") == "q2:state=q0"``."""
     return f"{block}:state={state}"
 
 
-def S(block: str, symbol: str) -> str:
-    """The name of a symbol dimension, e.g. ``S("s1", "1") == "s1:symbol=1"``."""
+def symbol_dim(block: str, symbol: str) -> str:
+    """The name of a symbol dimension, e.g. ``symbol_dim("s1", "1") == "s1:symbol=1"``."""
     return f"{block}:symbol={label(symbol)}"
 
 
-X = {
+#: The eleven scalar dimensions x1..x11 of spec §3, by number (``SCALARS[9]`` holds i+1).
+SCALARS = {
     1: "x1:m(i-1)", 2: "x2:m(i)", 3: "x3:m(i-1)", 4: "x4:c(i+1)/(i+1)", 5: "x5:c(i)/(i+1)",
     6: "x6:beta(i+1)", 7: "x7:l(i+1)", 8: "x8:1", 9: "x9:i+1", 10: "x10:1/(i+1)",
     11: "x11:1/(i+1)^2",
@@ -42,8 +43,8 @@ X = {
 POSITIONAL_ROLES = (("one", 0), ("k", 1), ("inverse", -1), ("inverse_square", -2))
 
 
-def positional_encoding(one: str = X[8], k: str = X[9], inverse: str = X[10],
-                        inverse_square: str = X[11]) -> PositionalEncoding:
+def positional_encoding(one: str = SCALARS[8], k: str = SCALARS[9], inverse: str = SCALARS[10],
+                        inverse_square: str = SCALARS[11]) -> PositionalEncoding:
     """The Pérez positional encoding pos(k) = (1, k, 1/k, 1/k²) in the four named dimensions."""
     names = {"one": one, "k": k, "inverse": inverse, "inverse_square": inverse_square}
     return PositionalEncoding(tuple((names[role], e) for role, e in POSITIONAL_ROLES))
@@ -53,21 +54,23 @@ def positional_roles(positional: PositionalEncoding) -> dict[str, str]:
     """``{role: dimension name}`` of a Pérez positional encoding (what the model file stores)."""
     by_power = {e: name for name, e in positional.powers}
     if sorted(by_power) != sorted(e for _, e in POSITIONAL_ROLES) or len(positional.powers) != len(POSITIONAL_ROLES):
-        raise ValueError(f"not the Pérez positional encoding 1, k, 1/k, 1/k²: {positional.powers}")
+        raise WeightsError(f"not the Pérez positional encoding 1, k, 1/k, 1/k²: {positional.powers}",
+                           hint="a Pérez model file stores only that encoding; keep a model with another "
+                                "one in memory (or pickle it)")
     return {role: by_power[e] for role, e in POSITIONAL_ROLES}
 
 
 def residual_space(states: tuple[str, ...], symbols: tuple[str, ...]) -> Space:
     """The 17-block layout of spec §3, d = 2|Q| + 4|Σ| + 11."""
     def qs(b):
-        return [Q(b, q) for q in states]
+        return [state_dim(b, q) for q in states]
 
     def ss(b):
-        return [S(b, a) for a in symbols]
+        return [symbol_dim(b, a) for a in symbols]
 
     return Space(tuple(
-        qs("q1") + ss("s1") + [X[1]] + qs("q2") + ss("s2") + [X[2], X[3], X[4], X[5]]
-        + ss("s3") + [X[6]] + ss("s4") + [X[7], X[8], X[9], X[10], X[11]]
+        qs("q1") + ss("s1") + [SCALARS[1]] + qs("q2") + ss("s2") + [SCALARS[2], SCALARS[3], SCALARS[4], SCALARS[5]]
+        + ss("s3") + [SCALARS[6]] + ss("s4") + [SCALARS[7], SCALARS[8], SCALARS[9], SCALARS[10], SCALARS[11]]
     ))
 
 

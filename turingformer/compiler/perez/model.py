@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterator
 
 from turingformer.compiler.perez.layout import (
-    POSITIONAL_ROLES, Labels, positional_encoding, positional_roles, residual_space,
+    POSITIONAL_ROLES, Labels, positional_encoding, positional_roles, residual_space, state_dim,
 )
-from turingformer.compiler.protocol import ENVELOPE_KEYS, Model, Progress, Run, Summary
+from turingformer.compiler.protocol import ENVELOPE_KEYS, Halting, Model, Progress, Run, Summary
 from turingformer.runtime.serialize import JsonReader, WeightReader, WeightWriter, number, sparse_vector
 from turingformer.runtime.transformer import SCORES, DecoderLayer, EncoderLayer, Step, Transformer
 
@@ -114,14 +114,21 @@ class PerezModel(Model):
         self.labels.encoder_input(input or "")
 
     def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None,
-            decoder: str = "fast") -> Run:
-        """Decode ``input`` (default: the empty word) and read the machine's trace back (spec §2b.6)."""
+            decoder: str = "fast", runner: Callable[..., Iterator[Step]] | None = None) -> Run:
+        """Decode ``input`` (default: the empty word) and read the machine's trace back (spec §2b.6);
+        ``runner`` (a decoder function of another runtime, e.g. an export) replaces ``decoder``, its
+        outputs read with its ``tolerance`` (default 0)."""
         from turingformer.compiler.perez.decoding import run_model
         from turingformer.tm.trace import DEFAULT_MAX_STEPS
         word = input or ""
         result = run_model(self, word, max_steps=DEFAULT_MAX_STEPS if max_steps is None else max_steps,
-                           decoder=decoder_function(decoder), keep_steps=False, progress=progress)
+                           decoder=decoder_function(decoder) if runner is None else runner,
+                           tolerance=getattr(runner, "tolerance", 0.0), keep_steps=False, progress=progress)
         return Run(result.trace, word, result.positions, "decoder position")
+
+    def halting(self) -> Halting:
+        """The machine halted when y's state block ``q1`` is all zero (spec §6)."""
+        return Halting(tuple(state_dim("q1", q) for q in self.labels.states), 0)
 
     def summary(self) -> CompileSummary:
         t = self.transformer

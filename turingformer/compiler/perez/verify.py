@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 from turingformer.compiler.perez.construction import build_transformer
 from turingformer.compiler.perez.decoding import ModelRun
-from turingformer.compiler.perez.layout import Labels, Q, S, X
+from turingformer.compiler.perez.layout import SCALARS, Labels, state_dim, symbol_dim
 from turingformer.compiler.perez.model import PerezModel
 from turingformer.compiler.perez.normalize import normalize
 from turingformer.compiler.protocol import Divergence, Verification, text_table
@@ -347,7 +347,7 @@ class _PositionChecker:
 
     def _one_hot(self, block: str, label: str | None, kind: str) -> dict[str, Fraction]:
         names = self.space.block(block)
-        target = None if label is None else (Q(block, label) if kind == "q" else S(block, label))
+        target = None if label is None else (state_dim(block, label) if kind == "q" else symbol_dim(block, label))
         return {name: Fraction(int(name == target)) for name in names}
 
     def expected(self, i: int) -> list[tuple[str, dict[str, object]]]:
@@ -359,23 +359,23 @@ class _PositionChecker:
         checks: list[tuple[str, dict[str, object]]] = []
         if n and not clipped_tie:
             alpha = self._one_hot("s3", ref.tokens[beta - 1], "s")
-            checks.append(("decoder.1.resid_cross", {**alpha, X[6]: Fraction(beta)}))
+            checks.append(("decoder.1.resid_cross", {**alpha, SCALARS[6]: Fraction(beta)}))
             checks.append(("decoder.1.cross.winners", {"winner": (beta - 1,)}))
         following = ref.at(i + 1) if running else None
-        z1 = {**self._one_hot("q1", None, "q"), **self._one_hot("s1", None, "s"), X[1]: 0,
+        z1 = {**self._one_hot("q1", None, "q"), **self._one_hot("s1", None, "s"), SCALARS[1]: 0,
               **self._one_hot("q2", following.state if running else None, "q"),
               **self._one_hot("s2", here.write if running else None, "s"),
-              X[2]: ref.move(i), X[3]: ref.move(i - 1)}
+              SCALARS[2]: ref.move(i), SCALARS[3]: ref.move(i - 1)}
         checks.append(("decoder.1.resid_post", z1))
         c_next = following.head if running else here.head
-        checks.append(("decoder.2.resid_post", {X[4]: Fraction(c_next, i + 1), X[5]: Fraction(here.head, i + 1)}))
+        checks.append(("decoder.2.resid_post", {SCALARS[4]: Fraction(c_next, i + 1), SCALARS[5]: Fraction(here.head, i + 1)}))
         if running:
             last, written = ref.last_visit(i + 1)
             checks.append(("decoder.3.attn.winners", {"winner": (last,)}))
-            checks.append(("decoder.3.resid_post", {**self._one_hot("s4", written, "s"), X[7]: Fraction(last)}))
+            checks.append(("decoder.3.resid_post", {**self._one_hot("s4", written, "s"), SCALARS[7]: Fraction(last)}))
             checks.append(("output.hidden.0", {"b1": int(i + 1 > n), "b2": int(last == i)}))
             checks.append(("output.y", {**self._one_hot("q1", following.state, "q"),
-                                        **self._one_hot("s1", following.read, "s"), X[1]: ref.move(i)}))
+                                        **self._one_hot("s1", following.read, "s"), SCALARS[1]: ref.move(i)}))
         else:
             checks.append(("output.y", self._one_hot("q1", None, "q")))
         return checks
