@@ -739,10 +739,11 @@ class LoopedPrecision:
 def looped_precision(model: "LoopedMachineModel", loops: int,
                      dtypes: tuple[str, ...] = ("float64", "float32")) -> LoopedPrecision:
     """Run ``loops`` loops exactly and in each float ``dtype`` side by side (see :class:`LoopedPrecision`);
-    a float run stops being followed at the first loop it departs from the exact one."""
+    a float run stops being followed at the first loop it departs from the exact one. ``model``: a
+    looped machine model (its ``looped`` program model) or any looped model itself (e.g. FLEQ-M's)."""
     from turingformer.compiler.looped.model import loop_cards
     from turingformer.runtime.looped import FloatLoop, IntegerLoop
-    looped = model.looped
+    looped = getattr(model, "looped", model)
     exact = IntegerLoop(looped.transformer)
     floats = {dtype: loop_cards(looped, FloatLoop(looped.transformer, dtype)) for dtype in dtypes}
     departure: dict[str, int | None] = {dtype: None for dtype in dtypes}

@@ -278,7 +278,14 @@ def chosen_construction(args: argparse.Namespace, source) -> Construction:
 
 
 def run_options(args: argparse.Namespace, chosen: Construction) -> dict:
-    """The values of the construction's run options (``--decoder``) on the command line."""
+    """The values of the construction's run options (``--decoder``) on the command line; a run
+    option of another construction is refused, not ignored."""
+    mine = {o.name for o in chosen.run_options}
+    for c in constructions():
+        for option in c.run_options:
+            if option.name not in mine and getattr(args, option.name, None) is not None:
+                raise ConstructionError(f"{option.flag} is an option of {c.name}, not of {chosen.name}",
+                                        hint=f"drop {option.flag}")
     return {o.name: getattr(args, o.name) for o in chosen.run_options if getattr(args, o.name, None) is not None}
 
 

@@ -5,6 +5,7 @@ the reference interpreters, the assemblers and the importer of the official CSV 
     fixed.py        FLEQ-M's fixed-point words and k×k cells: rounding, saturation, literals, display
     interpreter.py  step / iterate / run: the reference semantics, one state per loop
     trace.py        ProgramTrace (it prints itself: JSON Lines, table, summary), shared with the decoder of looped weights
+    learning.py     FLEQ-M learners: their declared data and weights, data files in, what they learned vs float64
     numbers.py      parse_int: the one number parser of every dialect (ASCII digits, at most 4,300)
 
 This layer sits beside ``tm/``: it imports only :mod:`turingformer.errors`.

@@ -179,4 +179,4 @@ def trace_of(program: Program, states, *, interrupted: bool = False) -> ProgramT
     """A :class:`ProgramTrace` of ``states`` carrying ``program``'s name, kind, width and labels."""
     return ProgramTrace(tuple(states), program.halt_pc, name=program.name, kind=program.kind.value,
                         bits=program.bits, labels=program.labels, interrupted=interrupted,
-                        frac=program.fraction_bits)
+                        frac=program.fraction_bits, learner=getattr(program, "learner", None))

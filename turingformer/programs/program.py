@@ -25,17 +25,18 @@ line when ``code_lines`` knows it. This module knows nothing about transformers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field, is_dataclass, replace
 from dataclasses import fields as dataclass_fields
 from enum import Enum
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
-from turingformer.errors import AddressError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError, shorten
+from turingformer.errors import AddressError, InputError, Location, ProgramSizeError, UnknownFunctionError, WordRangeError, shorten
 from turingformer.programs.fixed import (
     Fixed, Matrix, decimal_text, matrix_lines, matrix_text, rational_text, rows_text, top_left,
 )
+from turingformer.programs.learning import Learner, read_data
 from turingformer.programs.numbers import number_text
 
 #: The narrowest and the widest word. N >= 2 is the machine models' (spec §2); the upper bound is
@@ -61,6 +62,14 @@ FLEQM_TABLE_BITS = {"recip": 16, "sigm": 16}
 FLEQM_SCALAR_OPERANDS = {"lt": (0, 1), "eq": (0, 1), "recip": (0,), "nrm": (0,), "floor": (0,), "smul": (0,)}
 #: Limits of the FLEQ-M machine model: word width, matrix size.
 FLEQM_MAX_BITS, FLEQM_MAX_K = 64, 16
+
+
+def require_learner(learner: Learner | None, name: str) -> Learner:
+    """``learner``, or the error for training data given to a program that declares none."""
+    if learner is None:
+        raise InputError(f"{name or 'this program'} declares no training data: --data is for learner programs",
+                         hint="declare the data cells with .dataset and .learn (docs/in-context-learning.md)")
+    return learner
 
 
 def function_family(op: str) -> tuple[str, int]:
@@ -323,6 +332,8 @@ class Program:
             value = data[f.name]
             if f.name == "code":
                 value = tuple(cls.instruction(**item) for item in value)
+            elif f.name == "learner":
+                value = None if value is None else Learner.from_json(value)
             elif f.name == "expect":
                 value = Expectation(tuple(_EXPECTATIONS[cell.get("type", "ExpectedCell")].from_json(cell)
                                           for cell in value["cells"]), value["steps"])
@@ -520,7 +531,8 @@ class FleqM(_Harvard):
     (``bits`` N, ``frac`` F) (:class:`~turingformer.programs.fixed.Fixed`); ``code`` is a tuple of
     :class:`FleqInstruction` whose ``op`` is one of :data:`FLEQM_FUNCTIONS` (``shl`` as ``shl<s>``,
     1 ≤ s ≤ N). Invariant: 4 ≤ N ≤ 64, 1 ≤ F ≤ N − 2, 1 ≤ k ≤ 16, every entry a word, every
-    table function (``recip``, ``sigm``) only for N ≤ 16.
+    table function (``recip``, ``sigm``) only for N ≤ 16. ``learner``: what a learner program
+    declares about its training data and weights (``.dataset``, ``.learn``; None for others).
     """
 
     kind: ClassVar[Kind] = Kind.FLEQ_M
@@ -529,6 +541,7 @@ class FleqM(_Harvard):
 
     frac: int
     k: int = 1
+    learner: Learner | None = None
 
     def __post_init__(self) -> None:
         if not 4 <= self.bits <= FLEQM_MAX_BITS:
@@ -547,6 +560,13 @@ class FleqM(_Harvard):
     @property
     def format(self) -> Fixed:
         return Fixed(self.bits, self.frac)
+
+    def with_data(self, data) -> "FleqM":
+        """This learner program with other training data in its declared cells (a file name, a
+        :class:`~turingformer.programs.learning.TrainingData` or ``(X, y)``; converted by §1.1)."""
+        learner = require_learner(self.learner, self.name)
+        found = read_data(data, learner, self.format, self.k)
+        return replace(self, memory=learner.load(self.memory, found, self.k), learner=replace(learner, data=found.name))
 
     @property
     def functions(self) -> tuple[str, ...]:

@@ -11,7 +11,9 @@ is the ONE place that shapes the JSON Lines output (``turingformer simulate PROG
 
 A FLEQ-M run (``frac`` F set) holds k×k matrices of raw words in its cells; the JSON gives each
 cell as ``{"value": [[decimal strings]], "raw": [[ints]]}`` and the summary adds ``"frac"``; the
-table shows the cells each loop changed, the summary text the labelled cells as matrices.
+table shows the cells each loop changed, the summary text the labelled cells as matrices. A
+learner's run (``learner`` set) adds ``"learned"``: its weights, the loss per epoch and the
+float64 references (:func:`turingformer.programs.learning.report`), from the states alone.
 
 The module knows only integers: nothing about programs' code or about weights.
 """
@@ -23,7 +25,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Iterator, Mapping
 
-from turingformer.programs.fixed import matrix_json, matrix_lines, matrix_text
+from turingformer.programs.fixed import Fixed, matrix_json, matrix_lines, matrix_text
+from turingformer.programs.learning import Learner, report, report_lines
 
 #: The loop limit of a run when none is given (the same figure as a Turing machine's step limit).
 DEFAULT_MAX_LOOPS = 100_000
@@ -49,7 +52,8 @@ class ProgramTrace:
     ``halted`` is true when the final pc is ``halt_pc`` (s for SUBLEQ-H / FLEQ-H, -1 for SUBLEQ-U);
     ``interrupted`` when the run was asked to stop (Ctrl-C) before it halted or reached its
     limit; ``labels`` maps data labels to cells (the summary reports their final values); ``frac``
-    is FLEQ-M's F (cells are matrices of fixed-point words), None for integer words.
+    is FLEQ-M's F (cells are matrices of fixed-point words), None for integer words; ``learner``
+    a FLEQ-M learner's declaration (the summary then reports what it learned).
     A trace prints itself (:meth:`json_lines`, :meth:`table_lines`, :meth:`summary_text`), so the
     interpreter's run and a network's run print the same way.
     """
@@ -62,6 +66,7 @@ class ProgramTrace:
     labels: Mapping[str, int] = field(default_factory=dict)
     interrupted: bool = False
     frac: int | None = None
+    learner: Learner | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "states", tuple(self.states))
@@ -117,7 +122,17 @@ class ProgramTrace:
                "labels": {name: self.cell_json(final.memory[cell]) for name, cell in self.labels.items()}}
         if self.interrupted:
             out["interrupted"] = True
+        learned = self.learned()
+        if learned is not None:
+            out["learned"] = learned
         return out
+
+    def learned(self) -> dict | None:
+        """What a learner learned (None for other programs, or when only the final state was kept)."""
+        if self.learner is None or self.frac is None or not self.recorded:
+            return None
+        k = len(self.final.memory[0])
+        return report(self.learner, self.states, Fixed(self.bits, self.frac), k)
 
     def json_lines(self, *, steps: bool = True, extra: dict | None = None, delta: bool = False) -> Iterator[str]:
         """The JSON Lines of the run (module docstring): one line per loop when ``steps``, then the
@@ -167,7 +182,8 @@ class ProgramTrace:
         else:
             state = f"still running after {loops} at pc {final.pc} (loop limit)"
         if self.frac is not None:
-            return "\n".join([state + ":", *self.cell_listing()])
+            learned = self.learned()
+            return "\n".join([state + ":", *self.cell_listing(), *(report_lines(learned) if learned else [])])
         values = ", ".join(f"{name} = {final.memory[cell]}" for name, cell in self.labels.items())
         return state + (f"; {values}" if values else "")
 

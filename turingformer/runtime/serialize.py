@@ -99,9 +99,11 @@ class JsonReader:
         numerator, denominator = match.groups()
         if len(numerator) > MAX_DIGITS or (denominator and len(denominator) > MAX_DIGITS):
             raise self.fail(where, f"a number of more than {MAX_DIGITS:,} digits")
-        if denominator is not None and int(denominator) == 0:
+        if denominator is None:                 # an integer: the common case, parsed without Fraction's regex
+            return Fraction(int(text))
+        if int(denominator) == 0:
             raise self.fail(where, f"{text[:40]!r} divides by zero")
-        return Fraction(text)
+        return Fraction(int(text[:-len(denominator) - 1]), int(denominator))
 
     def integer(self, value, where: str, low: int = 0, high: int | None = None) -> int:
         if type(value) is not int:
@@ -147,14 +149,16 @@ class WeightReader:
             if not (isinstance(entry, list) and len(entry) == 3):
                 raise r.fail(at, "expected [source name, target name, \"p/q\"]")
             key = (r.name(entry[0], at + "[0]", src), r.name(entry[1], at + "[1]", dst))
-            weights[key] = weights.get(key, Fraction(0)) + r.rational(entry[2], at + "[2]")
+            value = r.rational(entry[2], at + "[2]")
+            weights[key] = weights[key] + value if key in weights else value
         bias: dict[str, Fraction] = {}
         for k, entry in enumerate(r.list(d["bias"], f"{where}.bias")):
             at = f"{where}.bias[{k}]"
             if not (isinstance(entry, list) and len(entry) == 2):
                 raise r.fail(at, "expected [target name, \"p/q\"]")
             name = r.name(entry[0], at + "[0]", dst)
-            bias[name] = bias.get(name, Fraction(0)) + r.rational(entry[1], at + "[1]")
+            value = r.rational(entry[1], at + "[1]")
+            bias[name] = bias[name] + value if name in bias else value
         return Linear.build(src, dst, weights, bias)
 
     def attention(self, value, where: str) -> Attention:

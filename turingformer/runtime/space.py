@@ -117,7 +117,8 @@ class Linear:
         acc: dict[tuple[int, int], Fraction] = {}
         for (src, dst), w in items:
             key = (source.index(src), target.index(dst))
-            acc[key] = acc.get(key, Fraction(0)) + Fraction(w)
+            w = w if type(w) is Fraction else Fraction(w)      # a model file's weights are Fractions already
+            acc[key] = acc[key] + w if key in acc else w
         b: dict[int, Fraction] = {}
         for dst, w in dict(bias).items():
             b[target.index(dst)] = b.get(target.index(dst), Fraction(0)) + Fraction(w)

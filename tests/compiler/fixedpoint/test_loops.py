@@ -81,7 +81,12 @@ def test_every_function_is_executed_by_the_random_suite():
     assert {"recip", "sigm", "shl1", "shl3", "mm", "had", "smul", "amax"} <= seen
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+#: The SGD learners run thousands of loops: test_in_context_learning.py verifies them (nn to its end,
+#: once), benchmarks/in_context_learning.py runs them all.
+LONG = {"nn.fleqm", "nn_sigmoid.fleqm"}
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if p.name not in LONG], ids=lambda p: p.name)
 def test_every_example_runs_to_halt_and_stays_there(path):
     program = load_program(path)
     model = compile_fleqm(program)

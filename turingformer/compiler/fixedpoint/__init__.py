@@ -51,6 +51,10 @@ class FixedPoint(Construction):
     options: ClassVar[tuple[Option, ...]] = (
         Option("digit_bits", "FLEQ-M: the digit size L of the exact products (default: 4 when it divides N and F, "
                "else 2 or 1); the loop has N/L + 3 blocks", parse=_digit_bits, metavar="L"),)
+    run_options: ClassVar[tuple[Option, ...]] = (
+        Option("data", "a learner program's training data: a CSV file (one row per point, the features, then y; "
+               "a header is optional), .npy (the same columns) or .npz (X and y), loaded into the card's data "
+               "cells without recompiling (docs/in-context-learning.md)", metavar="FILE"),)
 
     def check(self, source: Any, **options: Any) -> None:
         from .construction import check
@@ -61,7 +65,7 @@ class FixedPoint(Construction):
         return compile_fleqm(source, options.get("digit_bits"))
 
     def verify(self, source: Any, input: str | None = None, *, model=None, max_steps: int | None = None,
-               progress=None, rows: int | None = None, **options: Any):
+               progress=None, rows: int | None = None, data=None, **options: Any):
         from turingformer.errors import InputError
         from turingformer.programs import DEFAULT_MAX_LOOPS
 
@@ -69,7 +73,10 @@ class FixedPoint(Construction):
         if input is not None:
             raise InputError("a program takes no input word: its input is its initial memory",
                              hint="edit the program's .data values instead")
+        loaded = source.with_data(data) if data is not None else source     # bad data: refused before compiling
         model = model if model is not None else self.compile(source, **options)
+        if data is not None:            # the same training data into the interpreter's memory and the card
+            source, model = loaded, model.with_data(data)
         return verify_fleqm(source, model=model, progress=progress,
                             max_loops=DEFAULT_MAX_LOOPS if max_steps is None else max_steps)
 

@@ -99,7 +99,7 @@ def compile_fleqm(program: FleqM, digit_bits: int | None = None) -> FixedPointMo
     """The looped model of a FLEQ-M program: weights for its shape, the punch card of its start state."""
     shape = check(program, digit_bits)
     transformer = weights(shape)
-    labels = FixedPointLabels(shape, program.name, tuple(program.labels.items()))
+    labels = FixedPointLabels(shape, program.name, tuple(program.labels.items()), program.learner)
     X = card_array(shape, transformer.space, program.code, program.pc, program.memory)
     return FixedPointModel(transformer, to_card(X), labels)
 

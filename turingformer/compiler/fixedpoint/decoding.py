@@ -59,4 +59,5 @@ def run_fleqm(model, max_loops: int = DEFAULT_MAX_LOOPS, *, record: bool = True,
             break
     shape = labels.shape
     return ProgramTrace(tuple(states), labels.halt_pc, name=labels.name, kind="fleq-m", bits=shape.bits,
-                        labels=dict(labels.cell_labels), interrupted=interrupted, frac=shape.frac)
+                        labels=dict(labels.cell_labels), interrupted=interrupted, frac=shape.frac,
+                        learner=labels.learner)

@@ -43,6 +43,7 @@ import numpy as np
 
 from ...programs import FLEQM_LATE, Matrix
 from ...programs.fixed import Fixed
+from ...programs.learning import Learner
 from ...programs.program import function_family
 from ...runtime.space import Space, Vector
 
@@ -217,11 +218,14 @@ class Shape:
 @dataclass(frozen=True)
 class FixedPointLabels:
     """What decoding needs to read a FLEQ-M punch card: the :class:`Shape` and the program's name
-    and data labels (label, cell) for reports — nothing of its code."""
+    and data labels (label, cell) for reports — nothing of its code; for a learner program its
+    declaration (which cells hold the training data and the weights, which pc starts an epoch:
+    :class:`~turingformer.programs.learning.Learner`), recorded by the assembler."""
 
     shape: Shape
     name: str = ""
     cell_labels: tuple[tuple[str, int], ...] = ()
+    learner: Learner | None = None
 
     construction = "fleq-m"
     machine = "fleq-m"
@@ -238,7 +242,8 @@ class FixedPointLabels:
         s = self.shape
         return {"cells": s.cells, "instructions": s.instructions, "bits": s.bits, "frac": s.frac, "k": s.k,
                 "digit_bits": s.digit_bits, "functions": list(s.functions), "name": self.name,
-                "cell_labels": dict(self.cell_labels)}
+                "cell_labels": dict(self.cell_labels),
+                **({"learner": self.learner.to_json()} if self.learner is not None else {})}
 
 
 def card_array(shape: Shape, space: Space, code: Sequence, pc: int, memory: Sequence[Matrix]) -> np.ndarray:

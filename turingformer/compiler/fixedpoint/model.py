@@ -8,18 +8,21 @@ the card and the labels alone); ``to_json`` / ``from_json`` write and validate i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import ClassVar
 
 import numpy as np
 
 from ...programs import DEFAULT_MAX_LOOPS, FLEQM_FUNCTIONS
-from ...programs.program import FLEQM_MAX_BITS, FLEQM_MAX_K, function_family
+from ...programs.fixed import Fixed
+from ...programs.learning import ALGORITHMS, LAYOUTS, MODEL_WEIGHTS, MODELS, Dataset, Learner, read_data
+from ...programs.program import FLEQM_MAX_BITS, FLEQM_MAX_K, function_family, require_learner
 from ...runtime.looped import IntegerLoop, LoopedTransformer
 from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, sparse_vector
 from ..looped.model import LoopedModel, read_blocks, write_blocks
 from ..protocol import ENVELOPE_KEYS, Progress, Run, Summary
-from .layout import MAX_BLOCKS, FixedPointLabels, Shape
+from .layout import MAX_BLOCKS, FixedPointLabels, Shape, mem
 
 
 @dataclass(frozen=True, repr=False)
@@ -33,7 +36,8 @@ class FixedPointModel(LoopedModel):
         "spaces": {"residual": [names...], "loop.0.ffn.hidden": [names...], ...},
         "blocks": [{"heads": [ATTN, ...], "ffn": [LINEAR, ...] | null}],
         "card": [{name: "p/q"}, ...],
-        "labels": {"cells", "instructions", "bits", "frac", "k", "digit_bits", "functions", "name", "cell_labels"}
+        "labels": {"cells", "instructions", "bits", "frac", "k", "digit_bits", "functions", "name", "cell_labels",
+                   "learner" (only for a learner program: docs/in-context-learning.md)}
 
     Reading checks the labels (a valid format, known functions), that the residual space is the
     one these labels lay out, that the card has M + s + 1 columns, and that every labelled cell exists.
@@ -53,13 +57,43 @@ class FixedPointModel(LoopedModel):
                 f"d={len(self.space)}, n={self.n}, functions={len(s.functions)}")
 
     def run(self, input: str | None = None, *, max_steps: int | None = None, progress: Progress | None = None,
-            runner: IntegerLoop | None = None) -> Run:
-        """Run the punch card (exact integer path, or ``runner``) and decode pc and the cells after every loop."""
+            runner: IntegerLoop | None = None, data=None) -> Run:
+        """Run the punch card (exact integer path, or ``runner``) and decode pc and the cells after
+        every loop. ``data`` (a learner program's model only): other training data for its declared
+        cells — a CSV / ``.npy`` / ``.npz`` file name, ``(X, y)`` arrays or a
+        :class:`~turingformer.programs.learning.TrainingData` — run with the same weights
+        (:meth:`with_data`)."""
         from .decoding import run_fleqm
         self.check_input(input)
-        trace = run_fleqm(self, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, progress=progress,
+        model = self if data is None else self.with_data(data)
+        trace = run_fleqm(model, DEFAULT_MAX_LOOPS if max_steps is None else max_steps, progress=progress,
                           runner=runner)
-        return Run(trace, None, trace.steps, "loop")
+        notes = () if data is None else (f"training data from {model.labels.learner.data}: "
+                                         f"{model.labels.learner.X.points(self.shape.k)} points in the card's data "
+                                         f"cells; the weights are the model's own",)
+        return Run(trace, None, trace.steps, "loop", notes)
+
+    def with_data(self, data) -> "FixedPointModel":
+        """This model with other training data on its punch card: the declared data entries of the
+        memory columns are replaced (converted by the spec's rounding, §1.1); the weights — the
+        very same :class:`~turingformer.runtime.looped.LoopedTransformer` object — and everything
+        else on the card are unchanged. The labels record where the data came from."""
+        labels = self.labels
+        learner = require_learner(labels.learner, labels.name)
+        shape, space = self.shape, self.space
+        rows = {(i, j): space.index(mem(i, j, shape.k)) for i, j in shape.entries}
+        memory = [tuple(tuple(int(self.card[c][rows[i, j]]) for j in range(shape.k)) for i in range(shape.k))
+                  for c in range(shape.cells)]
+        found = read_data(data, learner, Fixed(shape.bits, shape.frac), shape.k)
+        loaded = learner.load(memory, found, shape.k)
+        card = list(self.card)
+        for c, (old, new) in enumerate(zip(memory, loaded)):
+            if old != new:
+                column = list(card[c])
+                for (i, j), row in rows.items():
+                    column[row] = Fraction(new[i][j])
+                card[c] = tuple(column)
+        return replace(self, card=tuple(card), labels=replace(labels, learner=replace(learner, data=found.name)))
 
     def summary(self) -> "FixedPointSummary":
         return summary(self)
@@ -95,7 +129,8 @@ _LABEL_KEYS = ("cells", "instructions", "bits", "frac", "k", "digit_bits", "func
 
 
 def _read_labels(r: JsonReader, value) -> FixedPointLabels:
-    lab = r.obj(value, "labels", _LABEL_KEYS)
+    lab = r.obj(value, "labels", (*_LABEL_KEYS, "learner") if isinstance(value, dict) and "learner" in value
+                else _LABEL_KEYS)
     bits = r.integer(lab["bits"], "labels.bits", 4, FLEQM_MAX_BITS)
     frac = r.integer(lab["frac"], "labels.frac", 1, bits - 2)
     digit_bits = r.integer(lab["digit_bits"], "labels.digit_bits", 1, 8)
@@ -113,7 +148,35 @@ def _read_labels(r: JsonReader, value) -> FixedPointLabels:
     cell_labels = tuple((r.string(k, "labels.cell_labels key"),
                          r.integer(v, f"labels.cell_labels[{k[:40]!r}]", 0, cells - 1))
                         for k, v in r.obj(lab["cell_labels"], "labels.cell_labels").items())
-    return FixedPointLabels(shape, r.string(lab["name"], "labels.name"), cell_labels)
+    learner = _read_learner(r, lab["learner"], shape) if "learner" in lab else None
+    return FixedPointLabels(shape, r.string(lab["name"], "labels.name"), cell_labels, learner)
+
+
+def _read_learner(r: JsonReader, value, shape: Shape) -> Learner:
+    """A learner's declaration, every cell a memory cell and the epoch an instruction."""
+    where = "labels.learner"
+    lab = r.obj(value, where, ("algorithm", "model", "weights", "X", "y", "rate", "epoch", "data"))
+    model = r.string(lab["model"], f"{where}.model", MODELS)
+    weights = tuple((r.string(item[0], f"{where}.weights"), r.integer(item[1], f"{where}.weights", 0, shape.cells - 1))
+                    if isinstance(item, list) and len(item) == 2 else r.fail(f"{where}.weights", "expected [label, cell]")
+                    for item in r.list(lab["weights"], f"{where}.weights"))
+    if len(weights) != len(MODEL_WEIGHTS[model]):
+        raise r.fail(f"{where}.weights", f"a {model} model has {len(MODEL_WEIGHTS[model])} weight cells")
+
+    def dataset(name: str) -> Dataset:
+        d = r.obj(lab[name], f"{where}.{name}", ("name", "layout", "width", "cells"))
+        return Dataset(r.string(d["name"], f"{where}.{name}.name", (name,)),
+                       r.string(d["layout"], f"{where}.{name}.layout", LAYOUTS),
+                       r.integer(d["width"], f"{where}.{name}.width", 1, 1 if name == "y" else shape.k),
+                       tuple(r.integer(c, f"{where}.{name}.cells", 0, shape.cells - 1)
+                             for c in r.list(d["cells"], f"{where}.{name}.cells")))
+
+    def optional(key: str, top: int) -> int | None:
+        return None if lab[key] is None else r.integer(lab[key], f"{where}.{key}", 0, top)
+
+    return Learner(r.string(lab["algorithm"], f"{where}.algorithm", ALGORITHMS), model, weights, dataset("X"),
+                   dataset("y"), optional("rate", shape.cells - 1), optional("epoch", shape.instructions),
+                   r.string(lab["data"], f"{where}.data"))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ FLEQ-M is FLEQ over cells that are k×k matrices of fixed-point words (``.bits``
   invoke macros. An error inside an expansion names the body's line and the invocation.
 * ``.expect steps = n`` · ``.expect x = lit`` (bit-exact after conversion) · ``.expect raw x = [[…]]``
   · ``.expect x ~ lit tol t`` (|value − lit| ≤ t for every entry of the cell).
+* A learner (``docs/in-context-learning.md``, :mod:`turingformer.programs.learning`) declares its
+  training data and weights: ``.dataset X|y rows|columns WIDTH CELL…`` and
+  ``.learn ALGORITHM MODEL WEIGHT… [rate CELL] [epoch LABEL]``.
 
 Memory layout: the declared cells (data lines and ``.cells``, in order), then the ``#`` literals
 in order of first use, then ``__Z``. Lexing, labels, cell operands, literal cells and the located
@@ -49,6 +52,7 @@ from turingformer.errors import (
     WordRangeError,
 )
 from turingformer.programs.fixed import Fixed, decimal_text, pad
+from turingformer.programs.learning import ALGORITHMS, LAYOUTS, MODEL_WEIGHTS, MODELS, Dataset, Learner
 from turingformer.programs.formats.assembly import (
     HALT, NEXT, ZERO, Cells, Header, Labels, Line, Mnemonic, Source, Token, _field, _stem, arity_error, check_bits,
     directive_error, mnemonic_error,
@@ -63,7 +67,7 @@ DEFAULT_BITS, DEFAULT_FRAC, DEFAULT_K = 16, 8, 1
 MAX_DIGITS, MAX_EXPONENT = 100, 400
 #: Macro nesting depth and the most instructions expansions may produce (a guard against macro bombs).
 MAX_DEPTH, MAX_INSTRUCTIONS = 64, 1_000_000
-DIRECTIVES = (".bits", ".frac", ".k", ".data", ".code", ".cells", ".expect", ".macro", ".endm")
+DIRECTIVES = (".bits", ".frac", ".k", ".data", ".code", ".cells", ".expect", ".macro", ".endm", ".dataset", ".learn")
 
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?")
 _RATIO = re.compile(r"([+-]?[0-9]+)/([0-9]+)")
@@ -293,6 +297,8 @@ class _State:
     data: list[tuple[Token, Literal | None]] = field(default_factory=list)      # None: a .cells zero cell
     code: list[tuple[Token, Mnemonic, list[Token], str]] = field(default_factory=list)
     expects: list[tuple[Token, list[Token]]] = field(default_factory=list)
+    datasets: list[tuple[Token, list[Token]]] = field(default_factory=list)
+    learn: tuple[Token, list[Token]] | None = None
     size: int = 0
 
 
@@ -492,6 +498,15 @@ def _directive(state: _State, labels: Labels, line: Line, section: str) -> str:
                                     hint="write e.g. .expect steps = 137, .expect q = 2.9, .expect q ~ 2.9 tol 1e-4")
         state.expects.append((head, list(args)))
         return section
+    if name == ".dataset":
+        state.datasets.append((head, list(args)))
+        return section
+    if name == ".learn":
+        if state.learn is not None:
+            raise AssemblySyntaxError(f".learn is given twice (first on line {state.learn[0].line})",
+                                      location=source.at(head), hint="a program declares one learner")
+        state.learn = (head, list(args))
+        return section
     if name in (".bits", ".frac", ".k"):
         if len(args) != 1:
             raise OperandCountError(f"{name} takes one number", location=source.at(head),
@@ -568,7 +583,75 @@ def _assemble(state: _State, labels: Labels, bits: int | None, filename: str | N
     expect = _expectation(state, cells, convert)
     return FleqM(bits=N, frac=frac, k=k, memory=memory, labels={**labels.cells, **cells.extra_labels()},
                  code=[FleqInstruction(*fields) for fields in instructions], code_labels=labels.targets,
-                 code_lines=lines, expect=expect, source=filename, name=_stem(filename))
+                 code_lines=lines, expect=expect, source=filename, name=_stem(filename),
+                 learner=_learner(state, cells, k))
+
+
+def _learner(state: _State, cells: Cells, k: int) -> Learner | None:
+    """The ``.dataset`` and ``.learn`` declarations (module docstring) as a :class:`Learner`."""
+    source = state.source
+    datasets: dict[str, Dataset] = {}
+    usage = "write .dataset X rows 3 X0 X1 (X or y, rows or columns, the entries per point, the cells)"
+    for head, args in state.datasets:
+        if len(args) < 4:
+            raise OperandCountError(".dataset needs a name, a layout, a width and at least one cell",
+                                    location=source.at(head), hint=usage)
+        name, layout, width = args[:3]
+        if name.text not in ("X", "y") or name.text in datasets:
+            raise AssemblySyntaxError(f".dataset {name.text!r}: " + ("declared twice" if name.text in datasets
+                                      else "the parts are X (the features) and y (the targets)"),
+                                      location=source.at(name), hint=usage)
+        if layout.text not in LAYOUTS:
+            raise AssemblySyntaxError(f"{layout.text!r} is not a layout ({' or '.join(LAYOUTS)})",
+                                      location=source.at(layout), hint=usage)
+        count = source.number(width, "the entries per point", prefixed=False)
+        if not 1 <= count <= k or (name.text == "y" and count != 1):
+            raise CellShapeError(f"{count} entries per point do not fit: y has 1, X from 1 to k = {k}",
+                                 location=source.at(width), hint=usage)
+        found = tuple(_data_cell(source, cells, token) for token in args[3:])
+        datasets[name.text] = Dataset(name.text, layout.text, count, found)
+    if state.learn is None:
+        if datasets:
+            head = state.datasets[0][0]
+            raise AssemblySyntaxError(".dataset without .learn", location=source.at(head),
+                                      hint="declare what the program learns: .learn gd linear w rate ETA epoch LABEL")
+        return None
+    head, args = state.learn
+    usage = "write .learn ALGORITHM MODEL WEIGHTS [rate CELL] [epoch LABEL], e.g. .learn gd linear w rate ETA epoch gd"
+    if len(args) < 2 or args[0].text not in ALGORITHMS or args[1].text not in MODELS:
+        where = args[0] if args and args[0].text not in ALGORITHMS else args[1] if len(args) > 1 else head
+        raise AssemblySyntaxError(f".learn: the algorithms are {', '.join(ALGORITHMS)}, the models "
+                                  f"{', '.join(MODELS)}", location=source.at(where), hint=usage)
+    algorithm, model, rest = args[0].text, args[1].text, args[2:]
+    options: dict[str, Token] = {}
+    while len(rest) >= 2 and rest[-2].text in ("rate", "epoch"):
+        options[rest[-2].text] = rest[-1]
+        rest = rest[:-2]
+    names = MODEL_WEIGHTS[model]
+    if len(rest) != len(names):
+        raise OperandCountError(f"a {model} model has {len(names)} weight cell{'s' if len(names) > 1 else ''} "
+                                f"({' '.join(names)}), got {len(rest)}", location=source.at(head), hint=usage)
+    weights = tuple((token.text, _data_cell(source, cells, token)) for token in rest)
+    missing = [name for name in ("X", "y") if name not in datasets]
+    if missing:
+        raise AssemblySyntaxError(f".learn without .dataset {missing[0]}", location=source.at(head),
+                                  hint="declare where the training data lie: .dataset X rows 3 X0 X1 …")
+    if algorithm != "newton" and ("rate" not in options or "epoch" not in options):
+        raise AssemblySyntaxError(f"{algorithm} needs its rate cell and its epoch label", location=source.at(head),
+                                  hint=usage)
+    if datasets["X"].points(k) != datasets["y"].points(k):
+        raise CellShapeError(f"X holds {datasets['X'].points(k)} points and y {datasets['y'].points(k)}",
+                             location=source.at(head), hint="give X and y the same number of cells")
+    rate = _data_cell(source, cells, options["rate"]) if "rate" in options else None
+    epoch = cells.labelled(options["epoch"], code=True) if "epoch" in options else None
+    return Learner(algorithm, model, weights, datasets["X"], datasets["y"], rate, epoch)
+
+
+def _data_cell(source: Source, cells: Cells, token: Token) -> int:
+    if token.text.startswith("#") or not _NAME.fullmatch(token.text):
+        raise AssemblySyntaxError(f"{token.text!r} is not a data label", location=source.at(token),
+                                  hint="name a cell declared in .data or .cells")
+    return cells.labelled(token, code=False)
 
 
 def _check_function(source: Source, head: Token, bits: int) -> None:
