@@ -34,7 +34,6 @@ never a guess and never a traceback.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -45,11 +44,10 @@ from turingformer.compiler import model_class, source_kind
 from turingformer.compiler.protocol import Model
 from turingformer.errors import Location, ModelFileError, SourceKindError
 from turingformer.files import write_atomic
-from turingformer.runtime.serialize import JsonReader, kind_of_value
+from turingformer.runtime.serialize import JsonReader, canonical_digest, kind_of_value
 
 FORMAT = "turingformer-model"
 VERSION = 2
-DIGEST_PREFIX = "sha256:"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
 _CREATE = "create one with `turingformer compile FILE -o MODEL`"
 
@@ -114,10 +112,8 @@ class ModelFile:
 
 # ---------------------------------------------------------------------------- documents
 def _canonical_digest(kind: str, body: dict, source: Source | None) -> str:
-    document = {"format": FORMAT, "version": VERSION, "kind": kind,
-                "source": None if source is None else source.to_json(), **body}
-    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return DIGEST_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return canonical_digest({"format": FORMAT, "version": VERSION, "kind": kind,
+                             "source": None if source is None else source.to_json(), **body})
 
 
 def _check_model(model: Any) -> Model:

@@ -6,8 +6,11 @@ with exit status 2."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+
+import turingformer
 
 from paths import MACHINES
 from turingformer.cli import main
@@ -45,6 +48,12 @@ def test_run_with_data_learns_from_the_file_and_leaves_the_model_file_alone(caps
     assert len(learned["loss"]) == learned["epochs"] + 1 == len(learned["float64"]["loss"])
     assert gd_model.read_bytes() == before
     assert not parse_model(before, str(gd_model)).modified
+    # the weights digest the run reports is the one inspect prints, and it is the network's alone
+    digest = re.search(r"weights digest (sha256:[0-9a-f]{16})…", err).group(1)
+    status, shown, _ = run_cli(capsys, "inspect", gd_model)
+    assert status == 0 and f"weights digest {digest}…" in shown
+    newton = turingformer.compile(turingformer.load(PROGRAMS / "linreg_newton.fleqm"))
+    assert not newton.weights_digest().startswith(digest)
 
 
 def test_a_value_that_does_not_fit_is_one_line_with_its_place(capsys, tmp_path):

@@ -15,6 +15,8 @@ edits the model-file envelope (``turingformer/modelfile.py``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from fractions import Fraction
 
@@ -22,6 +24,16 @@ from turingformer.errors import Location, ModelFileError
 
 from .space import Linear, Space
 from .transformer import MLP, Attention
+
+#: How a digest names its hash.
+DIGEST_PREFIX = "sha256:"
+
+
+def canonical_digest(document) -> str:
+    """``sha256:`` and the SHA-256 of ``document`` as canonical JSON (sorted keys, no spaces,
+    UTF-8): equal documents, however their keys were ordered, have equal digests."""
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return DIGEST_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 #: The fix every damaged model file gets.
 RECOMPILE = "recompile: turingformer compile FILE -o MODEL"

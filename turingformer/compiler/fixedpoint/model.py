@@ -70,7 +70,8 @@ class FixedPointModel(LoopedModel):
                           runner=runner)
         notes = () if data is None else (f"training data from {model.labels.learner.data}: "
                                          f"{model.labels.learner.X.points(self.shape.k)} points in the card's data "
-                                         f"cells; the weights are the model's own",)
+                                         f"cells; the weights are the model's own (weights digest "
+                                         f"{model.weights_digest()[:23]}…, as compile and inspect print)",)
         return Run(trace, None, trace.steps, "loop", notes)
 
     def with_data(self, data) -> "FixedPointModel":
@@ -191,6 +192,7 @@ class FixedPointSummary(Summary):
     hidden: tuple[int, ...]
     nonzero_weights: int
     largest_integer: int
+    weights_digest: str
 
     def lines(self) -> list[str]:
         s = self.shape
@@ -201,7 +203,8 @@ class FixedPointSummary(Summary):
                 f"blocks per loop: {len(self.heads)} (at most {MAX_BLOCKS}); heads per block: "
                 f"{', '.join(map(str, self.heads))}; digits of L = {s.digit_bits} bits",
                 f"hidden widths: {', '.join(f'{h:,}' for h in self.hidden)} ({sum(self.hidden):,} σ units per loop)",
-                f"non-zero weights: {self.nonzero_weights:,}",
+                f"non-zero weights: {self.nonzero_weights:,}; weights digest {self.weights_digest[:23]}… "
+                f"(the network alone, without the card)",
                 f"activations: integers below 2^{self.largest_integer.bit_length()} in the integer path "
                 f"(int64 is used when < 2^62)"]
 
@@ -215,4 +218,4 @@ def summary(model: FixedPointModel) -> FixedPointSummary:
     return FixedPointSummary(model.labels.name, model.shape, model.n, len(t.space),
                              tuple(len(b.heads) for b in t.blocks),
                              tuple(b.ffn.hidden_sizes[0] if b.ffn else 0 for b in t.blocks),
-                             t.nonzero_weights(), largest)
+                             t.nonzero_weights(), largest, model.weights_digest())

@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import InputError
 from ...programs import DEFAULT_MAX_LOOPS, LoopState, ProgramTrace
 from ...runtime.looped import IntegerLoop, LoopBlock, LoopedTransformer
-from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, sparse_vector
+from ...runtime.serialize import JsonReader, WeightReader, WeightWriter, canonical_digest, sparse_vector
 from ...runtime.space import Space, Vector
 from ...runtime.transformer import SCORES
 from ..protocol import ENVELOPE_KEYS, Halting, Model, Progress, Run, Summary
@@ -95,6 +95,13 @@ class LoopedModel(Model):
         return summary(self)
 
     # ------------------------------------------------------------------ the model file
+    def weights_digest(self) -> str:
+        """The digest of the network alone — its named spaces and blocks, not the punch card or the
+        labels: a run of the same weights on other data (``run MODEL --data``) shows the same one."""
+        w = WeightWriter(self.space)
+        blocks = write_blocks(self.transformer, w)
+        return canonical_digest({"spaces": w.spaces(), "blocks": blocks})
+
     def to_json(self) -> dict:
         t, lab = self.transformer, self.labels
         w = WeightWriter(self.space)
