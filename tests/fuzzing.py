@@ -53,12 +53,19 @@ PROGRAM_TOKENS = ["٣", "７", "²", "1_0", "+" + "1" * 4301, "9" * 4301, "0x" +
                   "\n.bits 99999999999999\n", "\n.bits 62\n", "\n.bits 13\n", "\n.bits 4097\n", " HALT", "HALT:",
                   "αβ:", "x: ", ":", "#", "#-", "__Z", "+", "-", "-1", "0x", "0b2", ".start ", "\n.expect ",
                   " steps = ", "=", ",", ";", "\n.data\n", "\n.code\n", "\nmul ", "\nshr ", "\nsubleq ", "\nhalt\n",
-                  " p:", "\t", "\u00a0", "\ufeff", "\x00", b"\xff", "Unnamed: 0,", "\r"]
+                  " p:", "\t", "\u00a0", "\ufeff", "\x00", b"\xff", "Unnamed: 0,", "\r",
+                  # FLEQ-M (issues 18, 19): matrix literals, shapes, directives, its functions
+                  "[[1, 2], [3]]", "[[", "]]", "[1e9]", "#1e400", "#0.000000001", "\n.frac 99\n", "\n.k 0\n",
+                  "\n.k 9\n", "\n.frac -1\n", "\nmm ", "\nrecip ", "\nsigm ", "\nshl9 ", "\namax ", "\n.cells ",
+                  "\n.dataset X rows 9 ", "\n.learn gd linear ", " rate ", " epoch ", " raw ", " ~ "]
 
 
 PROGRAMS = MACHINES / "programs"
 #: The program dialects: surface name -> file suffix.
-DIALECTS = {"subleq": ".subleq", "usubleq": ".usubleq", "fleq": ".fleq"}
+DIALECTS = {"subleq": ".subleq", "usubleq": ".usubleq", "fleq": ".fleq", "fleqm": ".fleqm"}
+#: Dialects whose programs are also resized for the looped compile (FLEQ-M has its own size guards,
+#: tested in tests/compiler/fixedpoint; its resized cards take minutes to build).
+RESIZED = ("subleq", "usubleq", "fleq")
 CSV = "official-csv"
 LOOPED = "looped compile"
 #: Programs below this many punch-card columns (FLEQ's mul and shr up to 8 bits) are verified on
@@ -134,7 +141,9 @@ def seeds(model_dir: Path) -> list[Seed]:
         out.append(Seed(MODEL, model.name, model.read_bytes()))
     for dialect, suffix in DIALECTS.items():
         for path in sorted(PROGRAMS.glob(f"*{suffix}")):
-            out += [Seed(dialect, path.name, path.read_bytes()), Seed(LOOPED, path.name, path.read_bytes())]
+            out.append(Seed(dialect, path.name, path.read_bytes()))
+            if dialect in RESIZED:
+                out.append(Seed(LOOPED, path.name, path.read_bytes()))
     out += [Seed(CSV, name, cmds.encode(), mem.encode()) for name, cmds, mem in CSV_SEEDS]
     return out
 
