@@ -131,39 +131,33 @@ class Trace:
         return self._configuration(t, cells)
 
     def __iter__(self) -> Iterator[Configuration]:
+        for t, cells in self._replay():
+            yield self._configuration(t, cells)
+
+    def _replay(self) -> Iterator[tuple[int, dict[int, str]]]:
+        """(t, the written cells at step t) for t = 0..T: one dict, updated by one write per step."""
         cells = self._initial()
         for t in range(len(self.states)):
             if t:
                 cells[self.heads[t - 1]] = self.writes[t - 1]
-            yield self._configuration(t, cells)
+            yield t, cells
 
     def reads(self) -> tuple[str, ...]:
         """The symbol under the head at every step t = 0..T, in O(T) time (iterating the trace
         builds every configuration's whole tape: O(T · tape))."""
-        cells, out = self._initial(), []
-        for t, head in enumerate(self.heads):
-            if t:
-                cells[self.heads[t - 1]] = self.writes[t - 1]
-            out.append(cells.get(head, self.blank))
-        return tuple(out)
+        return tuple(cells.get(self.heads[t], self.blank) for t, cells in self._replay())
 
     def agrees_with(self, other: "Trace") -> list[bool]:
         """Per step t of both traces: configuration t is the same in both (state, head and every
         cell), in O(T) time — the tapes are compared incrementally, one written cell per step."""
-        mine, theirs = self._initial(), other._initial()
-        differ = {c for c in {*mine, *theirs} if mine.get(c, self.blank) != theirs.get(c, other.blank)}
-        out = []
-        for t in range(min(len(self.states), len(other.states))):
-            if t:
-                cell = self.heads[t - 1]
-                mine[cell] = self.writes[t - 1]
-                differ.discard(cell)
-                other_cell = other.heads[t - 1]
-                theirs[other_cell] = other.writes[t - 1]
-                differ.discard(other_cell)
-                for c in {cell, other_cell}:
-                    if mine.get(c, self.blank) != theirs.get(c, other.blank):
-                        differ.add(c)
+        out, differ = [], set()
+        for (t, mine), (_, theirs) in zip(self._replay(), other._replay()):
+            changed = {*mine, *theirs} if t == 0 else {self.heads[t - 1], other.heads[t - 1]}
+            for c in changed:
+                if mine.get(c, self.blank) != theirs.get(c, other.blank):
+                    differ.add(c)
+                else:
+                    differ.discard(c)
             out.append(not differ and self.states[t] == other.states[t] and self.heads[t] == other.heads[t])
         return out
 
