@@ -66,6 +66,9 @@ def run_trace(args) -> int:
     if args.position is not None and args.view != "residual":
         raise TuringformerError(f"--position picks a decoder position of the residual view, not of {args.view}",
                                 hint="use --step T (a machine step), or --view residual")
+    if args.position is not None and args.step is not None:
+        raise TuringformerError("--step and --position both choose the residual's position",
+                                hint="give one: --step T (a machine step) or --position I (a decoder position)")
     _, machine, word = machine_and_input(args)
     if args.view == "diagram":
         if args.output is None:
@@ -121,28 +124,24 @@ def run_trace(args) -> int:
             return 0
         fig = attention_patterns(cache, slide=args.slide)
     else:
-        if args.position is not None and args.step is not None:
-            raise TuringformerError("--step and --position both choose the residual's position",
-                                    hint="give one: --step T (a machine step) or --position I (a decoder position)")
         if args.position is None:
-            step = 0 if args.step is None else args.step
-            if not 0 <= step < len(cache.positions()):
-                raise TuringformerError(f"--step {step} is not a machine step of this run "
-                                        f"(0..{len(cache.positions()) - 1})",
+            step, steps = args.step or 0, len(cache.positions())
+            if not 0 <= step < steps:
+                raise TuringformerError(f"--step {step} is not a machine step of this run (0..{steps - 1})",
                                         hint="steps count the machine's rules as simulate does; --position I "
                                              "picks a decoder position")
-            step = cache.position(step)
+            position = cache.position(step)
         else:
-            step = args.position
-            if not 0 <= step < len(cache):
-                raise TuringformerError(f"--position {step} is not a decoder position of this run "
+            position = args.position
+            if not 0 <= position < len(cache):
+                raise TuringformerError(f"--position {position} is not a decoder position of this run "
                                         f"(0..{len(cache) - 1})",
                                         hint="decoder positions count the prelude too: the machine starts at 2n+3")
         if args.output is None:
             for hook, label in RESIDUAL_STAGES:
-                print(f"== {label}\n{cache.table(hook, step)}\n")
+                print(f"== {label}\n{cache.table(hook, position)}\n")
             return 0
-        fig = residual(cache, step, slide=args.slide)
+        fig = residual(cache, position, slide=args.slide)
     save(fig, args.output)
     return _wrote(args.output)
 
